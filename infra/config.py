@@ -1,0 +1,315 @@
+"""The typed, validated configuration of one stack.
+
+`load_config` reads every key declared in Pulumi.yaml (types and defaults come from
+there), checks all of them, and raises one `ConfigError` that lists every problem
+by key. It runs from `__main__` before any resource is declared. Secrets are read
+with `get_secret` and stay `Output`s; their shape is checked without echoing them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from infra import projectfile
+
+
+class ConfigError(Exception):
+    """Invalid or missing stack config; the message lists every problem by key."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid config for stack '{stack}' ({len(problems)} problem(s)):\n{lines}")
+
+
+DEPLOYMENT_PROTECTION = ("standard_protection_new", "standard_protection", "all_deployments",
+                         "only_preview_deployments")
+R2_LOCATIONS = ("apac", "eeur", "enam", "weur", "wnam", "oc")
+R2_JURISDICTIONS = ("default", "eu", "fedramp")
+SSL_MODES = ("require", "verify-ca", "verify-full")
+ONE_YEAR = 31_536_000
+STACKS = ("prod", "preview")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """Everything the program reads from config, typed. Keys are the camelCase field names."""
+
+    stack: str
+    cloudflare_account_id: str
+    vercel_project_name: str
+    git_repository: str
+    production_branch: str
+    framework: str
+    build_command: str
+    output_directory: str
+    install_command: str
+    dev_command: str
+    function_regions: tuple[str, ...]
+    function_max_duration: int
+    deployment_protection: str
+    rate_limit_requests: int
+    rate_limit_window_seconds: int
+    rate_limit_path: str
+    hsts_max_age: int
+    hsts_preload: bool
+    clerk_frontend_api: str
+    csp_connect_sources: tuple[str, ...]
+    domain: str
+    dns_zone: str
+    domain_git_branch: str
+    reports_bucket_name: str
+    backups_bucket_name: str
+    r2_location: str
+    r2_jurisdiction: str
+    backup_retention_days: int
+    db_host: str
+    db_port: int
+    db_admin_user: str
+    db_admin_password: pulumi.Output[str]
+    db_admin_database: str
+    db_ssl_mode: str
+    db_name: str
+    db_connection_limit: int
+    clerk_secret_key: pulumi.Output[str]
+    clerk_jwt_key: pulumi.Output[str]
+    clerk_publishable_key: str
+    openai_api_key: pulumi.Output[str]
+    upstash_redis_url: pulumi.Output[str]
+    posthog_api_key: pulumi.Output[str]
+    sentry_dsn: pulumi.Output[str]
+    generated_keys_version: int
+    protect_stateful_resources: bool
+    app_directory: str
+    extra_preview_environments: tuple[str, ...]
+
+    @property
+    def app_url(self) -> str:
+        """Public base URL of the app."""
+        return f"https://{self.domain}"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stack == "prod"
+
+
+def branch_slug(branch: str) -> str:
+    """A name-safe form of a git branch: lowercase letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", branch.lower()).strip("-")
+
+
+def config_key(field_name: str) -> str:
+    """snake_case field -> camelCase config key."""
+    head, *rest = field_name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+CONFIG_FIELDS = tuple(f.name for f in fields(StackConfig) if f.name != "stack")
+"""Every StackConfig field backed by a config key."""
+
+# --- value checks: each returns an error message or None -------------------------------
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REGION = re.compile(r"^[a-z]{3}\d$")
+_ORIGIN = re.compile(r"^https://[a-z0-9*]([a-z0-9.-]*[a-z0-9])?(:\d+)?$")
+_BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<!/)(?<!\.lock)$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _one_of(options: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in options else f"must be one of {', '.join(options)} (got {v!r})"
+
+
+def _between(lo: int, hi: int) -> Callable[[Any], str | None]:
+    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi} (got {v})"
+
+
+def _matches(pattern: re.Pattern[str], what: str) -> Callable[[Any], str | None]:
+    return lambda v: None if pattern.match(v) else f"must be {what} (got {v!r})"
+
+
+def _each(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def run(values: tuple[str, ...]) -> str | None:
+        errors = [e for e in (check(v) for v in values) if e]
+        return errors[0] if errors else None
+    return run
+
+
+def _r2_location(v: str) -> str | None:
+    if v == "auto":
+        return ("'auto' is not an R2 location hint (the seed guide's Terraform value); use one of "
+                f"{', '.join(R2_LOCATIONS)} or leave it empty to let Cloudflare choose")
+    return None if v in ("", *R2_LOCATIONS) else f"must be empty or one of {', '.join(R2_LOCATIONS)} (got {v!r})"
+
+
+def _https_origin_or_empty(v: str) -> str | None:
+    return None if v == "" or _ORIGIN.match(v) else f"must be empty or an https origin without a path (got {v!r})"
+
+
+def _nonempty(v: tuple[str, ...]) -> str | None:
+    return None if v else "must list at least one value"
+
+
+CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
+    "cloudflare_account_id": [_matches(_HEX32, "a 32-character hex Cloudflare account id")],
+    "vercel_project_name": [_matches(re.compile(r"^[a-z0-9._-]{1,100}$"), "a lowercase Vercel project name")],
+    "git_repository": [_matches(_REPO, "'owner/name'")],
+    "production_branch": [_matches(_BRANCH, "a git branch name")],
+    "function_regions": [_nonempty, _each(_matches(_REGION, "a Vercel region id such as iad1"))],
+    "function_max_duration": [_between(1, 900)],
+    "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
+    "rate_limit_requests": [_between(1, 1_000_000)],
+    "rate_limit_window_seconds": [_between(10, 3600)],
+    "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
+    "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
+    "clerk_frontend_api": [_https_origin_or_empty],
+    "csp_connect_sources": [_each(_matches(_ORIGIN, "an https origin without a path"))],
+    "domain": [_matches(_HOST, "a lowercase DNS name")],
+    "dns_zone": [_matches(_HOST, "a lowercase DNS zone name")],
+    "domain_git_branch": [lambda v: None if v == "" or _BRANCH.match(v) else f"must be a git branch name (got {v!r})"],
+    "reports_bucket_name": [_matches(_BUCKET, "3-63 lowercase letters, digits or hyphens")],
+    "backups_bucket_name": [_matches(_BUCKET, "3-63 lowercase letters, digits or hyphens")],
+    "r2_location": [_r2_location],
+    "r2_jurisdiction": [_one_of(R2_JURISDICTIONS)],
+    "backup_retention_days": [_between(1, 3650)],
+    "db_host": [_matches(_HOST, "a DNS host name")],
+    "db_port": [_between(1, 65535)],
+    "db_admin_user": [_matches(re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"), "a Postgres role name")],
+    "db_admin_database": [_matches(_IDENT, "a lowercase Postgres identifier")],
+    "db_ssl_mode": [lambda v: None if v in SSL_MODES else
+                    f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {v!r})"],
+    "db_name": [_matches(_IDENT, "a lowercase Postgres identifier")],
+    "db_connection_limit": [_between(1, 10_000)],
+    "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
+    "generated_keys_version": [_between(1, 1_000_000)],
+    "extra_preview_environments": [_each(_matches(_BRANCH, "a git branch name"))],
+}
+
+# Secrets are checked for shape only; messages never include the value.
+SECRET_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "upstash_redis_url": (lambda v: v.startswith("rediss://"), "must be a rediss:// URL (TLS)"),
+    "sentry_dsn": (lambda v: v.startswith("https://"), "must be an https:// DSN"),
+    "clerk_secret_key": (lambda v: v.startswith("sk_"), "must be a Clerk secret key (sk_...)"),
+}
+
+
+def _parse(raw: str, decl: projectfile.Declaration) -> Any:
+    if decl.type == "integer":
+        return int(raw)
+    if decl.type == "boolean":
+        lowered = raw.strip().lower()
+        if lowered not in ("true", "false"):
+            raise ValueError
+        return lowered == "true"
+    if decl.type == "array":
+        value = json.loads(raw)
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise ValueError
+        return tuple(value)
+    return raw
+
+
+_EXPECTED = {"integer": "an integer", "boolean": "true or false", "array": "a list of strings", "string": "a string"}
+
+
+def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[str]:
+    problems: list[str] = []
+    key = config_key
+    if "domain" in v and "dns_zone" in v and not (v["domain"] == v["dns_zone"] or v["domain"].endswith("." + v["dns_zone"])):
+        problems.append(f"{key('domain')}: {v['domain']!r} is not inside {key('dns_zone')} {v['dns_zone']!r}")
+    if v.get("reports_bucket_name") and v.get("reports_bucket_name") == v.get("backups_bucket_name"):
+        problems.append(f"{key('backups_bucket_name')}: must differ from {key('reports_bucket_name')}")
+    if v.get("domain_git_branch") and v.get("domain_git_branch") == v.get("production_branch"):
+        problems.append(f"{key('domain_git_branch')}: the production branch already gets the production domain; "
+                        "leave it empty instead")
+    if stack == "prod" and v.get("protect_stateful_resources") is False:
+        problems.append(f"{key('protect_stateful_resources')}: must stay true in prod (databases and buckets are protected)")
+    if stack == "prod" and v.get("extra_preview_environments"):
+        problems.append(f"{key('extra_preview_environments')}: only the preview stack has preview environments")
+    if stack == "prod" and v.get("domain_git_branch"):
+        problems.append(f"{key('domain_git_branch')}: the prod domain serves production; leave it empty")
+    if stack == "preview" and not v.get("domain_git_branch") and "domain_git_branch" in v:
+        problems.append(f"{key('domain_git_branch')}: required in preview (the branch the preview domain follows)")
+    branches = v.get("extra_preview_environments") or ()
+    slugs = [branch_slug(b) for b in branches]
+    if len(set(slugs)) != len(slugs):
+        problems.append(f"{key('extra_preview_environments')}: two branches map to the same name ({', '.join(slugs)})")
+    for branch, slug in zip(branches, slugs):
+        role = f"{v.get('db_name', '')}_{slug.replace('-', '_')}_owner"
+        if len(role) > 63:
+            problems.append(f"{key('extra_preview_environments')}: branch {branch!r} makes role name {role!r} "
+                            "longer than Postgres' 63 characters")
+        if branch == v.get("production_branch"):
+            problems.append(f"{key('extra_preview_environments')}: {branch!r} is the production branch")
+    if v.get("app_directory") and not (program_dir / v["app_directory"]).is_dir():
+        problems.append(f"{key('app_directory')}: {v['app_directory']!r} is not a directory (relative to {program_dir})")
+    return problems
+
+
+def load_config(
+    stack: str | None = None,
+    cfg: pulumi.Config | None = None,
+    program_dir: Path | None = None,
+) -> StackConfig:
+    """Read and validate every declared key; raise ConfigError listing all problems."""
+    stack = stack or pulumi.get_stack()
+    cfg = cfg or pulumi.Config()
+    program_dir = program_dir or projectfile.default_program_dir()
+    decls = projectfile.declarations(program_dir)
+    problems: list[str] = []
+    if stack not in STACKS:
+        problems.append(f"stack '{stack}' has no composition in stacks/; expected one of {', '.join(STACKS)}")
+    values: dict[str, Any] = {}
+    for name in CONFIG_FIELDS:
+        key = config_key(name)
+        decl = decls.get(key)
+        if decl is None:
+            problems.append(f"{key}: read by the program but not declared in Pulumi.yaml")
+            continue
+        set_cmd = f"pulumi config set {'--secret ' if decl.secret else ''}{key} <value>"
+        raw = cfg.get(key)
+        if raw is None and decl.has_default:
+            raw = projectfile.as_config_string(decl.default)
+        if raw is None:
+            problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
+            continue
+        if decl.secret:
+            check = SECRET_CHECKS.get(name)
+            if check and not check[0](raw):
+                problems.append(f"{cfg.full_key(key)}: {check[1]} (value not shown)")
+            if not cfg_is_secret(cfg, key):
+                problems.append(f"{cfg.full_key(key)}: is a secret; store it with `{set_cmd}`")
+            values[name] = cfg.require_secret(key)
+            continue
+        try:
+            value = _parse(raw, decl)
+        except ValueError:
+            problems.append(f"{cfg.full_key(key)}: must be {_EXPECTED[decl.type]} (got {raw!r})")
+            continue
+        for check in CHECKS.get(name, []):
+            error = check(value)
+            if error:
+                problems.append(f"{cfg.full_key(key)}: {error}")
+                break
+        values[name] = value
+    problems.extend(f"{cfg.name}:{p}" for p in _cross_checks(stack, values, program_dir))
+    if problems:
+        raise ConfigError(stack, problems)
+    return StackConfig(stack=stack, **values)
+
+
+def cfg_is_secret(cfg: pulumi.Config, key: str) -> bool:
+    from pulumi.runtime.config import is_config_secret
+
+    return is_config_secret(cfg.full_key(key))
+

@@ -1,0 +1,74 @@
+"""The app's custom domain on Vercel and its DNS record in Cloudflare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+import pulumiverse_vercel as vercel
+
+from infra import catalog
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppDomainArgs:
+    """Inputs of `AppDomain`."""
+
+    project_id: pulumi.Input[str]
+    """Vercel project that serves the domain; required."""
+    domain: str
+    """Fully qualified domain, e.g. app.appstoagents.com; required."""
+    zone: str
+    """Cloudflare zone that holds the record, e.g. appstoagents.com; required."""
+    git_branch: str = ""
+    """Branch whose deployments get the domain; defaults to "" (production)."""
+
+
+class AppDomain(pulumi.ComponentResource):
+    """Attaches a domain to the project and points DNS at the target Vercel recommends."""
+
+    url: pulumi.Output[str]
+    """https URL of the domain."""
+    dns_target: pulumi.Output[str]
+    """Where the DNS record points."""
+
+    def __init__(self, name: str, args: AppDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(catalog.TOKEN_APP_DOMAIN, name, None, opts)
+        domain = vercel.ProjectDomain(
+            f"{name}-domain",
+            project_id=args.project_id,
+            domain=args.domain,
+            git_branch=args.git_branch or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Vercel assigns each domain its own target; ask for it once the domain is attached
+        # instead of hard-coding the guide's 76.76.19.61.
+        config = vercel.get_domain_config_output(
+            domain=args.domain,
+            project_id_or_name=args.project_id,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[domain]),
+        )
+        zone = cloudflare.get_zone_output(
+            filter={"name": args.zone, "match": "all"},
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        apex = args.domain == args.zone
+        # The apex cannot be a CNAME; it takes the first recommended IPv4 address.
+        target = config.recommended_ipv4s[0] if apex else config.recommended_cname
+        cloudflare.DnsRecord(
+            f"{name}-record",
+            zone_id=zone.zone_id,
+            name=args.domain,
+            type="A" if apex else "CNAME",
+            content=target,
+            ttl=1,
+            # DNS only: Vercel terminates TLS and runs its own edge; a second proxy in
+            # front breaks certificate issuance and hides client IPs from the rate limit.
+            proxied=False,
+            comment="Managed by ara-infra (Pulumi)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.url = pulumi.Output.from_input(f"https://{args.domain}")
+        self.dns_target = target
+        self.register_outputs({"url": self.url, "dns_target": self.dns_target})

@@ -1,0 +1,79 @@
+"""The Vercel project: framework, build settings, git integration, functions, protection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumiverse_vercel as vercel
+
+from infra import catalog
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebProjectArgs:
+    """Inputs of `WebProject`."""
+
+    project_name: str
+    """Vercel project name; required."""
+    git_repository: str
+    """GitHub repository "owner/name"; required."""
+    production_branch: str = "main"
+    """Branch deployed to production; defaults to "main" (other branches get previews)."""
+    framework: str = "astro"
+    """Framework preset; defaults to "astro"."""
+    build_command: str = "npm run build"
+    """Build command; defaults to "npm run build"."""
+    output_directory: str = "dist"
+    """Build output directory; defaults to "dist"."""
+    install_command: str = "npm ci"
+    """Install command; defaults to "npm ci"."""
+    dev_command: str = "npm run dev"
+    """Local dev command; defaults to "npm run dev"."""
+    function_regions: Sequence[str] = ("iad1", "sfo1")
+    """Function regions; defaults to iad1 and sfo1."""
+    function_max_duration: int = 30
+    """Default function timeout in seconds; defaults to 30."""
+    deployment_protection: str = "standard_protection_new"
+    """Vercel Authentication scope; defaults to Standard Protection (all but the production domain)."""
+
+
+class WebProject(pulumi.ComponentResource):
+    """The Vercel project that builds and serves ARA."""
+
+    project_id: pulumi.Output[str]
+    """The Vercel project id."""
+    project_name: pulumi.Output[str]
+    """The Vercel project name."""
+
+    def __init__(self, name: str, args: WebProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(catalog.TOKEN_WEB_PROJECT, name, None, opts)
+        project = vercel.Project(
+            f"{name}-project",
+            name=args.project_name,
+            framework=args.framework,
+            build_command=args.build_command,
+            output_directory=args.output_directory,
+            install_command=args.install_command,
+            dev_command=args.dev_command,
+            git_repository={
+                "type": "github",
+                "repo": args.git_repository,
+                "production_branch": args.production_branch,
+            },
+            resource_config={
+                "function_default_regions": list(args.function_regions),
+                "function_default_timeout": args.function_max_duration,
+            },
+            vercel_authentication={"deployment_type": args.deployment_protection},
+            # Fork PRs must be approved before they build with the project's secrets.
+            git_fork_protection=True,
+            directory_listing=False,
+            # Every pull request gets a comment with its preview URL, as the guide's workflow expects.
+            git_comments={"on_pull_request": True, "on_commit": False},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.project_id = project.id
+        self.project_name = project.name
+        self.register_outputs({"project_id": self.project_id, "project_name": self.project_name})

@@ -1,0 +1,19 @@
+"""Per-stack composition: which components a stack declares and what it exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from infra.config import StackConfig
+from stacks import preview, prod
+
+COMPOSITIONS: dict[str, Callable[[StackConfig], dict[str, Any]]] = {
+    "prod": prod.build,
+    "preview": preview.build,
+}
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    """Declare the stack's resources and return its exports."""
+    return COMPOSITIONS[cfg.stack](cfg)

@@ -1,0 +1,29 @@
+"""preview: the project's preview target, with its own database, buckets, keys and secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumiverse_vercel as vercel
+
+from infra import catalog
+from infra.config import StackConfig
+from infra.dns import AppDomain, AppDomainArgs
+from stacks import common
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    # prod owns the project (settings, firewall, headers); preview only adds its target.
+    project_id = vercel.get_project_output(name=cfg.vercel_project_name).id
+    AppDomain(
+        "ara-domain",
+        AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone, git_branch=cfg.domain_git_branch),
+    )
+    plane = common.data_plane(cfg)
+    common.app_environment(cfg, project_id, catalog.TARGET_PREVIEW, plane)
+    branches = common.branch_environments(cfg, project_id)
+    deploy = common.deployment(cfg, project_id, production=False)
+    out = common.exports(cfg, project_id, plane, deploy)
+    if branches:
+        out[catalog.OUTPUT_PREVIEW_BRANCHES] = branches
+    return out

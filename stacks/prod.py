@@ -1,0 +1,51 @@
+"""prod: owns the Vercel project, its domain, edge rules and headers, and the production target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra import catalog
+from infra.config import StackConfig
+from infra.dns import AppDomain, AppDomainArgs
+from infra.rate_limit import RateLimit, RateLimitArgs
+from infra.security_headers import SecurityHeaders, SecurityHeadersArgs
+from infra.web import WebProject, WebProjectArgs
+from stacks import common
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    web = WebProject(
+        "ara-web",
+        WebProjectArgs(
+            project_name=cfg.vercel_project_name,
+            git_repository=cfg.git_repository,
+            production_branch=cfg.production_branch,
+            framework=cfg.framework,
+            build_command=cfg.build_command,
+            output_directory=cfg.output_directory,
+            install_command=cfg.install_command,
+            dev_command=cfg.dev_command,
+            function_regions=cfg.function_regions,
+            function_max_duration=cfg.function_max_duration,
+            deployment_protection=cfg.deployment_protection,
+        ),
+    )
+    project_id = web.project_id
+    AppDomain("ara-domain", AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone))
+    RateLimit(
+        "ara-rate-limit",
+        RateLimitArgs(
+            project_id=project_id,
+            requests=cfg.rate_limit_requests,
+            window_seconds=cfg.rate_limit_window_seconds,
+            path_prefix=cfg.rate_limit_path,
+        ),
+    )
+    SecurityHeaders(
+        "ara-headers",
+        SecurityHeadersArgs(project_id=project_id, headers=common.header_policy(cfg).headers()),
+    )
+    plane = common.data_plane(cfg)
+    common.app_environment(cfg, project_id, catalog.TARGET_PRODUCTION, plane)
+    deploy = common.deployment(cfg, project_id, production=True)
+    return common.exports(cfg, project_id, plane, deploy)
