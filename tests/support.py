@@ -1,0 +1,37 @@
+"""Helpers for the tests: run the real program (or one component) under Pulumi's mock runtime."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from infra import mockrun, projectfile
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_FIXTURE = "tests/fixtures/ara-app"
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> projectfile.StackConfigSource:
+    """The config the CLI would pass for `stack`, secrets replaced by known placeholders."""
+    return projectfile.stack_config(stack, ROOT, overrides=overrides)
+
+
+def run_program(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> mockrun.Capture:
+    """Run __main__.py for `stack` exactly as the language host would, under mocks."""
+    source = stack_config(stack, overrides)
+    return mockrun.run(
+        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+        stack=stack,
+        config=source.values,
+        secret_keys=source.secret_keys,
+        preview=preview,
+        program_dir=ROOT,
+    )
+
+
+def run_component(build: Callable[[], Any], stack: str = "prod") -> mockrun.Capture:
+    """Declare one component inside a root stack and capture its registrations."""
+    source = stack_config(stack)
+    return mockrun.run(build, stack=stack, config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)
