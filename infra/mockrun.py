@@ -200,7 +200,7 @@ class AraMocks(pulumi.runtime.Mocks):
         factory = _RESOURCE_OUTPUTS.get(args.typ)
         if factory is not None:
             outputs.update(factory(args))
-        return f"{args.name}-id", outputs
+        return f"{args.name}-{_digest(_settings.get_stack(), args.typ, args.name, n=8)}", outputs
 
     # -- invokes -------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -236,13 +236,14 @@ def _vercelignore(root: Path) -> list[str]:
     return defaults + [ln for ln in lines if ln and not ln.startswith("#")]
 
 
+# Generated values differ per stack, as they would in two real deployments.
 def _token_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    return {"value": f"mock-token-{_digest(args.name, n=40)}", "status": "active"}
+    return {"value": f"mock-token-{_digest(_settings.get_stack(), args.name, n=40)}", "status": "active"}
 
 
 def _password_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     length = int(args.inputs.get("length", 32))
-    seed = _digest("password", args.name, n=64)
+    seed = _digest("password", _settings.get_stack(), args.name, n=64)
     return {"result": (seed * (length // len(seed) + 1))[:length]}
 
 
@@ -373,7 +374,10 @@ def run(
     preview: bool = False,
     program_dir: str | os.PathLike[str] | None = None,
 ) -> Capture:
-    """Run `program` inside a root stack, as the Python language host does, and capture it."""
+    """Run `program` inside a root stack, as the Python language host does, and capture it.
+
+    If the program raises, the exception carries the partial capture as `.capture`.
+    """
     monitor = start(
         project=project, stack=stack, config=config, secret_keys=secret_keys,
         preview=preview, program_dir=program_dir,
@@ -382,6 +386,10 @@ def run(
     try:
         _sync_await(run_in_stack(program))
         return finish(monitor)
+    except Exception as exc:
+        # Callers report what a failed run had declared (nothing, for bad config).
+        exc.capture = finish(monitor)  # type: ignore[attr-defined]
+        raise
     finally:
         _close_loop(loop)
 

@@ -1,0 +1,256 @@
+"""Stack config: declared once in Pulumi.yaml, validated as a whole before any resource exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pulumi
+import pytest
+import yaml
+
+from infra import catalog, config, projectfile
+from tests.support import ROOT, run_program
+
+SCHEMA = Path("/work/shared/reference/pulumi-project.schema.json")
+
+
+def _fails(stack: str, overrides: dict) -> str:
+    """Run the real program with bad config; return the error and check nothing was declared."""
+    with pytest.raises(pulumi.RunError) as info:
+        run_program(stack, overrides)
+    declared = [r for r in info.value.capture.resources if r.type != "pulumi:pulumi:Stack"]
+    assert declared == [], f"resources declared despite invalid config: {[r.name for r in declared]}"
+    return str(info.value)
+
+
+# --- the declarations ---------------------------------------------------------------
+
+def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_type():
+    decls = projectfile.declarations(ROOT)
+    expected = {"str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
+                "pulumi.Output[str]": "string"}
+    for field in config.fields(config.StackConfig):
+        if field.name == "stack":
+            continue
+        decl = decls[config.config_key(field.name)]
+        assert decl.type == expected[str(field.type)], field.name
+
+
+def test_pulumi_yaml_declares_no_key_the_program_does_not_read():
+    read = {config.config_key(name) for name in config.CONFIG_FIELDS}
+    assert set(projectfile.declarations(ROOT)) == read
+
+
+def test_secret_config_is_declared_secret_and_read_as_an_output():
+    decls = projectfile.declarations(ROOT)
+    secret_fields = {f.name for f in config.fields(config.StackConfig) if "Output" in str(f.type)}
+    assert {config.config_key(n) for n in secret_fields} == {k for k, d in decls.items() if d.secret}
+    for spec in catalog.ENV_VARS:
+        if spec.source is catalog.Source.SECRET_CONFIG:
+            assert decls[spec.origin].secret, spec.key
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="Pulumi's project schema is not beside the repo")
+def test_pulumi_yaml_validates_against_pulumis_project_schema():
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(yaml.safe_load((ROOT / "Pulumi.yaml").read_text()), schema)
+
+
+def test_pulumi_yaml_declarations_use_only_types_pulumi_allows():
+    raw = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert {spec["type"] for spec in raw.values()} <= {"string", "integer", "boolean", "array"}
+    assert all(spec.get("description") for spec in raw.values())
+
+
+@pytest.mark.parametrize("stack", ["prod", "preview"])
+def test_stack_files_only_set_declared_namespaced_non_secret_keys(stack):
+    decls = projectfile.declarations(ROOT)
+    values = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    for key in values:
+        namespace, _, name = key.partition(":")
+        assert namespace == catalog.PROJECT_NAME and name in decls, key
+        assert not decls[name].secret, f"{key} is a secret: set it with `pulumi config set --secret`"
+
+
+# --- the loaded config ----------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["prod", "preview"])
+def test_both_stacks_are_fully_described_by_their_files_plus_operator_secrets(stack):
+    # The only values not in the files are the declared secrets (placeholders here).
+    source = projectfile.stack_config(stack, ROOT)
+    secret_names = {k.split(":")[1] for k in source.placeholders}
+    assert secret_names == {k for k, d in projectfile.declarations(ROOT).items() if d.secret}
+    run_program(stack)
+
+
+def test_prod_defaults_come_from_pulumi_yaml(prod):
+    project = prod.one(catalog.VERCEL_PROJECT)
+    assert project.props["framework"] == "astro"
+    assert project.props["resourceConfig"]["functionDefaultTimeout"] == 30.0
+
+
+def test_a_missing_required_key_is_named_with_the_command_that_sets_it():
+    source = projectfile.stack_config("prod", ROOT)
+    values = {k: v for k, v in source.values.items() if k != "ara-infra:dbHost"}
+    from infra import mockrun
+    import runpy
+
+    with pytest.raises(pulumi.RunError) as info:
+        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
+                    secret_keys=source.secret_keys, program_dir=ROOT)
+    assert "ara-infra:dbHost: required" in str(info.value)
+    assert "pulumi config set dbHost" in str(info.value)
+
+
+def test_a_missing_secret_is_named_with_the_secret_set_command():
+    source = projectfile.stack_config("prod", ROOT)
+    values = {k: v for k, v in source.values.items() if k != "ara-infra:openaiApiKey"}
+    from infra import mockrun
+    import runpy
+
+    with pytest.raises(pulumi.RunError) as info:
+        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
+                    secret_keys=source.secret_keys, program_dir=ROOT)
+    assert "pulumi config set --secret openaiApiKey" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"functionMaxDuration": "thirty"}, "ara-infra:functionMaxDuration: must be an integer"),
+        ({"hstsPreload": "maybe"}, "ara-infra:hstsPreload: must be true or false"),
+        ({"functionRegions": "iad1"}, "ara-infra:functionRegions: must be a list of strings"),
+        ({"functionRegions": []}, "ara-infra:functionRegions: must list at least one value"),
+        ({"functionRegions": ["virginia"]}, "a Vercel region id"),
+        ({"functionMaxDuration": 0}, "ara-infra:functionMaxDuration: must be between 1 and 900"),
+        ({"deploymentProtection": "none"}, "ara-infra:deploymentProtection: must be one of"),
+        ({"r2Location": "auto"}, "'auto' is not an R2 location hint"),
+        ({"r2Location": "mars"}, "ara-infra:r2Location: must be empty or one of"),
+        ({"r2Jurisdiction": "moon"}, "ara-infra:r2Jurisdiction: must be one of"),
+        ({"hstsMaxAge": 86400}, "ara-infra:hstsMaxAge: must be at least 31536000"),
+        ({"dbSslMode": "disable"}, "connections without TLS are not allowed"),
+        ({"dbSslMode": "prefer"}, "ara-infra:dbSslMode"),
+        ({"dbName": "ARA-prod"}, "ara-infra:dbName: must be a lowercase Postgres identifier"),
+        ({"dbPort": 70000}, "ara-infra:dbPort: must be between 1 and 65535"),
+        ({"reportsBucketName": "Ara_Reports"}, "ara-infra:reportsBucketName"),
+        ({"backupsBucketName": "ara-prod-reports"}, "backupsBucketName: must differ from reportsBucketName"),
+        ({"domain": "app.example.org"}, "is not inside dnsZone"),
+        ({"domain": "https://app.appstoagents.com"}, "ara-infra:domain: must be a lowercase DNS name"),
+        ({"gitRepository": "ara"}, "ara-infra:gitRepository: must be 'owner/name'"),
+        ({"cloudflareAccountId": "acct"}, "32-character hex"),
+        ({"clerkFrontendApi": "http://clerk.appstoagents.com"}, "ara-infra:clerkFrontendApi"),
+        ({"cspConnectSources": ["*"]}, "ara-infra:cspConnectSources"),
+        ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
+        ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
+        ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
+        ({"protectStatefulResources": False}, "must stay true in prod"),
+        ({"extraPreviewEnvironments": ["feature-x"]}, "only the preview stack"),
+        ({"appDirectory": "no/such/dir"}, "ara-infra:appDirectory: 'no/such/dir' is not a directory"),
+    ],
+)
+def test_bad_prod_config_is_refused_naming_the_key(overrides, expected):
+    assert expected in _fails("prod", overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"domainGitBranch": ""}, "ara-infra:domainGitBranch: required in preview"),
+        ({"domainGitBranch": "main"}, "the production branch already gets the production domain"),
+        ({"extraPreviewEnvironments": ["feat/a", "feat-a"]}, "two branches map to the same name"),
+        ({"extraPreviewEnvironments": ["main"]}, "'main' is the production branch"),
+        ({"extraPreviewEnvironments": ["x" * 60]}, "longer than Postgres' 63 characters"),
+    ],
+)
+def test_bad_preview_config_is_refused_naming_the_key(overrides, expected):
+    assert expected in _fails("preview", overrides)
+
+
+def test_every_problem_is_listed_at_once():
+    message = _fails("prod", {"dbPort": "x", "r2Location": "auto", "hstsMaxAge": 1})
+    assert "3 problem(s)" in message
+    for key in ("dbPort", "r2Location", "hstsMaxAge"):
+        assert f"ara-infra:{key}:" in message
+
+
+def test_an_unknown_stack_is_refused():
+    with pytest.raises(pulumi.RunError, match="stack 'staging' has no composition"):
+        from infra import mockrun
+        import runpy
+
+        source = projectfile.stack_config("prod", ROOT)
+        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="staging", config=source.values,
+                    secret_keys=source.secret_keys, program_dir=ROOT)
+
+
+def test_a_secret_set_in_plain_text_is_refused():
+    source = projectfile.stack_config("prod", ROOT)
+    plain = [k for k in source.secret_keys if k != "ara-infra:openaiApiKey"]
+    from infra import mockrun
+    import runpy
+
+    with pytest.raises(pulumi.RunError) as info:
+        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=source.values,
+                    secret_keys=plain, program_dir=ROOT)
+    assert "ara-infra:openaiApiKey: is a secret; store it with `pulumi config set --secret openaiApiKey" in str(
+        info.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "expected"),
+    [
+        ("upstashRedisUrl", "redis://default:hunter2-planted@eu1.upstash.io:6379", "must be a rediss:// URL"),
+        ("sentryDsn", "http://hunter2-planted@sentry.io/1", "must be an https:// DSN"),
+        ("clerkSecretKey", "hunter2-planted", "must be a Clerk secret key"),
+    ],
+)
+def test_a_badly_shaped_secret_is_refused_without_echoing_it(key, bad, expected):
+    source = projectfile.stack_config("prod", ROOT)
+    values = {**source.values, f"ara-infra:{key}": bad}
+    from infra import mockrun
+    import runpy
+
+    with pytest.raises(pulumi.RunError) as info:
+        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
+                    secret_keys=source.secret_keys, program_dir=ROOT)
+    assert f"ara-infra:{key}: {expected}" in str(info.value)
+    assert "hunter2-planted" not in str(info.value)
+
+
+def test_a_malformed_stack_file_is_named(tmp_path):
+    for name in ("Pulumi.yaml",):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: [not, a, mapping]\n")
+    with pytest.raises(projectfile.ProjectFileError, match=r"Pulumi.prod.yaml: 'config' must be a mapping"):
+        projectfile.stack_config("prod", tmp_path)
+
+
+def test_a_stack_file_that_is_not_yaml_is_named(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: {\n")
+    with pytest.raises(projectfile.ProjectFileError, match=r"Pulumi.prod.yaml: not valid YAML"):
+        projectfile.stack_config("prod", tmp_path)
+
+
+def test_a_missing_stack_file_is_named(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    with pytest.raises(projectfile.ProjectFileError, match=r"Pulumi.qa.yaml: file not found"):
+        projectfile.stack_config("qa", tmp_path)
+
+
+def test_secure_values_in_a_stack_file_become_secret_placeholders(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        (ROOT / "Pulumi.prod.yaml").read_text() + "  ara-infra:openaiApiKey:\n    secure: v1:abc:def\n"
+    )
+    source = projectfile.stack_config("prod", tmp_path)
+    assert source.values["ara-infra:openaiApiKey"] == source.placeholders["ara-infra:openaiApiKey"]
+    assert "v1:abc:def" not in json.dumps(source.values)
+    assert "ara-infra:openaiApiKey" in source.secret_keys
+
+
+def test_branch_slug_is_name_safe():
+    assert config.branch_slug("Feature/Search_v2") == "feature-search-v2"

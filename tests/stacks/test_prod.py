@@ -1,0 +1,62 @@
+"""The prod stack: owns the project, the production target and every stateful resource, protected."""
+
+from __future__ import annotations
+
+from infra import catalog, mockrun
+
+COMPONENTS = {
+    catalog.TOKEN_WEB_PROJECT, catalog.TOKEN_APP_DOMAIN, catalog.TOKEN_RATE_LIMIT, catalog.TOKEN_SECURITY_HEADERS,
+    catalog.TOKEN_GENERATED_KEYS, catalog.TOKEN_OBJECT_STORAGE, catalog.TOKEN_DATABASE,
+    catalog.TOKEN_APP_ENVIRONMENT, catalog.TOKEN_APP_DEPLOYMENT,
+}
+
+
+def test_prod_declares_every_component_once(prod):
+    found = [r.type for r in prod.resources if r.type.startswith("ara:")]
+    assert sorted(found) == sorted(COMPONENTS)
+
+
+def test_prod_names_the_project_and_attaches_the_custom_domain(prod):
+    assert prod.one(catalog.VERCEL_PROJECT).props["name"] == "appstoagents-ara"
+    domain = prod.one(catalog.VERCEL_PROJECT_DOMAIN)
+    assert domain.props["domain"] == "app.appstoagents.com"
+    assert "gitBranch" not in domain.props
+
+
+def test_prod_buckets_and_database_carry_the_guides_names(prod):
+    assert {b.props["name"] for b in prod.of_type(catalog.CF_R2_BUCKET)} == {"ara-prod-reports", "ara-prod-backups"}
+    assert prod.one(catalog.PG_DATABASE).props["name"] == "ara_prod"
+
+
+def test_prod_stateful_resources_are_protected_and_retained(prod):
+    stateful = [r for r in prod.resources if r.type in catalog.STATEFUL_TYPES]
+    assert len(stateful) == 3
+    assert all(r.protect and r.retain_on_delete for r in stateful)
+
+
+def test_prod_environment_targets_production_only(prod):
+    variables = prod.of_type(catalog.VERCEL_ENV_VAR)
+    assert {v.props["key"] for v in variables} == {s.key for s in catalog.ENV_VARS}
+    assert all(v.props["targets"] == ["production"] for v in variables)
+
+
+def test_prod_rate_limits_the_api_at_the_edge(prod):
+    rule = prod.one(catalog.VERCEL_FIREWALL_CONFIG).props["rules"]["rules"][0]
+    assert rule["action"]["rateLimit"]["limit"] == 100.0
+    assert rule["action"]["rateLimit"]["window"] == 3600.0
+
+
+def test_prod_deploys_the_app_to_production(prod):
+    assert prod.one(catalog.VERCEL_DEPLOYMENT).props["production"] is True
+
+
+def test_prod_exports_the_documented_outputs(prod):
+    outputs = prod.stack_outputs
+    assert outputs[catalog.OUTPUT_APP_URL] == "https://app.appstoagents.com"
+    assert outputs[catalog.OUTPUT_REPORTS_BUCKET] == "ara-prod-reports"
+    assert outputs[catalog.OUTPUT_BACKUPS_BUCKET] == "ara-prod-backups"
+    assert outputs[catalog.OUTPUT_DATABASE_NAME] == "ara_prod"
+    assert outputs[catalog.OUTPUT_PROJECT_ID]
+    for key in catalog.SECRET_OUTPUTS:
+        assert mockrun.is_secret(outputs[key]), key
+        assert "sslmode=verify-full" in mockrun.reveal(outputs[key])
