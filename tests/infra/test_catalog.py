@@ -1,0 +1,84 @@
+"""The shared catalog: every variable of the guide, with its source and sensitivity."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from infra import catalog, projectfile
+from infra.environment import VALUE_FIELDS
+from tests.support import ROOT
+
+GUIDE_VARIABLES = {
+    "DATABASE_URL", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "OPENAI_API_KEY",
+    "CLOUDFLARE_R2_ACCESS_KEY_ID", "CLOUDFLARE_R2_SECRET_ACCESS_KEY", "CLOUDFLARE_R2_BUCKET_NAME", "ENCRYPTION_KEY",
+    "JWT_SECRET", "UPSTASH_REDIS_URL", "NEXT_PUBLIC_APP_URL", "NODE_ENV", "POSTHOG_API_KEY", "SENTRY_DSN",
+}
+NOT_SECRET = {"NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "CLOUDFLARE_R2_BUCKET_NAME", "NEXT_PUBLIC_APP_URL", "NODE_ENV"}
+
+
+def test_catalog_lists_every_variable_of_the_guide_except_the_one_vercel_sets():
+    assert {spec.key for spec in catalog.ENV_VARS} == GUIDE_VARIABLES
+    assert "VERCEL_ANALYTICS_ID" not in catalog.ENV_VARS_BY_KEY
+
+
+def test_every_credential_is_sensitive_and_nothing_public_is():
+    assert catalog.CATALOG_SECRET_KEYS == GUIDE_VARIABLES - NOT_SECRET
+
+
+def test_no_secret_carries_a_public_prefix():
+    assert not any(catalog.has_public_prefix(k) for k in catalog.CATALOG_SECRET_KEYS)
+
+
+def test_generated_variables_are_the_two_keys():
+    generated = {s.key for s in catalog.ENV_VARS if s.source is catalog.Source.GENERATED}
+    assert generated == {"ENCRYPTION_KEY", "JWT_SECRET"}
+    assert {s.origin for s in catalog.ENV_VARS if s.source is catalog.Source.GENERATED} == set(
+        catalog.GENERATED_KEY_LENGTHS)
+
+
+def test_config_sourced_variables_name_declared_config_keys():
+    decls = projectfile.declarations(ROOT)
+    for spec in catalog.ENV_VARS:
+        if spec.source in (catalog.Source.SECRET_CONFIG, catalog.Source.CONFIG):
+            assert spec.origin in decls, spec.key
+            assert decls[spec.origin].secret == spec.sensitive, spec.key
+
+
+def test_the_environment_component_has_one_argument_per_catalog_variable():
+    assert set(VALUE_FIELDS) == {spec.key.lower() for spec in catalog.ENV_VARS}
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("STRIPE_SECRET_KEY", True), ("GITHUB_TOKEN", True), ("SMTP_PASSWORD", True), ("ANALYTICS_DSN", True),
+        ("REPLICA_DATABASE_URL", True), ("CACHE_REDIS_URL", True), ("AWS_ACCESS_KEY_ID", True),
+        ("NEXT_PUBLIC_APP_URL", False), ("FEATURE_FLAGS", False), ("LOG_LEVEL", False),
+        ("NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", False),
+    ],
+)
+def test_secret_key_patterns_catch_credentials_outside_the_catalog(key, secret):
+    assert catalog.is_secret_key(key) is secret
+
+
+def test_catalog_imports_only_the_standard_library():
+    # The policy pack imports it inside a virtualenv without the provider SDKs.
+    tree = ast.parse(Path(catalog.__file__).read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert modules <= {"__future__", "re", "dataclasses", "enum"}
+
+
+def test_type_tokens_follow_the_engine_format():
+    tokens = [v for k, v in vars(catalog).items()
+              if k.isupper() and not k.startswith("INVOKE_") and isinstance(v, str) and ":index/" in v]
+    assert tokens
+    for token in tokens:
+        assert re.fullmatch(r"[a-z]+:index/[a-zA-Z0-9]+:[A-Z][A-Za-z0-9]+", token), token
+    components = [v for k, v in vars(catalog).items() if k.startswith("TOKEN_")]
+    assert all(re.fullmatch(r"ara:[a-z]+:[A-Z][A-Za-z]+", t) for t in components)
+    assert len(set(components)) == len(components)
