@@ -13,7 +13,8 @@ import pulumiverse_vercel as vercel
 from infra import catalog
 from infra.headers import render_vercel_json
 
-BUNDLE_IGNORE = shutil.ignore_patterns(".git", "node_modules", ".vercel", ".astro", "dist")
+# Local secrets (.env*) and build artefacts never leave the machine.
+BUNDLE_IGNORE = shutil.ignore_patterns(".git", "node_modules", ".vercel", ".astro", "dist", ".env", ".env.*")
 
 
 def render_bundle(app_dir: Path, out_dir: Path, headers: Mapping[str, str]) -> Path:

@@ -1,0 +1,1 @@
+"""Unit tests for the ARA policy pack (policies/ara_policies)."""
