@@ -9,6 +9,7 @@ import sys
 import grpc
 import jsonschema
 import pytest
+import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from infra import catalog
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
@@ -86,9 +87,11 @@ def test_main_only_builds_the_pack():
 
 
 def test_pack_metadata_files():
-    yaml = (PACK_DIR / "PulumiPolicy.yaml").read_text()
-    assert re.search(r"^runtime: python$", yaml, re.M) and re.search(r"^version: 1\.0\.0$", yaml, re.M)
-    assert re.search(r"^description: \S", yaml, re.M)
+    meta = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
+    assert meta["runtime"]["name"] == "python" and meta["version"] == "1.0.0"
+    assert meta["description"]
+    # The CLI builds the pack's own virtualenv from its requirements.txt.
+    assert meta["runtime"]["options"]["virtualenv"] == "venv"
     reqs = (PACK_DIR / "requirements.txt").read_text()
     assert "pulumi-policy>=1.21,<2" in reqs and "pulumi>=3.200,<4" in reqs
     assert not re.search(r"^pulumi[-_](?:cloudflare|postgresql|random)|^pulumiverse", reqs, re.M)
