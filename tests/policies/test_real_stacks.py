@@ -1,0 +1,184 @@
+"""The whole pack, started as the engine starts it and driven over gRPC, judges the real stacks.
+
+The stacks are captured under Pulumi's mock runtime; the broken copies change one thing each,
+the way a careless pull request would, and each must raise its violation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra import catalog, mockrun, policyrun
+from infra.mockrun import SECRET_MARK, SECRET_SIG, Capture, CapturedResource
+from tests.support import ROOT, stack_config
+
+PACK = ROOT / "policies"
+CONFIG = {"prod": PACK / "config" / "prod.json", "preview": PACK / "config" / "preview.json"}
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    return {SECRET_SIG: SECRET_MARK, "value": value}
+
+
+@pytest.fixture(scope="module")
+def session(prod):
+    source = stack_config("prod")
+    with policyrun.open_policy_pack(PACK, project=prod.project, stack="prod", config=source.values,
+                                    secret_keys=source.secret_keys, policy_config=CONFIG["prod"]) as s:
+        yield s
+
+
+@pytest.mark.parametrize("stack_fixture", ["prod", "preview"])
+def test_real_stack_has_no_mandatory_violation(stack_fixture, request):
+    capture: Capture = request.getfixturevalue(stack_fixture)
+    source = stack_config(capture.stack)
+    result = policyrun.run_policy_pack(PACK, capture, config=source.values, secret_keys=source.secret_keys,
+                                       policy_config=CONFIG[capture.stack])
+    assert result.pack.name == "ara-security"
+    assert len(result.pack.policies) >= 25
+    assert result.analyzed >= len([r for r in capture.resources if r.custom])
+    assert result.mandatory == [], result.summary()
+    assert result.remediations == [], result.summary()
+
+
+def test_preview_without_its_config_is_told_to_protect_its_buckets_and_database(preview):
+    source = stack_config("preview")
+    result = policyrun.run_policy_pack(PACK, preview, config=source.values, secret_keys=source.secret_keys)
+    flagged = {d.urn for d in result.by_policy("stateful-resources-require-protect")}
+    stateful = {r.urn for r in preview.resources if r.type in catalog.STATEFUL_TYPES}
+    assert flagged == stateful
+
+
+# --- broken copies -----------------------------------------------------------------------
+
+def _edit(capture: Capture, match: Callable[[CapturedResource], bool],
+          change: Callable[[CapturedResource], CapturedResource | None]) -> Capture:
+    """A copy of `capture` with every matching resource changed (or dropped when None)."""
+    hits = [r for r in capture.resources if match(r)]
+    assert hits, "the broken copy must change something"
+    resources = []
+    for r in capture.resources:
+        edited = change(r) if match(r) else r
+        if edited is not None:
+            resources.append(edited)
+    return dataclasses.replace(capture, resources=resources)
+
+
+def _props(**updates: Any) -> Callable[[CapturedResource], CapturedResource]:
+    def change(r: CapturedResource) -> CapturedResource:
+        return dataclasses.replace(r, props={**json.loads(json.dumps(r.props)), **updates})
+    return change
+
+
+def _var(key: str) -> Callable[[CapturedResource], bool]:
+    return lambda r: r.type == catalog.VERCEL_ENV_VAR and r.props.get("key") == key
+
+
+def _typed(type_: str, name: str | None = None) -> Callable[[CapturedResource], bool]:
+    return lambda r: r.type == type_ and (name is None or r.name == name)
+
+
+def _headers(**updates: str | None) -> Callable[[CapturedResource], CapturedResource]:
+    def change(r: CapturedResource) -> CapturedResource:
+        route = json.loads(json.dumps(r.props["route"]))
+        for name, value in updates.items():
+            header = name.replace("_", "-")
+            if value is None:
+                route["headers"].pop(header)
+            else:
+                route["headers"][header] = value
+        return dataclasses.replace(r, props={**r.props, "route": route})
+    return change
+
+
+# case -> (which resources, what change, the policies it must trip, space-separated)
+BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedResource], Any], str]] = {
+    "public-secret": (_var("OPENAI_API_KEY"), _props(key="NEXT_PUBLIC_OPENAI_API_KEY"),
+                      "vercel-env-disallow-public-secrets"),
+    "secret-in-development": (_var("CLERK_SECRET_KEY"), _props(targets=["production", "development"]),
+                              "vercel-env-disallow-secrets-in-development"),
+    "database-url-without-tls": (
+        _var("DATABASE_URL"), _props(value=_secret("postgresql://u:p@db.example.com:5432/ara_prod?sslmode=disable")),
+        "vercel-env-require-tls-connection-urls"),
+    "redis-without-tls": (_var("UPSTASH_REDIS_URL"), _props(value=_secret("redis://default:p@eu1.upstash.io:6379")),
+                          "vercel-env-require-tls-connection-urls"),
+    "secret-shared-with-preview": (_var("JWT_SECRET"), _props(targets=["production", "preview"]),
+                                   "vercel-env-disallow-prod-values-in-preview"),
+    "no-deployment-protection": (_typed(catalog.VERCEL_PROJECT), _props(vercelAuthentication={"deploymentType": "none"}),
+                                 "vercel-project-enable-deployment-protection"),
+    "fork-protection-off": (_typed(catalog.VERCEL_PROJECT), _props(gitForkProtection=False),
+                            "vercel-project-enable-git-fork-protection"),
+    "directory-listing": (_typed(catalog.VERCEL_PROJECT), _props(directoryListing=True),
+                          "vercel-project-disallow-directory-listing"),
+    "no-hsts": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(Strict_Transport_Security=None),
+                "web-headers-require-hsts"),
+    "short-hsts": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(Strict_Transport_Security="max-age=86400"),
+                   "web-headers-require-hsts"),
+    "seed-csp": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(Content_Security_Policy=(
+        "default-src 'self'; script-src 'self' 'unsafe-inline' *.clerk.accounts.dev; style-src 'self' 'unsafe-inline'")),
+        # The guide's CSP fails twice: inline scripts, and no object-src/base-uri/form-action/frame-ancestors.
+        "web-headers-restrict-csp-script-sources web-headers-require-csp-bypass-directives"),
+    "csp-without-bypass-directives": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(
+        Content_Security_Policy="default-src 'self'; script-src 'self'"), "web-headers-require-csp-bypass-directives"),
+    "no-nosniff": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(X_Content_Type_Options=None),
+                   "web-headers-require-nosniff"),
+    "seed-xss-protection": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(X_XSS_Protection="1; mode=block"),
+                            "web-headers-disable-x-xss-protection"),
+    "no-rate-limit": (_typed(catalog.VERCEL_FIREWALL_CONFIG), lambda r: None,
+                      "vercel-firewall-require-api-rate-limit"),
+    "public-r2-dev": (_typed(catalog.CF_R2_MANAGED_DOMAIN), _props(enabled=True), "cloudflare-r2-disallow-r2-dev-url"),
+    "cors-wildcard": (_typed(catalog.CF_R2_CORS), _props(rules=[{"allowed": {"origins": ["*"], "methods": ["GET"]}}]),
+                      "cloudflare-r2-disallow-cors-wildcard-origin"),
+    "backups-kept-forever": (_typed(catalog.CF_R2_LIFECYCLE, "ara-storage-backups-lifecycle"), lambda r: None,
+                             "cloudflare-r2-require-backup-lifecycle"),
+    "account-wide-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+        "effect": "allow", "permissionGroups": [{"id": "abc"}],
+        "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"})}]),
+        "cloudflare-token-restrict-r2-resources"),
+    "superuser-app-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(superuser=True),
+                           "postgresql-role-restrict-login-privileges"),
+    "bypassrls-owner-role": (_typed(catalog.PG_ROLE, "ara-db-owner"), _props(bypassRowLevelSecurity=True),
+                             "postgresql-role-restrict-login-privileges"),
+    "provider-without-tls": (_typed(catalog.PG_PROVIDER), _props(sslmode="disable"), "postgresql-provider-require-tls"),
+    "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
+                             "stateful-resources-require-protect"),
+    "short-encryption-key": (_typed(catalog.RANDOM_PASSWORD, "ara-keys-encryption-key"), _props(length=16.0),
+                             "generated-keys-require-min-length"),
+}
+
+REMEDIATED: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedResource], Any], str, str]] = {
+    "secret-not-sensitive": (_var("OPENAI_API_KEY"), _props(sensitive=False),
+                             "vercel-env-require-sensitive-secrets", "sensitive"),
+    "proxied-vercel-record": (_typed(catalog.CF_DNS_RECORD), _props(proxied=True),
+                              "cloudflare-dns-require-dns-only-vercel-records", "proxied"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_copy_of_prod_raises_its_violation(case, prod, session):
+    match, change, policy = BROKEN[case]
+    result = session.analyze(_edit(prod, match, change))
+    assert {d.policy_name for d in result.diagnostics} == set(policy.split()), result.summary()
+    planted = "p@db.example.com", "default:p@eu1"
+    assert not any(p in d.message for d in result.diagnostics for p in planted)
+
+
+@pytest.mark.parametrize("case", sorted(REMEDIATED))
+def test_broken_copy_of_prod_is_remediated(case, prod, session):
+    match, change, policy, key = REMEDIATED[case]
+    result = session.analyze(_edit(prod, match, change))
+    assert result.mandatory == [], result.summary()
+    assert [(r.policy_name, r.changed_keys) for r in result.remediations] == [(policy, (key,))]
+
+
+def test_remediation_keeps_the_secret_value_secret(prod, session):
+    match, change, _, _ = REMEDIATED["secret-not-sensitive"]
+    result = session.analyze(_edit(prod, match, change))
+    (fix,) = result.remediations
+    assert fix.properties["sensitive"] is True
+    assert mockrun.is_secret(fix.properties["value"])
