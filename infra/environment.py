@@ -73,6 +73,8 @@ class AppEnvironment(pulumi.ComponentResource):
         super().__init__(catalog.TOKEN_APP_ENVIRONMENT, name, None, opts)
         if args.target not in ALLOWED_TARGETS:
             raise ValueError(f"{name}: target must be one of {', '.join(ALLOWED_TARGETS)}, not {args.target!r}")
+        if args.git_branch and args.target != catalog.TARGET_PREVIEW:
+            raise ValueError(f"{name}: git_branch scopes preview variables only; target is {args.target!r}")
         declared: list[str] = []
         for spec in catalog.ENV_VARS:
             value = args.value_of(spec.key)

@@ -11,6 +11,7 @@ The tests, the policy-pack harness and `python -m infra` all use it.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import hashlib
 import os
 import urllib.parse
@@ -220,7 +221,7 @@ class AraMocks(pulumi.runtime.Mocks):
         files: dict[str, str] = {}
         for file in sorted(root.rglob("*")):
             rel = file.relative_to(root).as_posix()
-            if not file.is_file() or any(rel == p or rel.startswith(p.rstrip("/") + "/") for p in ignored):
+            if not file.is_file() or _is_ignored(rel, ignored):
                 continue
             data = file.read_bytes()
             files[f"{path.rstrip('/')}/{rel}"] = f"{len(data)}~{hashlib.sha1(data).hexdigest()}"  # noqa: S324
@@ -228,15 +229,27 @@ class AraMocks(pulumi.runtime.Mocks):
 
 
 def _vercelignore(root: Path) -> list[str]:
+    """Patterns Vercel never uploads plus those in .vercelignore (gitignore-style, no negation)."""
     ignore = root / ".vercelignore"
-    defaults = [".git", "node_modules", ".vercel"]
-    if not ignore.exists():
-        return defaults
-    lines = [ln.strip().lstrip("/") for ln in ignore.read_text().splitlines()]
-    return defaults + [ln for ln in lines if ln and not ln.startswith("#")]
+    patterns = [".git", "node_modules", ".vercel"]
+    if ignore.exists():
+        lines = (ln.strip() for ln in ignore.read_text().splitlines())
+        patterns += [ln.lstrip("/").rstrip("/") for ln in lines if ln and not ln.startswith(("#", "!"))]
+    return patterns
 
 
-# Generated values differ per stack, as they would in two real deployments.
+def _is_ignored(rel: str, patterns: list[str]) -> bool:
+    # A pattern with a slash matches from the root; one without matches any path segment.
+    parts = rel.split("/")
+    for pattern in patterns:
+        if "/" in pattern:
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern + "/*"):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
 def _token_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"value": f"mock-token-{_digest(_settings.get_stack(), args.name, n=40)}", "status": "active"}
 

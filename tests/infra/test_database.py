@@ -1,0 +1,214 @@
+"""Database: TLS-only provider, least-privilege roles, pgvector, grants on an explicit provider."""
+
+import pulumi
+import pytest
+
+from infra import catalog, mockrun
+from infra.database import Database, DatabaseArgs
+from tests.support import run_component
+
+ELEVATED = ("superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity")
+DML = ["SELECT", "INSERT", "UPDATE", "DELETE"]
+
+
+def _args(**overrides):
+    base = {
+        "host": "db.example.com",
+        "admin_user": "admin",
+        "admin_password": "admin-pw",
+        "database_name": "ara_t",
+    }
+    return DatabaseArgs(**{**base, **overrides})
+
+
+def _db(**overrides):
+    return run_component(lambda: Database("db", _args(**overrides)))
+
+
+def _grant(cap, role):
+    return cap.one(catalog.PG_GRANT, f"db-{role}")
+
+
+def test_provider_requires_tls_and_does_not_assume_superuser():
+    provider = _db().one(catalog.PG_PROVIDER, "db-provider")
+    assert provider.props["sslmode"] == "require"
+    # Provider inputs travel as strings on the wire.
+    assert provider.props["superuser"] == "false"
+    assert provider.props["host"] == "db.example.com"
+    assert provider.props["username"] == "admin"
+    assert provider.props["database"] == "postgres"
+
+
+def test_provider_sslmode_follows_the_args():
+    assert _db(sslmode="verify-full").one(catalog.PG_PROVIDER).props["sslmode"] == "verify-full"
+
+
+def test_admin_password_is_a_secret_even_when_given_plain():
+    provider = _db().one(catalog.PG_PROVIDER)
+    assert mockrun.is_secret(provider.props["password"])
+    assert provider.plain["password"] == "admin-pw"
+
+
+@pytest.mark.parametrize(("resource", "role"), [("db-owner", "ara_t_owner"), ("db-app", "ara_t_app")])
+def test_roles_log_in_with_a_secret_password_and_no_elevated_attribute(resource, role):
+    props = _db().one(catalog.PG_ROLE, resource).props
+    assert props["name"] == role
+    assert props["login"] is True
+    assert mockrun.is_secret(props["password"])
+    for attribute in ELEVATED:
+        assert props[attribute] is False, attribute
+
+
+def test_runtime_role_has_the_connection_limit_and_statement_timeout():
+    props = _db(connection_limit=12, statement_timeout_ms=15_000).one(catalog.PG_ROLE, "db-app").props
+    assert props["connectionLimit"] == 12
+    assert props["statementTimeout"] == 15_000
+
+
+def test_runtime_role_defaults_to_20_connections_and_a_30_second_timeout():
+    props = _db().one(catalog.PG_ROLE, "db-app").props
+    assert props["connectionLimit"] == 20
+    assert props["statementTimeout"] == 30_000
+
+
+def test_migration_role_has_a_small_connection_limit_and_no_statement_timeout():
+    props = _db().one(catalog.PG_ROLE, "db-owner").props
+    assert props["connectionLimit"] == 5
+    assert "statementTimeout" not in props
+
+
+def test_role_passwords_are_random_40_characters_and_rotate_with_the_version():
+    passwords = _db(password_version=3).of_type(catalog.RANDOM_PASSWORD)
+    assert [p.name for p in passwords] == ["db-app-password", "db-owner-password"]
+    for password in passwords:
+        assert password.props["length"] == 40
+        assert password.props["keepers"] == {"version": "3"}
+
+
+def test_database_is_owned_by_the_migration_role():
+    props = _db().one(catalog.PG_DATABASE, "db-database").props
+    assert props["name"] == "ara_t"
+    assert props["owner"] == "ara_t_owner"
+    assert props["encoding"] == "UTF8"
+    assert props["template"] == "template0"
+
+
+def test_database_is_protected_and_retained_by_default():
+    database = _db().one(catalog.PG_DATABASE)
+    assert database.protect is True
+    assert database.retain_on_delete is True
+
+
+def test_database_is_not_protected_when_protect_is_false():
+    database = _db(protect=False).one(catalog.PG_DATABASE)
+    assert database.protect is False
+    assert database.retain_on_delete is False
+
+
+def test_prod_database_is_protected(prod):
+    assert prod.one(catalog.PG_DATABASE, "ara-db-database").protect is True
+
+
+def test_vector_and_pg_stat_statements_are_installed_in_the_app_database():
+    extensions = {r.props["name"]: r for r in _db().of_type(catalog.PG_EXTENSION)}
+    assert sorted(extensions) == ["pg_stat_statements", "vector"]
+    for extension in extensions.values():
+        assert extension.props["database"] == "ara_t"
+
+
+def test_public_loses_connect_on_the_database():
+    props = _grant(_db(), "revoke-public-connect").props
+    assert props == {"database": "ara_t", "role": "public", "objectType": "database", "privileges": []}
+
+
+def test_runtime_role_can_connect_and_use_the_public_schema():
+    cap = _db()
+    connect = _grant(cap, "app-connect").props
+    assert (connect["role"], connect["objectType"], connect["privileges"]) == ("ara_t_app", "database", ["CONNECT"])
+    schema = _grant(cap, "app-schema").props
+    assert (schema["role"], schema["objectType"], schema["schema"], schema["privileges"]) == (
+        "ara_t_app", "schema", "public", ["USAGE"]
+    )
+
+
+def test_runtime_role_gets_dml_on_all_tables_and_usage_on_sequences():
+    cap = _db()
+    tables = _grant(cap, "app-tables").props
+    assert tables["objectType"] == "table"
+    assert tables["privileges"] == DML
+    assert tables["objects"] == []  # empty means every table in the schema
+    sequences = _grant(cap, "app-sequences").props
+    assert sequences["objectType"] == "sequence"
+    assert sequences["privileges"] == ["USAGE", "SELECT"]
+    for grant in (tables, sequences):
+        assert (grant["role"], grant["schema"], grant["database"]) == ("ara_t_app", "public", "ara_t")
+
+
+def test_runtime_role_never_gets_ddl_privileges():
+    for grant in _db().of_type(catalog.PG_GRANT) + _db().of_type(catalog.PG_DEFAULT_PRIVILEGES):
+        assert not {"CREATE", "TRUNCATE", "REFERENCES", "TRIGGER", "ALL"} & set(grant.props["privileges"])
+
+
+@pytest.mark.parametrize(
+    ("name", "object_type", "privileges"),
+    [("db-app-default-tables", "table", DML), ("db-app-default-sequences", "sequence", ["USAGE", "SELECT"])],
+)
+def test_objects_the_migration_role_creates_later_are_usable_by_the_runtime_role(name, object_type, privileges):
+    props = _db().one(catalog.PG_DEFAULT_PRIVILEGES, name).props
+    assert props["owner"] == "ara_t_owner"
+    assert props["role"] == "ara_t_app"
+    assert props["objectType"] == object_type
+    assert props["privileges"] == privileges
+    assert props["schema"] == "public"
+
+
+def test_every_postgresql_resource_uses_the_explicit_provider():
+    cap = _db()
+    provider = cap.one(catalog.PG_PROVIDER, "db-provider")
+    postgres = [r for r in cap.resources if r.type.startswith("postgresql:")]
+    assert len(postgres) == 2 + 1 + 2 + 5 + 2
+    for resource in postgres:
+        # A provider reference is "<provider urn>::<provider id>".
+        assert resource.provider is not None, resource.name
+        assert resource.provider.rsplit("::", 1)[0] == provider.urn, resource.name
+
+
+def test_children_are_parented_and_prefixed_by_the_component():
+    cap = _db()
+    component = cap.one(catalog.TOKEN_DATABASE, "db")
+    custom = [r for r in cap.resources if r.custom]
+    assert custom and all(r.parent == component.urn for r in custom)
+    assert all(r.name.startswith("db-") for r in custom)
+
+
+def test_registered_urls_are_secret():
+    outputs = _db().one(catalog.TOKEN_DATABASE).outputs
+    assert outputs["database_name"] == "ara_t"
+    assert mockrun.is_secret(outputs["database_url"])
+    assert mockrun.is_secret(outputs["migration_url"])
+
+
+@pulumi.runtime.test
+def test_database_url_is_a_secret_tls_url_of_the_runtime_role(mocks):
+    db = Database("db", _args(sslmode="verify-full", port=6543))
+
+    def check(values):
+        is_secret, url = values
+        assert is_secret is True
+        assert url.startswith("postgresql://ara_t_app:")
+        assert url.endswith("@db.example.com:6543/ara_t?sslmode=verify-full")
+
+    return pulumi.Output.all(pulumi.Output.from_input(db.database_url.is_secret()), db.database_url).apply(check)
+
+
+@pulumi.runtime.test
+def test_migration_url_is_a_secret_tls_url_of_the_owner_role(mocks):
+    db = Database("db", _args())
+
+    def check(values):
+        is_secret, url = values
+        assert is_secret is True
+        assert url.startswith("postgresql://ara_t_owner:")
+        assert url.endswith("?sslmode=require")
+
+    return pulumi.Output.all(pulumi.Output.from_input(db.migration_url.is_secret()), db.migration_url).apply(check)

@@ -1,0 +1,76 @@
+"""RateLimit: a Vercel Firewall rate-limit rule per client IP on the API path."""
+
+import pulumi
+
+from infra import catalog
+from infra.rate_limit import RateLimit, RateLimitArgs
+from tests.support import run_component
+
+
+def _limit(**kwargs):
+    return run_component(lambda: RateLimit("rl", RateLimitArgs(project_id="prj_123", **kwargs)))
+
+
+def _rules(cap):
+    return cap.one(catalog.VERCEL_FIREWALL_CONFIG, "rl-firewall").props["rules"]["rules"]
+
+
+def test_firewall_is_enabled_on_the_project_as_a_child():
+    cap = _limit()
+    firewall = cap.one(catalog.VERCEL_FIREWALL_CONFIG, "rl-firewall")
+    assert firewall.parent == cap.one(catalog.TOKEN_RATE_LIMIT, "rl").urn
+    assert firewall.props["projectId"] == "prj_123"
+    assert firewall.props["enabled"] is True
+
+
+def test_one_active_rule_rate_limits_100_requests_per_hour_per_ip():
+    [rule] = _rules(_limit())
+    assert rule["active"] is True
+    assert rule["action"]["action"] == "rate_limit"
+    limit = rule["action"]["rateLimit"]
+    assert limit["limit"] == 100
+    assert limit["window"] == 3600
+    assert limit["keys"] == ["ip"]
+    assert limit["algo"] == "fixed_window"
+    assert limit["action"] == "rate_limit"
+
+
+def test_rule_matches_paths_starting_with_api():
+    [rule] = _rules(_limit())
+    assert rule["conditionGroups"] == [{"conditions": [{"type": "path", "op": "pre", "value": "/api"}]}]
+    assert rule["name"] == "rate-limit-api"
+
+
+def test_custom_limit_window_and_path():
+    [rule] = _rules(_limit(requests=20, window_seconds=60, path_prefix="/api/chat"))
+    assert rule["action"]["rateLimit"]["limit"] == 20
+    assert rule["action"]["rateLimit"]["window"] == 60
+    assert rule["conditionGroups"][0]["conditions"][0]["value"] == "/api/chat"
+    assert rule["name"] == "rate-limit-api-chat"
+    assert rule["description"] == "20 requests per 60s per IP on /api/chat"
+
+
+def test_root_path_rule_gets_a_readable_name():
+    cap = _limit(path_prefix="/")
+    assert _rules(cap)[0]["name"] == "rate-limit-root"
+    assert cap.one(catalog.TOKEN_RATE_LIMIT).outputs == {"rule_name": "rate-limit-root"}
+
+
+def test_prod_stack_limits_the_api(prod):
+    [rule] = prod.one(catalog.VERCEL_FIREWALL_CONFIG).props["rules"]["rules"]
+    assert rule["action"]["rateLimit"]["limit"] == 100
+    assert rule["conditionGroups"][0]["conditions"][0]["value"] == "/api"
+
+
+def test_preview_stack_leaves_the_firewall_to_prod(preview):
+    assert preview.of_type(catalog.VERCEL_FIREWALL_CONFIG) == []
+
+
+@pulumi.runtime.test
+def test_rule_name_output(mocks):
+    limit = RateLimit("rl", RateLimitArgs(project_id="prj_123", path_prefix="/api/v1"))
+
+    def check(name):
+        assert name == "rate-limit-api-v1"
+
+    return limit.rule_name.apply(check)
