@@ -54,16 +54,20 @@ class ObjectStorageArgs:
 
 
 class ObjectStorage(pulumi.ComponentResource):
-    """Two private R2 buckets and one API token scoped to exactly those buckets."""
+    """Two private R2 buckets, each with an API token scoped to exactly that bucket."""
 
     reports_bucket_name: pulumi.Output[str]
     """Name of the reports bucket."""
     backups_bucket_name: pulumi.Output[str]
     """Name of the backups bucket."""
     access_key_id: pulumi.Output[str]
-    """S3 access key id (the token id; secret)."""
+    """The app's S3 access key id for the reports bucket (the token id; secret)."""
     secret_access_key: pulumi.Output[str]
-    """S3 secret access key (SHA-256 of the token value; secret)."""
+    """The app's S3 secret access key (SHA-256 of the token value; secret)."""
+    backup_access_key_id: pulumi.Output[str]
+    """The backup job's S3 access key id for the backups bucket (secret)."""
+    backup_secret_access_key: pulumi.Output[str]
+    """The backup job's S3 secret access key (secret)."""
     endpoint: pulumi.Output[str]
     """S3 endpoint of the account."""
 
@@ -145,30 +149,19 @@ class ObjectStorage(pulumi.ComponentResource):
             opts=child,
         )
 
-        group = cloudflare.get_api_token_permission_groups_list_output(
+        group_id = cloudflare.get_api_token_permission_groups_list_output(
             name=urllib.parse.quote(R2_OBJECT_WRITE_GROUP),
             opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        token = cloudflare.ApiToken(
-            f"{name}-token",
-            name=pulumi.Output.concat("ara-r2-", reports.name),
-            policies=[
-                {
-                    "effect": "allow",
-                    "permission_groups": [{"id": group.results[0].id}],
-                    # A JSON string, not a map: the v6 provider's wire format.
-                    "resources": pulumi.Output.json_dumps(
-                        _bucket_resources(args.account_id, args.jurisdiction, [reports.name, backups.name])
-                    ),
-                }
-            ],
-            opts=child,
-        )
+        ).results[0].id
+        # One token per bucket: the app can read and write reports but never touch the
+        # database dumps; the backup job gets the backups bucket and nothing else.
+        app_token = _bucket_token(f"{name}-app-token", args, reports, group_id, child)
+        backup_token = _bucket_token(f"{name}-backup-token", args, backups, group_id, child)
 
         self.reports_bucket_name = reports.name
         self.backups_bucket_name = backups.name
-        self.access_key_id = pulumi.Output.secret(token.id)
-        self.secret_access_key = pulumi.Output.secret(token.value.apply(s3_secret_from_token))
+        self.access_key_id, self.secret_access_key = _s3_credentials(app_token)
+        self.backup_access_key_id, self.backup_secret_access_key = _s3_credentials(backup_token)
         region = "eu." if args.jurisdiction == "eu" else "fedramp." if args.jurisdiction == "fedramp" else ""
         self.endpoint = pulumi.Output.from_input(f"https://{args.account_id}.{region}r2.cloudflarestorage.com")
         self.register_outputs(
@@ -177,6 +170,8 @@ class ObjectStorage(pulumi.ComponentResource):
                 "backups_bucket_name": self.backups_bucket_name,
                 "access_key_id": self.access_key_id,
                 "secret_access_key": self.secret_access_key,
+                "backup_access_key_id": self.backup_access_key_id,
+                "backup_secret_access_key": self.backup_secret_access_key,
                 "endpoint": self.endpoint,
             }
         )
@@ -191,7 +186,30 @@ def _abort_uploads_rule() -> dict:
     }
 
 
-def _bucket_resources(account_id: str, jurisdiction: str, names: list[pulumi.Output[str]]) -> pulumi.Output[dict]:
-    return pulumi.Output.all(*names).apply(
-        lambda resolved: {r2_bucket_resource(account_id, jurisdiction, n): "*" for n in resolved}
+def _bucket_token(
+    resource_name: str,
+    args: ObjectStorageArgs,
+    bucket: cloudflare.R2Bucket,
+    group_id: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> cloudflare.ApiToken:
+    return cloudflare.ApiToken(
+        resource_name,
+        name=pulumi.Output.concat("ara-r2-", bucket.name),
+        policies=[
+            {
+                "effect": "allow",
+                "permission_groups": [{"id": group_id}],
+                # A JSON string, not a map: the v6 provider's wire format.
+                "resources": pulumi.Output.json_dumps(
+                    bucket.name.apply(lambda n: {r2_bucket_resource(args.account_id, args.jurisdiction, n): "*"})
+                ),
+            }
+        ],
+        opts=opts,
     )
+
+
+def _s3_credentials(token: cloudflare.ApiToken) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """(access key id, secret access key) of a token, both secret."""
+    return pulumi.Output.secret(token.id), pulumi.Output.secret(token.value.apply(s3_secret_from_token))

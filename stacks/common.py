@@ -148,6 +148,9 @@ def exports(cfg: StackConfig, project_id: pulumi.Input[str], plane: DataPlane,
         catalog.OUTPUT_DATABASE_NAME: plane.database.database_name,
         catalog.OUTPUT_DATABASE_URL: plane.database.database_url,
         catalog.OUTPUT_MIGRATION_URL: plane.database.migration_url,
+        # For the backup job (pg_dump to R2), which runs outside Vercel.
+        catalog.OUTPUT_BACKUP_ACCESS_KEY_ID: plane.storage.backup_access_key_id,
+        catalog.OUTPUT_BACKUP_SECRET_ACCESS_KEY: plane.storage.backup_secret_access_key,
     }
     if deploy is not None:
         out[catalog.OUTPUT_DEPLOYMENT_URL] = deploy.url

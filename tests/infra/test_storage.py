@@ -1,4 +1,4 @@
-"""ObjectStorage: two private R2 buckets, lifecycle rules, CORS, and a token scoped to them."""
+"""ObjectStorage: two private R2 buckets, lifecycle rules, CORS, and one token per bucket."""
 
 import hashlib
 import json
@@ -138,32 +138,30 @@ def test_reports_are_never_expired():
     assert "deleteObjectsTransition" not in rule
 
 
-def test_token_is_scoped_to_exactly_the_two_buckets():
-    token = _storage().one(catalog.CF_API_TOKEN, "st-token")
-    [policy] = token.props["policies"]
+@pytest.mark.parametrize(("token", "bucket"), [("st-app-token", "t-reports"), ("st-backup-token", "t-backups")])
+def test_each_token_is_scoped_to_exactly_its_own_bucket(token, bucket):
+    [policy] = _storage().one(catalog.CF_API_TOKEN, token).props["policies"]
     assert policy["effect"] == "allow"
     # The v6 provider takes `resources` as a JSON string.
     assert isinstance(policy["resources"], str)
-    resources = json.loads(policy["resources"])
-    assert set(resources) == {
-        f"com.cloudflare.edge.r2.bucket.{ACCOUNT}_default_t-reports",
-        f"com.cloudflare.edge.r2.bucket.{ACCOUNT}_default_t-backups",
-    }
-    assert set(resources.values()) == {"*"}
+    assert json.loads(policy["resources"]) == {f"com.cloudflare.edge.r2.bucket.{ACCOUNT}_default_{bucket}": "*"}
+
+
+def test_the_app_token_cannot_reach_the_backups():
+    app = _storage().one(catalog.CF_API_TOKEN, "st-app-token")
+    assert "t-backups" not in app.props["policies"][0]["resources"]
 
 
 def test_token_resources_follow_the_jurisdiction():
-    token = _storage(jurisdiction="eu").one(catalog.CF_API_TOKEN)
-    resources = json.loads(token.props["policies"][0]["resources"])
-    assert set(resources) == {r2_bucket_resource(ACCOUNT, "eu", b) for b in ("t-reports", "t-backups")}
-    assert all("_eu_" in key for key in resources)
+    tokens = _storage(jurisdiction="eu").of_type(catalog.CF_API_TOKEN)
+    resources = {k for t in tokens for k in json.loads(t.props["policies"][0]["resources"])}
+    assert resources == {r2_bucket_resource(ACCOUNT, "eu", b) for b in ("t-reports", "t-backups")}
 
 
-def test_token_uses_the_permission_group_the_provider_returns():
-    cap = _storage()
-    token = cap.one(catalog.CF_API_TOKEN)
+def test_tokens_use_the_permission_group_the_provider_returns():
     expected = hashlib.sha256(f"permission-group/{R2_OBJECT_WRITE_GROUP}".encode()).hexdigest()[:32]
-    assert token.props["policies"][0]["permissionGroups"] == [{"id": expected}]
+    for token in _storage().of_type(catalog.CF_API_TOKEN):
+        assert token.props["policies"][0]["permissionGroups"] == [{"id": expected}]
 
 
 def test_permission_group_lookup_sends_a_url_encoded_name():
@@ -171,8 +169,9 @@ def test_permission_group_lookup_sends_a_url_encoded_name():
     assert invokes == [{"name": "Workers%20R2%20Storage%20Bucket%20Item%20Write"}]
 
 
-def test_token_is_named_after_the_reports_bucket():
-    assert _storage().one(catalog.CF_API_TOKEN).props["name"] == "ara-r2-t-reports"
+def test_tokens_are_named_after_their_buckets():
+    names = {t.name: t.props["name"] for t in _storage().of_type(catalog.CF_API_TOKEN)}
+    assert names == {"st-app-token": "ara-r2-t-reports", "st-backup-token": "ara-r2-t-backups"}
 
 
 def test_bucket_resource_key_has_account_jurisdiction_and_bucket():
@@ -199,8 +198,8 @@ def test_endpoint_follows_the_jurisdiction(jurisdiction, endpoint):
 
 def test_registered_credentials_outputs_are_secret():
     outputs = _storage().one(catalog.TOKEN_OBJECT_STORAGE).outputs
-    assert mockrun.is_secret(outputs["access_key_id"])
-    assert mockrun.is_secret(outputs["secret_access_key"])
+    for key in ("access_key_id", "secret_access_key", "backup_access_key_id", "backup_secret_access_key"):
+        assert mockrun.is_secret(outputs[key]), key
     assert outputs["reports_bucket_name"] == "t-reports"
     assert outputs["backups_bucket_name"] == "t-backups"
 
@@ -229,7 +228,7 @@ def test_secret_access_key_is_sha256_of_the_token_value(mocks):
 
     def check(values):
         access_key_id, secret = values
-        token = next(r for urn, r in mocks.get_registered_resources().items() if urn.endswith("::st-token"))
+        token = next(r for urn, r in mocks.get_registered_resources().items() if urn.endswith("::st-app-token"))
         assert access_key_id == token.id
         assert secret == hashlib.sha256(token.state["value"].encode()).hexdigest()
         assert secret != token.state["value"]

@@ -59,4 +59,5 @@ def test_prod_exports_the_documented_outputs(prod):
     assert outputs[catalog.OUTPUT_PROJECT_ID]
     for key in catalog.SECRET_OUTPUTS:
         assert mockrun.is_secret(outputs[key]), key
+    for key in (catalog.OUTPUT_DATABASE_URL, catalog.OUTPUT_MIGRATION_URL):
         assert "sslmode=verify-full" in mockrun.reveal(outputs[key])
