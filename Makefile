@@ -1,0 +1,36 @@
+# ara-infra: offline review of the Pulumi program (no Pulumi CLI, no cloud credentials).
+#   make plan    set up .venv, policy-check the preview stack, print the prod plan
+#   make test    set up .venv, run the whole test suite
+#   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
+# Needs only Python 3.11 and pip.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+REQS   := requirements.txt requirements-dev.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
+
+.PHONY: venv plan check test bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(REQS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt $(if $(wildcard requirements-tools.txt),-r requirements-tools.txt)
+	@touch $@
+
+plan: venv
+	$(PY) -m infra check --stack preview
+	$(PY) -m infra plan --stack prod
+
+check: venv
+	$(PY) -m infra check --stack prod --stack preview
+
+test: venv
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) bench/bench_check.py
+
+clean:
+	rm -rf $(VENV) bench/results

@@ -1,0 +1,156 @@
+"""Benchmarks of `python -m infra` (numbers to report, not timed tests).
+
+    python bench/bench_check.py [--reps 5] [--growth 1,10,50] [--json FILE]
+
+1. Side by side, interleaved, `--reps` times each:
+     floor  python -c "import pulumi, pulumi_cloudflare, pulumiverse_vercel, pulumi_postgresql, pulumi_random"
+     check  python -m infra check --stack prod --stack preview          (lazy provider SDK imports)
+     eager  python -m infra check --stack prod --stack preview --eager-imports
+   Wall time (median and min), CPU time of the whole process tree (user+sys, policy packs
+   included) and peak RSS of the largest process. Target: check <= 1.3 x floor.
+2. Growth: `check --stack preview` with N extra preview environments (config
+   `extraPreviewEnvironments`, N git branch names) for each N in `--growth`: resources, wall time,
+   CPU time and peak RSS, and the per-resource cost.
+3. The critical-path length of both stacks (`graph --format json`).
+
+Results are printed as plain text and written as JSON to bench/results/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+FLOOR = [PY, "-c", "import pulumi, pulumi_cloudflare, pulumiverse_vercel, pulumi_postgresql, pulumi_random"]
+CHECK = [PY, "-m", "infra", "check", "--stack", "prod", "--stack", "preview"]
+
+
+def run_once(cmd: list[str]) -> dict:
+    """Run `cmd` once: wall s, CPU s of its process tree (reaped children included), peak RSS, output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Drain the pipes in threads so a chatty child cannot block, then reap it with wait4 for its rusage.
+    chunks: dict[str, bytes] = {}
+
+    def drain(name: str, stream) -> None:
+        chunks[name] = stream.read()
+
+    threads = [threading.Thread(target=drain, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    for t in threads:
+        t.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
+            "code": proc.returncode, "stdout": chunks["out"].decode(errors="replace"),
+            "stderr": chunks["err"].decode(errors="replace")}
+
+
+def summarize(samples: list[dict]) -> dict:
+    walls = [s["wall"] for s in samples]
+    return {"median": statistics.median(walls), "min": min(walls),
+            "cpu_median": statistics.median(s["cpu"] for s in samples),
+            "rss_mib": max(s["rss_mib"] for s in samples), "runs": len(samples)}
+
+
+def side_by_side(reps: int) -> dict:
+    cases = {"floor": FLOOR, "check": CHECK, "eager": CHECK + ["--eager-imports"]}
+    samples: dict[str, list[dict]] = {k: [] for k in cases}
+    run_once(FLOOR)  # warm the page cache once
+    for i in range(reps):
+        order = list(cases) if i % 2 == 0 else list(reversed(cases))
+        for name in order:
+            result = run_once(cases[name])
+            if result["code"] != 0:
+                raise SystemExit(f"{name} failed ({result['code']}):\n{result['stderr'][-2000:]}")
+            samples[name].append(result)
+    return {k: summarize(v) for k, v in samples.items()}
+
+
+def growth(ns: list[int], reps: int) -> list[dict]:
+    rows = []
+    for n in ns:
+        branches = json.dumps([f"feature/bench-{i:03d}" for i in range(n)])
+        cmd = [PY, "-m", "infra", "check", "--stack", "preview", "--format", "json",
+               "--config", f"extraPreviewEnvironments={branches}"]
+        samples = []
+        for _ in range(reps):
+            result = run_once(cmd)
+            if result["code"] not in (0, 1):
+                raise SystemExit(f"growth N={n} failed ({result['code']}):\n{result['stderr'][-2000:]}")
+            samples.append(result)
+        report = json.loads(samples[0]["stdout"])["stacks"][0]
+        row = {"n": n, "resources": report["resources"], "mandatory": report["mandatory"], **summarize(samples)}
+        rows.append(row)
+    return rows
+
+
+def critical_paths() -> dict:
+    out = {}
+    for stack in ("prod", "preview"):
+        result = run_once([PY, "-m", "infra", "graph", "--stack", stack, "--format", "json"])
+        data = json.loads(result["stdout"])
+        out[stack] = {"length": data["criticalPathLength"], "custom": data["criticalPathCustom"],
+                      "resources": data["resources"], "widths": data["widths"]}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5, help="runs per case (default 5)")
+    parser.add_argument("--growth", default="1,10,50", help="N values for the growth benchmark")
+    parser.add_argument("--growth-reps", type=int, default=2, help="runs per N (default 2)")
+    parser.add_argument("--json", default=None, help="results file (default bench/results/<time>.json)")
+    args = parser.parse_args()
+
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "loadavg_before": os.getloadavg()}
+    print(f"python {info['python']} on {info['machine']}, {info['cpus']} CPUs, load {info['loadavg_before']}")
+
+    sbs = side_by_side(args.reps)
+    floor = sbs["floor"]
+    print(f"\n1. check of both stacks vs importing the provider SDKs ({args.reps} interleaved runs each)")
+    print(f"   {'case':<8}{'median s':>10}{'min s':>8}{'cpu s':>8}{'peak MiB':>10}{'x floor (median/min)':>24}")
+    for name, s in sbs.items():
+        ratio = f"{s['median'] / floor['median']:.2f} / {s['min'] / floor['min']:.2f}"
+        print(f"   {name:<8}{s['median']:>10.2f}{s['min']:>8.2f}{s['cpu_median']:>8.2f}{s['rss_mib']:>10.0f}{ratio:>24}")
+
+    ns = [int(x) for x in args.growth.split(",") if x]
+    rows = growth(ns, args.growth_reps)
+    print(f"\n2. growth: check --stack preview with N extra preview environments ({args.growth_reps} runs each)")
+    print(f"   {'N':>4}{'resources':>11}{'median s':>10}{'cpu s':>8}{'peak MiB':>10}{'ms/resource over N=' + str(ns[0]):>24}")
+    base = rows[0]
+    for r in rows:
+        extra = r["resources"] - base["resources"]
+        per = f"{1000 * (r['median'] - base['median']) / extra:.1f}" if extra else "-"
+        print(f"   {r['n']:>4}{r['resources']:>11}{r['median']:>10.2f}{r['cpu_median']:>8.2f}{r['rss_mib']:>10.0f}{per:>24}")
+
+    cps = critical_paths()
+    print("\n3. critical path (longest dependency chain, resources incl. the root stack)")
+    for stack, c in cps.items():
+        print(f"   {stack:<8} {c['length']} resources ({c['custom']} custom) of {c['resources']}; "
+              f"resources per step {c['widths']}")
+
+    info["loadavg_after"] = os.getloadavg()
+    results = {"info": info, "side_by_side": sbs, "growth": rows, "critical_paths": cps}
+    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"check-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nresults: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

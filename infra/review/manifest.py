@@ -1,0 +1,248 @@
+"""The desired-state manifest `python -m infra plan --out FILE` writes.
+
+Format (version 1), one JSON object, keys sorted, two-space indent, trailing newline:
+
+    {
+      "version": 1,
+      "project": "ara-infra",
+      "stack": "prod",
+      "resources": [                      # every registration, sorted by URN
+        {
+          "urn": "urn:pulumi:prod::ara-infra::ara:database:Database$postgresql:index/database:Database::ara-db-database",
+          "type": "postgresql:index/database:Database",
+          "name": "ara-db-database",
+          "parent": "<parent URN>" | null,
+          "custom": true,                 # false for components and the root stack
+          "provider": "<provider URN>::<id>" | null,   # null: the default provider
+          "props": {...},                 # inputs in wire form (camelCase keys, numbers as floats)
+          "dependencies": ["<URN>", ...],                # sorted
+          "propertyDependencies": {"<prop>": ["<URN>", ...]},  # non-empty ones, sorted
+          "protect": false, "retainOnDelete": false, "deleteBeforeReplace": false,
+          "ignoreChanges": [...], "additionalSecretOutputs": [...],
+          "aliases": ["<URN>", ...]       # alias specs resolved to URNs, with the aliases
+                                          # inherited from aliased parents, as the engine does
+        }
+      ],
+      "outputs": {"appUrl": "https://...", "databaseUrl": {"secret": true}}
+    }
+
+Secrets: every value the engine would receive wrapped as a secret (the
+`4dabf18193072939515e22adb298388d` sentinel, or an output value marked secret) is replaced, in
+`props` and `outputs`, by the object `{"secret": true}`; the value itself never appears.
+`diff` asks for `{"secret": true, "digest": "<hex>"}` instead: an HMAC-SHA256 of the value under
+a random per-run key held by the parent process, so two manifests of one `diff` run can say
+"changed" or "unchanged" without either one containing or fixing the value (without the key the
+digests compare to nothing). Other special values are kept as the engine sees them (an unknown is
+the string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`, a resource reference its sentinel object).
+Everything is sorted and the mock ids are deterministic, so the same program and config always
+give the same bytes (the prod manifest is snapshotted in tests/infra/__snapshots__).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+VERSION = 1
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
+OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+STACK_TYPE = "pulumi:pulumi:Stack"
+DIGEST_ENV = "ARA_INFRA_SECRET_DIGEST_KEY"
+"""Environment variable through which `diff` hands its digest key to the base-revision run."""
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def is_secret_wire(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    sig = value.get(SECRET_SIG)
+    return sig == SECRET_MARK or (sig == OUTPUT_VALUE_SIG and bool(value.get("secret")))
+
+
+def is_marker(value: Any) -> bool:
+    """True for the manifest's secret marker `{"secret": true, ...}`."""
+    return isinstance(value, dict) and value.get("secret") is True and set(value) <= {"secret", "digest"}
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == SECRET_MARK:
+            return _reveal(value.get("value"))
+        if value.get(SECRET_SIG) == OUTPUT_VALUE_SIG:
+            return _reveal(value.get("value"))
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
+
+
+def redact(value: Any, digest_key: bytes | None = None) -> Any:
+    """Replace each secret-wrapped value by the secret marker (with an HMAC when a key is given)."""
+    if is_secret_wire(value):
+        marker: dict[str, Any] = {"secret": True}
+        if digest_key:
+            plain = json.dumps(_reveal(value), sort_keys=True, separators=(",", ":"))
+            marker["digest"] = hmac.new(digest_key, plain.encode(), hashlib.sha256).hexdigest()[:32]
+        return marker
+    if isinstance(value, dict):
+        return {k: redact(v, digest_key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, digest_key) for v in value]
+    return value
+
+
+def secret_strings(value: Any, out: set[str] | None = None) -> set[str]:
+    """Every string found inside a secret-wrapped value (for scrubbing printed text)."""
+    out = set() if out is None else out
+    if is_secret_wire(value):
+        _strings(_reveal(value), out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            secret_strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            secret_strings(v, out)
+    return out
+
+
+def _strings(value: Any, out: set[str]) -> None:
+    if isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out)
+
+
+def _urn_parts(urn: str) -> tuple[str, str]:
+    """(qualified type, name) of a URN."""
+    parts = urn.split("::", 3)
+    return (parts[2], parts[3]) if len(parts) == 4 else ("", urn)
+
+
+def _new_urn(stack: str, project: str, parent_type: str, base_type: str, name: str) -> str:
+    typ = f"{parent_type}${base_type}" if parent_type and parent_type != STACK_TYPE else base_type
+    return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
+
+
+def _collapse(resource: Any, alias: Any, project: str, stack: str) -> str | None:
+    """An alias (URN or spec) as a URN: unset fields default to the resource's own."""
+    if isinstance(alias, str):
+        return alias
+    if not isinstance(alias, Mapping):
+        return None
+    spec = alias.get("spec", alias)
+    name = spec.get("name") or resource.name
+    type_ = spec.get("type") or resource.type
+    parent = None if spec.get("noParent") else (spec.get("parentUrn") or resource.parent)
+    parent_type = _urn_parts(parent)[0] if parent else ""
+    return _new_urn(spec.get("stack") or stack, spec.get("project") or project, parent_type, type_, name)
+
+
+def resolve_aliases(resources: Any, project: str, stack: str) -> dict[str, list[str]]:
+    """Every resource's aliases as URNs, with the ones it inherits from its parents' aliases.
+
+    The engine's rule (`generateAliases`/`inheritedChildAlias` in pulumi/pulumi
+    pkg/resource/deploy/step_generator.go): a child of an aliased parent is also known under
+    each parent alias, its name's parent-name prefix swapped for the alias's name. Under alias
+    specs the SDK leaves this to the engine, so the registrations do not carry them.
+    `resources` must be in registration order (parents first).
+    """
+    result: dict[str, list[str]] = {}
+    for r in resources:
+        found: list[str] = []
+
+        def add(urn: str | None) -> None:
+            if urn and urn != r.urn and urn not in found:
+                found.append(urn)
+
+        own = [_collapse(r, a, project, stack) for a in r.aliases]
+        for urn in own:
+            add(urn)
+        if r.parent and result.get(r.parent):
+            parent_name = _urn_parts(r.parent)[1]
+            for parent_alias in result[r.parent]:
+                alias_type, alias_name = _urn_parts(parent_alias)
+                candidates = [(r.type, r.name)] + [
+                    (_urn_parts(u)[0].split("$")[-1], _urn_parts(u)[1]) for u in own if u]
+                for child_type, child_name in candidates:
+                    if child_name.startswith(parent_name):
+                        child_name = alias_name + child_name[len(parent_name):]
+                    add(_new_urn(stack, project, alias_type, child_type, child_name))
+        result[r.urn] = found
+    return result
+
+
+def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) -> dict[str, Any]:
+    return {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "parent": r.parent,
+        "custom": r.custom,
+        "provider": r.provider,
+        "props": redact(r.props, digest_key),
+        "dependencies": sorted(set(r.dependencies)),
+        "propertyDependencies": {k: sorted(set(v)) for k, v in sorted(r.property_dependencies.items()) if v},
+        "protect": r.protect,
+        "retainOnDelete": r.retain_on_delete,
+        "deleteBeforeReplace": r.delete_before_replace,
+        "ignoreChanges": sorted(r.ignore_changes),
+        "additionalSecretOutputs": sorted(r.additional_secret_outputs),
+        "aliases": sorted(aliases),
+    }
+
+
+def build(capture: Any, digest_key: bytes | None = None) -> dict[str, Any]:
+    """The manifest of a `mockrun.Capture`: secrets redacted but marked, everything sorted."""
+    aliases = resolve_aliases(capture.resources, capture.project, capture.stack)
+    resources = [resource_entry(r, aliases.get(r.urn, []), digest_key)
+                 for r in sorted(capture.resources, key=lambda r: r.urn)]
+    return {
+        "version": VERSION,
+        "project": capture.project,
+        "stack": capture.stack,
+        "resources": resources,
+        "outputs": redact(dict(sorted(capture.stack_outputs.items())), digest_key),
+    }
+
+
+def dumps(manifest: Mapping[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(manifest: Mapping[str, Any], path: str | Path) -> None:
+    Path(path).write_text(dumps(manifest))
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"{path}: not a readable manifest ({exc})") from None
+    return validate(data, source=str(path))
+
+
+def validate(data: Any, *, source: str = "manifest") -> dict[str, Any]:
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        raise ManifestError(f"{source}: not a version-{VERSION} manifest")
+    for key in ("project", "stack", "resources", "outputs"):
+        if key not in data:
+            raise ManifestError(f"{source}: missing {key!r}")
+    return data
+
+
+def contains_secret_value(manifest: Mapping[str, Any]) -> bool:
+    """True if any wire-form secret survived (a bug): used by the tests and as a last check."""
+    text = json.dumps(manifest)
+    return SECRET_SIG in text
