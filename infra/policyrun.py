@@ -70,7 +70,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from infra.mockrun import SECRET_MARK, SECRET_SIG, STACK_TYPE, UNKNOWN, Capture, CapturedResource
+from infra.mockrun import SECRET_MARK, SECRET_SIG, STACK_TYPE, UNKNOWN, Capture, CapturedResource, resolve_aliases
 
 __all__ = [
     "ENFORCEMENT_LEVELS",
@@ -447,29 +447,6 @@ def _root_stack_urn(project: str, stack: str) -> str:
     return f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
 
 
-def _alias_urns(r: CapturedResource, by_urn: Mapping[str, CapturedResource], project: str,
-                stack: str) -> list[str]:
-    out = []
-    for alias in r.aliases:
-        if isinstance(alias, str):
-            out.append(alias)
-            continue
-        if not isinstance(alias, Mapping):
-            continue
-        spec = alias.get("spec", alias)
-        name = spec.get("name") or r.name
-        type_ = spec.get("type") or r.type
-        a_stack = spec.get("stack") or stack
-        a_project = spec.get("project") or project
-        parent = None if spec.get("noParent") else (spec.get("parentUrn") or r.parent)
-        if parent:
-            parent_qtype = parent.split("::")[2] if parent.count("::") >= 3 else ""
-            if parent_qtype and parent_qtype != STACK_TYPE:
-                type_ = f"{parent_qtype}${type_}"
-        out.append(f"urn:pulumi:{a_stack}::{a_project}::{type_}::{name}")
-    return out
-
-
 # --------------------------------------------------------------------------- the session
 
 
@@ -786,9 +763,11 @@ class PolicyPackSession:
             )
 
         final_props: dict[str, dict[str, Any]] = {}
+        # The engine also knows children under their aliased parents' names.
+        aliases = resolve_aliases(resources, project, stack)
         for r in resources:
             props = _analyzer_props(r.props)
-            options = self._options(r, by_urn, project, stack)
+            options = self._options(r, aliases)
             provider = self._provider(r, by_urn, project, stack)
             if custom_only and not r.custom:
                 final_props[r.urn] = props
@@ -836,7 +815,7 @@ class PolicyPackSession:
                     props = _analyzer_props(r.outputs or {})
                 res = analyzer_pb2.AnalyzerResource(
                     type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
-                    options=self._options(r, by_urn, project, stack),
+                    options=self._options(r, aliases),
                     parent=r.parent or "", dependencies=list(r.dependencies),
                     propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
                                           for k, v in r.property_dependencies.items() if v},
@@ -856,14 +835,13 @@ class PolicyPackSession:
         return result
 
     @staticmethod
-    def _options(r: CapturedResource, by_urn: Mapping[str, CapturedResource], project: str,
-                 stack: str) -> analyzer_pb2.AnalyzerResourceOptions:
+    def _options(r: CapturedResource, aliases: Mapping[str, list[str]]) -> analyzer_pb2.AnalyzerResourceOptions:
         return analyzer_pb2.AnalyzerResourceOptions(
             protect=r.protect, ignoreChanges=list(r.ignore_changes),
             deleteBeforeReplace=r.delete_before_replace,
             deleteBeforeReplaceDefined=r.delete_before_replace,
             additionalSecretOutputs=list(r.additional_secret_outputs),
-            aliases=_alias_urns(r, by_urn, project, stack),
+            aliases=aliases.get(r.urn, []),
             customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
             parent=r.parent or "",
         )

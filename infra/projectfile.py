@@ -7,6 +7,8 @@ to build the config the CLI would pass, with secrets replaced by placeholders.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -48,11 +50,22 @@ class StackConfigSource:
     """Namespaced secret key -> the placeholder that stands in for it."""
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        stamp = path.stat().st_mtime_ns
     except FileNotFoundError:
         raise ProjectFileError(f"{path}: file not found") from None
+    return copy.deepcopy(_parse_yaml(str(path), stamp))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_yaml(path: str, _stamp: int) -> Any:
+    # Keyed on the modification time: one run reads Pulumi.yaml several times.
+    try:
+        return yaml.load(Path(path).read_text(), Loader=_Loader) or {}  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ProjectFileError(f"{path}: not valid YAML ({exc})") from None
 

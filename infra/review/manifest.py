@@ -47,11 +47,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infra.mockrun import SECRET_MARK, SECRET_SIG, STACK_TYPE, resolve_aliases
+
 VERSION = 1
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-STACK_TYPE = "pulumi:pulumi:Stack"
 DIGEST_ENV = "ARA_INFRA_SECRET_DIGEST_KEY"
 """Environment variable through which `diff` hands its digest key to the base-revision run."""
 
@@ -122,65 +121,6 @@ def _strings(value: Any, out: set[str]) -> None:
     elif isinstance(value, list):
         for v in value:
             _strings(v, out)
-
-
-def _urn_parts(urn: str) -> tuple[str, str]:
-    """(qualified type, name) of a URN."""
-    parts = urn.split("::", 3)
-    return (parts[2], parts[3]) if len(parts) == 4 else ("", urn)
-
-
-def _new_urn(stack: str, project: str, parent_type: str, base_type: str, name: str) -> str:
-    typ = f"{parent_type}${base_type}" if parent_type and parent_type != STACK_TYPE else base_type
-    return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
-
-
-def _collapse(resource: Any, alias: Any, project: str, stack: str) -> str | None:
-    """An alias (URN or spec) as a URN: unset fields default to the resource's own."""
-    if isinstance(alias, str):
-        return alias
-    if not isinstance(alias, Mapping):
-        return None
-    spec = alias.get("spec", alias)
-    name = spec.get("name") or resource.name
-    type_ = spec.get("type") or resource.type
-    parent = None if spec.get("noParent") else (spec.get("parentUrn") or resource.parent)
-    parent_type = _urn_parts(parent)[0] if parent else ""
-    return _new_urn(spec.get("stack") or stack, spec.get("project") or project, parent_type, type_, name)
-
-
-def resolve_aliases(resources: Any, project: str, stack: str) -> dict[str, list[str]]:
-    """Every resource's aliases as URNs, with the ones it inherits from its parents' aliases.
-
-    The engine's rule (`generateAliases`/`inheritedChildAlias` in pulumi/pulumi
-    pkg/resource/deploy/step_generator.go): a child of an aliased parent is also known under
-    each parent alias, its name's parent-name prefix swapped for the alias's name. Under alias
-    specs the SDK leaves this to the engine, so the registrations do not carry them.
-    `resources` must be in registration order (parents first).
-    """
-    result: dict[str, list[str]] = {}
-    for r in resources:
-        found: list[str] = []
-
-        def add(urn: str | None) -> None:
-            if urn and urn != r.urn and urn not in found:
-                found.append(urn)
-
-        own = [_collapse(r, a, project, stack) for a in r.aliases]
-        for urn in own:
-            add(urn)
-        if r.parent and result.get(r.parent):
-            parent_name = _urn_parts(r.parent)[1]
-            for parent_alias in result[r.parent]:
-                alias_type, alias_name = _urn_parts(parent_alias)
-                candidates = [(r.type, r.name)] + [
-                    (_urn_parts(u)[0].split("$")[-1], _urn_parts(u)[1]) for u in own if u]
-                for child_type, child_name in candidates:
-                    if child_name.startswith(parent_name):
-                        child_name = alias_name + child_name[len(parent_name):]
-                    add(_new_urn(stack, project, alias_type, child_type, child_name))
-        result[r.urn] = found
-    return result
 
 
 def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) -> dict[str, Any]:

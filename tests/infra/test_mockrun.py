@@ -1,6 +1,7 @@
 """mockrun: engine-shaped URNs, secrets kept on the wire, invokes recorded, runs isolated."""
 
 import pulumi
+import pulumi_random as random
 import pytest
 
 from infra import catalog, mockrun
@@ -203,3 +204,18 @@ def test_project_directory_honours_vercelignore_globs(tmp_path):
     (app / ".vercelignore").write_text("# local only\n.env*\n/docs/drafts/\n*.log\n!keep.log\n")
     files = mockrun.AraMocks(tmp_path).project_directory("app")["files"]
     assert sorted(files) == ["app/.vercelignore", "app/docs/b.md", "app/index.html", "app/src/main.js"]
+
+
+def test_children_inherit_their_parents_aliases_as_the_engine_computes_them():
+    class Box(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("ara:test:Box", name, None, opts)
+            random.RandomPassword(f"{name}-pw", length=8, opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({})
+
+    cap = mockrun.run(lambda: Box("new", pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old")])), stack="prod")
+    aliases = mockrun.resolve_aliases(cap.resources, cap.project, cap.stack)
+    box = cap.one("ara:test:Box")
+    child = cap.one(catalog.RANDOM_PASSWORD)
+    assert aliases[box.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box::old"]
+    assert aliases[child.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box$random:index/randomPassword:RandomPassword::old-pw"]
