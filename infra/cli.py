@@ -119,9 +119,9 @@ class Output:
         for r in capture.resources:
             for value in (r.props, r.outputs or {}):
                 mf.secret_strings(value, secret)
-                _plain_strings(value, plain)
+                mf.plain_strings(value, plain)
         mf.secret_strings(capture.stack_outputs, secret)
-        _plain_strings(capture.stack_outputs, plain)
+        mf.plain_strings(capture.stack_outputs, plain)
         # Secret config (placeholders or given values) always; derived secret strings when they are
         # long enough to be credentials rather than words (the Vercel SDK wraps every env-var value,
         # so "production" is secret-wrapped too) and never occur as plain values.
@@ -146,21 +146,6 @@ class Output:
         if self.leaks:
             sys.stderr.write("warning: a secret value appeared outside a secret (a plain property, an output "
                              "or a message) and was replaced by [secret]; mark it secret in the program\n")
-
-
-def _plain_strings(value: Any, out: set[str]) -> None:
-    from infra.review import manifest as mf  # noqa: PLC0415
-
-    if mf.is_secret_wire(value):
-        return
-    if isinstance(value, str):
-        out.add(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _plain_strings(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _plain_strings(v, out)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def secret_strings(value: Any, out: set[str] | None = None) -> set[str]:
     """Every string found inside a secret-wrapped value (for scrubbing printed text)."""
     out = set() if out is None else out
     if is_secret_wire(value):
-        _strings(_reveal(value), out)
+        strings(_reveal(value), out)
     elif isinstance(value, dict):
         for v in value.values():
             secret_strings(v, out)
@@ -112,15 +112,27 @@ def secret_strings(value: Any, out: set[str] | None = None) -> set[str]:
     return out
 
 
-def _strings(value: Any, out: set[str]) -> None:
+def plain_strings(value: Any, out: set[str]) -> set[str]:
+    """Every string found outside secret-wrapped values."""
+    if is_secret_wire(value):
+        return out
+    if isinstance(value, str):
+        out.add(value)
+    for v in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        plain_strings(v, out)
+    return out
+
+
+def strings(value: Any, out: set[str]) -> None:
+    """Add every string inside `value` to `out`."""
     if isinstance(value, str):
         out.add(value)
     elif isinstance(value, dict):
         for v in value.values():
-            _strings(v, out)
+            strings(v, out)
     elif isinstance(value, list):
         for v in value:
-            _strings(v, out)
+            strings(v, out)
 
 
 def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
 import jsonschema
@@ -10,10 +11,16 @@ import pulumi
 import pytest
 import yaml
 
-from infra import catalog, config, projectfile
+from infra import catalog, config, mockrun, projectfile
 from tests.support import ROOT, run_program
 
 SCHEMA = Path("/work/shared/reference/pulumi-project.schema.json")
+
+
+def _run_raw(values: dict, secret_keys, stack: str = "prod") -> None:
+    """Run the program with exactly these config values (no stack file in between)."""
+    mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack=stack, config=values,
+                secret_keys=secret_keys, program_dir=ROOT)
 
 
 def _fails(stack: str, overrides: dict) -> str:
@@ -94,12 +101,8 @@ def test_prod_defaults_come_from_pulumi_yaml(prod):
 def test_a_missing_required_key_is_named_with_the_command_that_sets_it():
     source = projectfile.stack_config("prod", ROOT)
     values = {k: v for k, v in source.values.items() if k != "ara-infra:dbHost"}
-    from infra import mockrun
-    import runpy
-
     with pytest.raises(pulumi.RunError) as info:
-        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
-                    secret_keys=source.secret_keys, program_dir=ROOT)
+        _run_raw(values, source.secret_keys, stack="prod")
     assert "ara-infra:dbHost: required" in str(info.value)
     assert "pulumi config set dbHost" in str(info.value)
 
@@ -107,12 +110,8 @@ def test_a_missing_required_key_is_named_with_the_command_that_sets_it():
 def test_a_missing_secret_is_named_with_the_secret_set_command():
     source = projectfile.stack_config("prod", ROOT)
     values = {k: v for k, v in source.values.items() if k != "ara-infra:openaiApiKey"}
-    from infra import mockrun
-    import runpy
-
     with pytest.raises(pulumi.RunError) as info:
-        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
-                    secret_keys=source.secret_keys, program_dir=ROOT)
+        _run_raw(values, source.secret_keys, stack="prod")
     assert "pulumi config set --secret openaiApiKey" in str(info.value)
 
 
@@ -177,23 +176,15 @@ def test_every_problem_is_listed_at_once():
 
 def test_an_unknown_stack_is_refused():
     with pytest.raises(pulumi.RunError, match="stack 'staging' has no composition"):
-        from infra import mockrun
-        import runpy
-
         source = projectfile.stack_config("prod", ROOT)
-        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="staging", config=source.values,
-                    secret_keys=source.secret_keys, program_dir=ROOT)
+        _run_raw(source.values, source.secret_keys, stack="staging")
 
 
 def test_a_secret_set_in_plain_text_is_refused():
     source = projectfile.stack_config("prod", ROOT)
     plain = [k for k in source.secret_keys if k != "ara-infra:openaiApiKey"]
-    from infra import mockrun
-    import runpy
-
     with pytest.raises(pulumi.RunError) as info:
-        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=source.values,
-                    secret_keys=plain, program_dir=ROOT)
+        _run_raw(source.values, plain, stack="prod")
     assert "ara-infra:openaiApiKey: is a secret; store it with `pulumi config set --secret openaiApiKey" in str(
         info.value
     )
@@ -210,12 +201,8 @@ def test_a_secret_set_in_plain_text_is_refused():
 def test_a_badly_shaped_secret_is_refused_without_echoing_it(key, bad, expected):
     source = projectfile.stack_config("prod", ROOT)
     values = {**source.values, f"ara-infra:{key}": bad}
-    from infra import mockrun
-    import runpy
-
     with pytest.raises(pulumi.RunError) as info:
-        mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack="prod", config=values,
-                    secret_keys=source.secret_keys, program_dir=ROOT)
+        _run_raw(values, source.secret_keys, stack="prod")
     assert f"ara-infra:{key}: {expected}" in str(info.value)
     assert "hunter2-planted" not in str(info.value)
 
