@@ -62,6 +62,7 @@ class StackConfig:
     hsts_preload: bool
     clerk_frontend_api: str
     csp_connect_sources: tuple[str, ...]
+    csp_script_hashes: tuple[str, ...]
     domain: str
     dns_zone: str
     domain_git_branch: str
@@ -78,6 +79,7 @@ class StackConfig:
     db_ssl_mode: str
     db_name: str
     db_connection_limit: int
+    db_password_version: int
     clerk_secret_key: pulumi.Output[str]
     clerk_jwt_key: pulumi.Output[str]
     clerk_publishable_key: str
@@ -121,7 +123,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REGION = re.compile(r"^[a-z]{3}\d$")
-_ORIGIN = re.compile(r"^https://[a-z0-9*]([a-z0-9.-]*[a-z0-9])?(:\d+)?$")
+# An https origin; a wildcard only as the first label of a real domain (https://*.example.com).
+_ORIGIN = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")
+_SCRIPT_HASH = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 _BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<!/)(?<!\.lock)$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -173,7 +177,8 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
     "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
     "clerk_frontend_api": [_https_origin_or_empty],
-    "csp_connect_sources": [_each(_matches(_ORIGIN, "an https origin without a path"))],
+    "csp_connect_sources": [_each(_matches(_ORIGIN, "an https origin without a path (wildcard only as *.domain)"))],
+    "csp_script_hashes": [_each(_matches(_SCRIPT_HASH, "a CSP hash such as sha256-<base64>"))],
     "domain": [_matches(_HOST, "a lowercase DNS name")],
     "dns_zone": [_matches(_HOST, "a lowercase DNS zone name")],
     "domain_git_branch": [lambda v: None if v == "" or _BRANCH.match(v) else f"must be a git branch name (got {v!r})"],
@@ -188,8 +193,11 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_admin_database": [_matches(_IDENT, "a lowercase Postgres identifier")],
     "db_ssl_mode": [lambda v: None if v in SSL_MODES else
                     f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {v!r})"],
-    "db_name": [_matches(_IDENT, "a lowercase Postgres identifier")],
+    # Roles are named <db>_owner and <db>_app; Postgres truncates names past 63 characters.
+    "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
+                lambda v: None if len(v) <= 57 else f"must be at most 57 characters so <db>_owner fits 63 (got {len(v)})"],
     "db_connection_limit": [_between(1, 10_000)],
+    "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
     "extra_preview_environments": [_each(_matches(_BRANCH, "a git branch name"))],
@@ -251,8 +259,15 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
                             "longer than Postgres' 63 characters")
         if branch == v.get("production_branch"):
             problems.append(f"{key('extra_preview_environments')}: {branch!r} is the production branch")
-    if v.get("app_directory") and not (program_dir / v["app_directory"]).is_dir():
-        problems.append(f"{key('app_directory')}: {v['app_directory']!r} is not a directory (relative to {program_dir})")
+    if v.get("app_directory"):
+        app = (program_dir / v["app_directory"]).resolve()
+        if not app.is_dir():
+            problems.append(f"{key('app_directory')}: {v['app_directory']!r} is not a directory (relative to {program_dir})")
+        elif app == program_dir.resolve() or app in program_dir.resolve().parents:
+            # The bundle is rendered inside the program; copying a parent would upload the
+            # program, its state files and its virtualenv to Vercel.
+            problems.append(f"{key('app_directory')}: {v['app_directory']!r} contains this program; "
+                            "point it at the application's own directory")
     return problems
 
 

@@ -14,7 +14,9 @@ from infra import catalog
 from infra.headers import render_vercel_json
 
 # Local secrets (.env*) and build artefacts never leave the machine.
-BUNDLE_IGNORE = shutil.ignore_patterns(".git", "node_modules", ".vercel", ".astro", "dist", ".env", ".env.*")
+BUNDLE_IGNORE = shutil.ignore_patterns(
+    ".git", "node_modules", ".vercel", ".astro", "dist", "build", ".venv", "venv", ".env", ".env.*", "Pulumi.*.yaml",
+)
 
 
 def render_bundle(app_dir: Path, out_dir: Path, headers: Mapping[str, str]) -> Path:

@@ -40,6 +40,8 @@ class HeaderPolicy:
     """Add `preload`; defaults to False (hstspreload.org: opt in deliberately)."""
     script_hosts: Sequence[str] = ()
     """Extra https origins allowed to serve scripts (the Clerk Frontend API); defaults to none."""
+    script_hashes: Sequence[str] = ()
+    """Hashes ("sha256-...") of inline scripts to allow, such as Astro's island loader; defaults to none."""
     connect_hosts: Sequence[str] = ()
     """Extra https origins the browser may connect to; defaults to none."""
     img_hosts: Sequence[str] = ()
@@ -55,6 +57,7 @@ class HeaderPolicy:
         *,
         clerk_frontend_api: str,
         connect_sources: Sequence[str] = (),
+        script_hashes: Sequence[str] = (),
         hsts_max_age: int = 63_072_000,
         hsts_preload: bool = False,
     ) -> HeaderPolicy:
@@ -63,7 +66,9 @@ class HeaderPolicy:
         return cls(
             hsts_max_age=hsts_max_age,
             hsts_preload=hsts_preload,
-            script_hosts=clerk,
+            # Clerk's bot protection (Turnstile) loads its script and its frame from Cloudflare.
+            script_hosts=(*clerk, TURNSTILE_HOST) if clerk else (),
+            script_hashes=tuple(script_hashes),
             connect_hosts=(*clerk, *connect_sources),
             img_hosts=(CLERK_IMG_HOST,) if clerk else (),
             frame_hosts=(TURNSTILE_HOST,) if clerk else (),
@@ -75,9 +80,9 @@ class HeaderPolicy:
 
         directives = [
             directive("default-src", "'self'"),
-            # No 'unsafe-inline' or 'unsafe-eval' for scripts: Astro emits external
-            # bundles, so inline script is not needed and stays an XSS vector.
-            directive("script-src", "'self'", *self.script_hosts),
+            # No 'unsafe-inline' or 'unsafe-eval' for scripts: inline script stays an XSS
+            # vector. The inline scripts Astro does emit (island hydration) are allowed by hash.
+            directive("script-src", "'self'", *self.script_hosts, *(f"'{h}'" for h in self.script_hashes)),
             # Clerk's components inject style attributes; styles cannot run code.
             directive("style-src", "'self'", "'unsafe-inline'"),
             directive("img-src", "'self'", "data:", *self.img_hosts),

@@ -24,6 +24,12 @@ def r2_bucket_resource(account_id: str, jurisdiction: str, bucket: str) -> str:
     return f"com.cloudflare.edge.r2.bucket.{account_id}_{jurisdiction}_{bucket}"
 
 
+def r2_endpoint(account_id: str, jurisdiction: str = "default") -> str:
+    """The account's S3 endpoint (presigned URLs point here)."""
+    region = {"eu": "eu.", "fedramp": "fedramp."}.get(jurisdiction, "")
+    return f"https://{account_id}.{region}r2.cloudflarestorage.com"
+
+
 def s3_secret_from_token(token_value: str) -> str:
     """R2's S3 secret access key is the SHA-256 hex digest of the API token value."""
     return hashlib.sha256(token_value.encode()).hexdigest()
@@ -162,8 +168,7 @@ class ObjectStorage(pulumi.ComponentResource):
         self.backups_bucket_name = backups.name
         self.access_key_id, self.secret_access_key = _s3_credentials(app_token)
         self.backup_access_key_id, self.backup_secret_access_key = _s3_credentials(backup_token)
-        region = "eu." if args.jurisdiction == "eu" else "fedramp." if args.jurisdiction == "fedramp" else ""
-        self.endpoint = pulumi.Output.from_input(f"https://{args.account_id}.{region}r2.cloudflarestorage.com")
+        self.endpoint = pulumi.Output.from_input(r2_endpoint(args.account_id, args.jurisdiction))
         self.register_outputs(
             {
                 "reports_bucket_name": self.reports_bucket_name,

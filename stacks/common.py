@@ -14,7 +14,7 @@ from infra.deployment import AppDeployment, AppDeploymentArgs
 from infra.environment import AppEnvironment, AppEnvironmentArgs
 from infra.headers import HeaderPolicy
 from infra.keys import GeneratedKeys, GeneratedKeysArgs
-from infra.storage import ObjectStorage, ObjectStorageArgs
+from infra.storage import ObjectStorage, ObjectStorageArgs, r2_endpoint
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class DataPlane:
 def header_policy(cfg: StackConfig) -> HeaderPolicy:
     return HeaderPolicy.for_clerk(
         clerk_frontend_api=cfg.clerk_frontend_api,
-        connect_sources=cfg.csp_connect_sources,
+        # The browser fetches reports through presigned URLs on the R2 endpoint.
+        connect_sources=(*cfg.csp_connect_sources, r2_endpoint(cfg.cloudflare_account_id, cfg.r2_jurisdiction)),
+        script_hashes=cfg.csp_script_hashes,
         hsts_max_age=cfg.hsts_max_age,
         hsts_preload=cfg.hsts_preload,
     )
@@ -46,6 +48,7 @@ def database_args(cfg: StackConfig, database_name: str) -> DatabaseArgs:
         database_name=database_name,
         connection_limit=cfg.db_connection_limit,
         statement_timeout_ms=cfg.function_max_duration * 1000,
+        password_version=cfg.db_password_version,
         protect=cfg.protect_stateful_resources,
     )
 

@@ -141,6 +141,12 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"cloudflareAccountId": "acct"}, "32-character hex"),
         ({"clerkFrontendApi": "http://clerk.appstoagents.com"}, "ara-infra:clerkFrontendApi"),
         ({"cspConnectSources": ["*"]}, "ara-infra:cspConnectSources"),
+        ({"cspConnectSources": ["https://*"]}, "wildcard only as *.domain"),
+        ({"cspScriptHashes": ["'unsafe-inline'"]}, "ara-infra:cspScriptHashes: must be a CSP hash"),
+        ({"dbName": "a" * 58}, "must be at most 57 characters"),
+        ({"dbPasswordVersion": 0}, "ara-infra:dbPasswordVersion: must be between 1"),
+        ({"appDirectory": "."}, "contains this program"),
+        ({"appDirectory": ".."}, "contains this program"),
         ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
         ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
         ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
@@ -241,3 +247,15 @@ def test_secure_values_in_a_stack_file_become_secret_placeholders(tmp_path):
 
 def test_branch_slug_is_name_safe():
     assert config.branch_slug("Feature/Search_v2") == "feature-search-v2"
+
+
+def test_a_wildcard_subdomain_origin_is_accepted_for_connections():
+    capture = run_program("prod", {"cspConnectSources": ["https://*.posthog.com"]})
+    route = capture.one(catalog.VERCEL_PROJECT_ROUTE)
+    assert "https://*.posthog.com" in route.props["route"]["headers"]["Content-Security-Policy"]
+
+
+def test_bumping_the_password_version_rotates_both_role_passwords():
+    capture = run_program("prod", {"dbPasswordVersion": 2})
+    passwords = [capture.one(catalog.RANDOM_PASSWORD, f"ara-db-{r}-password") for r in ("owner", "app")]
+    assert [p.props["keepers"] for p in passwords] == [{"version": "2"}] * 2

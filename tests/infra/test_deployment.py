@@ -46,6 +46,14 @@ def test_render_skips_node_modules_git_and_build_output(app, tmp_path):
     assert files == [".vercelignore", "package.json", "src/pages/index.astro", "vercel.json"]
 
 
+def test_render_leaves_program_state_and_virtualenvs_out(app, tmp_path):
+    for rel in ("Pulumi.prod.yaml", ".venv/bin/python", "venv/pyvenv.cfg", "build/prod/app/x.js"):
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text("x")
+    files = _relative_files(render_bundle(app, tmp_path / "bundle", HEADERS))
+    assert files == [".vercelignore", "package.json", "src/pages/index.astro", "vercel.json"]
+
+
 def test_render_writes_the_headers_and_keeps_the_apps_other_settings(app, tmp_path):
     data = json.loads((render_bundle(app, tmp_path / "bundle", HEADERS) / "vercel.json").read_text())
     assert data["cleanUrls"] is True

@@ -67,7 +67,7 @@ def test_csp_locks_down_plugins_base_uri_forms_and_framing():
 
 def test_clerk_frontend_api_is_allowed_for_scripts_and_connections():
     csp = _csp(HeaderPolicy.for_clerk(clerk_frontend_api=CLERK, connect_sources=["https://us.i.posthog.com"]))
-    assert CLERK in csp["script-src"]
+    assert csp["script-src"] == ["'self'", CLERK, TURNSTILE_HOST]
     assert CLERK in csp["connect-src"]
     assert "https://us.i.posthog.com" in csp["connect-src"]
     assert CLERK_IMG_HOST in csp["img-src"]
@@ -155,3 +155,10 @@ def test_render_rejects_a_vercel_json_that_is_not_an_object(existing):
 def test_render_rejects_invalid_json():
     with pytest.raises(json.JSONDecodeError):
         render_vercel_json("{not json", {"A": "1"})
+
+
+def test_inline_script_hashes_are_allowed_quoted_and_never_unsafe_inline():
+    sha = "sha256-q1R9wGTl3eMnAbCsNHHjIy5uW0hNkZOb1dSmNQvrWTM="
+    csp = _csp(HeaderPolicy.for_clerk(clerk_frontend_api="", script_hashes=[sha]))
+    assert csp["script-src"] == ["'self'", f"'{sha}'"]
+    assert "'unsafe-inline'" not in csp["script-src"]

@@ -61,3 +61,9 @@ def test_prod_exports_the_documented_outputs(prod):
         assert mockrun.is_secret(outputs[key]), key
     for key in (catalog.OUTPUT_DATABASE_URL, catalog.OUTPUT_MIGRATION_URL):
         assert "sslmode=verify-full" in mockrun.reveal(outputs[key])
+
+
+def test_prod_csp_lets_the_browser_fetch_presigned_report_urls(prod):
+    csp = prod.one(catalog.VERCEL_PROJECT_ROUTE).props["route"]["headers"]["Content-Security-Policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+    assert prod.stack_outputs[catalog.OUTPUT_R2_ENDPOINT] in connect
