@@ -1,5 +1,5 @@
 # ara-infra: offline review of the Pulumi program (no Pulumi CLI, no cloud credentials).
-#   make plan    set up .venv, policy-check the preview stack, print the prod plan
+#   make plan    set up .venv, policy-check both stacks (and preview reusing a prod secret), print the prod plan
 #   make test    set up .venv, run the whole test suite
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
 # Needs only Python 3.11 and pip.
@@ -20,7 +20,7 @@ $(VENV)/.installed: $(REQS)
 	@touch $@
 
 plan: venv
-	$(PY) -m infra check --stack preview
+	$(PY) -m infra check --stack prod --stack preview
 	$(PY) -m infra plan --stack prod
 
 check: venv

@@ -18,10 +18,16 @@ every string that only occurs inside secret values.
 
 Exit codes:
     0  success (check: no mandatory violation; diff: nothing flagged or --allow-replace)
-    1  check: a mandatory policy violation; diff: a stateful resource would be deleted or replaced
+    1  check: a mandatory policy violation (the pack's, or preview reusing a production secret);
+       diff: a stateful resource would be deleted or replaced
     2  bad usage or invalid input: unknown stack, invalid stack config (the program's message
        names the keys), invalid policy config (names the policy and property), bad git revision
     3  the program or the policy pack failed for another reason (message, no traceback)
+
+`check` with a stack writing the Vercel `production` target and one writing `preview` (e.g.
+`--stack prod --stack preview`) also runs the cross-stack rule `stacks-disallow-shared-secret-values`
+(`infra.review.crossstack`): a sensitive variable whose preview value equals the production value
+of the same key is a mandatory violation (exit 1); values are compared by HMAC digest, never shown.
 
 The manifest written by `plan --out` is described in `infra.review.manifest`.
 """
@@ -76,7 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing on success (with --out)")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("check", help="evaluate stacks and run the policy pack as `pulumi preview --policy-pack`")
+    p = sub.add_parser(
+        "check", help="evaluate stacks and run the policy pack as `pulumi preview --policy-pack`; "
+                      "with a production and a preview stack, also flag preview reusing a production secret",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Evaluate each --stack and run the policy pack over it as `pulumi preview --policy-pack` "
+                    "does.\n\n"
+                    "Cross-stack check stacks-disallow-shared-secret-values (MANDATORY, exit 1): when the run "
+                    "includes\na stack whose sensitive Vercel env vars target `production` and one whose vars "
+                    "target\n`preview` (check --stack prod --stack preview, as `make check` and `make plan` run), "
+                    "the values\nof each key are compared across the two by HMAC digest, never printed. Each reuse "
+                    "names both\nresource URNs and the fix (for secret config: pulumi config set --secret -s "
+                    "preview <key>).\nSkipped: secret-config placeholders and --config values (the run gives them "
+                    "to every stack);\nencrypted `secure:` values are not decrypted offline, so their reuse cannot "
+                    "be seen here.")
     common(p, formats=("text", "json", "markdown"), many_stacks=True)
     p.add_argument("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <pack>/config/<stack>.json when it exists)")
@@ -205,7 +224,7 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
-    from infra.review import check, evaluate, lazy  # noqa: PLC0415
+    from infra.review import check, crossstack, evaluate, lazy  # noqa: PLC0415
 
     stacks = list(dict.fromkeys(s for item in args.stack for s in item.split(",") if s))
     overrides = _overrides(args)
@@ -233,12 +252,15 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
             a.join()
         for st in starters:
             st.close()
+    cross = crossstack.compare([a.evaluation.capture for a in analyses],
+                               crossstack.shared_values(sources, overrides))
+    crossstack.attach(reports, cross)
     if args.format == "json":
-        out.print(_json(check.as_json(reports)))
+        out.print(_json(check.as_json(reports, cross)))
     elif args.format == "markdown":
-        out.print(check.markdown(reports))
+        out.print(check.markdown(reports, cross))
     else:
-        out.print(check.text(reports))
+        out.print(check.text(reports, cross))
     return EXIT_OK if check.ok(reports) else EXIT_VIOLATIONS
 
 

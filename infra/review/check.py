@@ -8,6 +8,13 @@ start-up overlaps the program's evaluation.
 
 Policy config per stack: `--policy-config FILE` when given, else `<pack>/config/<stack>.json`
 when that file exists, else the pack's defaults.
+
+Beyond the pack: when the run evaluates a stack writing the Vercel `production` target and another
+writing the `preview` target (`check --stack prod --stack preview`), `infra.review.crossstack`
+compares their sensitive variables by HMAC digest and reports each preview value equal to a
+production one as the MANDATORY violation `stacks-disallow-shared-secret-values` (on the preview
+stack's report, so it counts and renders like a pack violation). `text`, `markdown` and `as_json`
+take its result as `cross` and show a summary line / a `crossStack` object.
 """
 
 from __future__ import annotations
@@ -210,13 +217,15 @@ def ok(reports: Sequence[StackReport]) -> bool:
     return all(rep.mandatory == 0 for rep in reports)
 
 
-def text(reports: Sequence[StackReport]) -> str:
+def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     lines = []
     for rep in reports:
         cfg = f", policy config {rep.policy_config}" if rep.policy_config else ""
         lines.append(f"check {rep.project}/{rep.stack}: {rep.pack}, {rep.policies} policies over "
                      f"{rep.resources} resources{cfg}: {rep.mandatory} mandatory, {rep.advisory} advisory, "
                      f"{len(rep.remediations)} remediations")
+    if cross is not None and cross.ran:
+        lines.append(cross.summary())
     groups = _grouped(reports)
     for (level, policy), items in groups.items():
         mark = "FAIL" if level == "mandatory" else "warn"
@@ -239,7 +248,7 @@ def text(reports: Sequence[StackReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(reports: Sequence[StackReport]) -> str:
+def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     passed = ok(reports)
     pack = reports[0].pack if reports else "?"
     head = "✅ no mandatory violations" if passed else \
@@ -248,6 +257,8 @@ def markdown(reports: Sequence[StackReport]) -> str:
              "| stack | resources | mandatory | advisory | remediations |", "|---|---:|---:|---:|---:|"]
     for rep in reports:
         lines.append(f"| {rep.stack} | {rep.resources} | {rep.mandatory} | {rep.advisory} | {len(rep.remediations)} |")
+    if cross is not None and cross.ran:
+        lines += ["", render.md_escape(cross.summary())]
     groups = _grouped(reports)
     if groups:
         lines += ["", "| level | policy | stack | resource | problem | fix |", "|---|---|---|---|---|---|"]
@@ -259,8 +270,8 @@ def markdown(reports: Sequence[StackReport]) -> str:
     return "\n".join(lines)
 
 
-def as_json(reports: Sequence[StackReport]) -> dict[str, Any]:
-    return {
+def as_json(reports: Sequence[StackReport], cross: Any = None) -> dict[str, Any]:
+    data = {
         "ok": ok(reports),
         "stacks": [{
             "project": rep.project, "stack": rep.stack, "pack": rep.pack, "resources": rep.resources,
@@ -269,3 +280,6 @@ def as_json(reports: Sequence[StackReport]) -> dict[str, Any]:
             "remediations": rep.remediations,
         } for rep in reports],
     }
+    if cross is not None and cross.ran:
+        data["crossStack"] = cross.as_json()
+    return data
