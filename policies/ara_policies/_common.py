@@ -58,6 +58,7 @@ __all__ = [
     "stack_policy",
     "subject",
     "known_items",
+    "links_to",
     "violation",
 ]
 
@@ -285,6 +286,12 @@ def depends_on(resource: PolicyResource, prop: str, target: PolicyResource) -> b
     """True when `resource.prop` was computed from an output of `target`."""
     deps = (resource.property_dependencies or {}).get(prop) or []
     return any(d is target or d.urn == target.urn for d in deps)
+
+
+def links_to(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    """True when `resource.prop` points at `target`: computed from one of its outputs, or equal
+    to its known `id` (e.g. a route's or firewall's `projectId` and a Vercel project)."""
+    return depends_on(resource, prop, target) or same_known(peek(resource.props, prop), peek(target.props, "id"))
 
 
 def same_known(a: Any, b: Any) -> bool:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from infra import catalog
-from pulumi_policy import PolicyConfigSchema, PolicyResource
+from pulumi_policy import PolicyConfigSchema
 
 from ._common import (
     EnforcementLevel,
     Severity,
     as_bool,
     as_number,
-    depends_on,
     is_unknown,
     known_items,
+    links_to,
     peek,
+    plain,
     resources_of,
-    same_known,
     stack_policy,
     subject,
     violation,
@@ -52,25 +53,49 @@ def condition_covers(condition, api_path: str) -> bool:
     return False
 
 
-def rule_rate_limits(rule, api_path: str) -> bool:
-    """An active rate_limit rule with a positive limit/window and a group covering the path."""
-    if as_bool(peek(rule, "active")) is False or peek(rule, "action", "action") != "rate_limit":
+# Over-limit actions (`action.rateLimit.action`) that stop the request; "log" only records it.
+BLOCKING_OVER_LIMIT_ACTIONS = ("rate_limit", "deny", "challenge")
+
+# Fixed labels for why a rate_limit rule does not count (never property values).
+_NOT_POSITIVE = "limit and window must be positive"
+_NOT_BLOCKING = "the over-limit action (action.rateLimit.action) is not rate_limit, deny or challenge"
+_NOT_COVERING = "no condition group has every condition matching all of the API path"
+
+
+def group_covers(group, api_path: str) -> bool:
+    """Conditions in a group are ANDed: every one must be a path condition covering the API.
+
+    An empty group, or one with an unknown condition, could match less; it does not count.
+    """
+    raw = plain(peek(group, "conditions"))
+    conditions = known_items(raw)
+    if not conditions or len(conditions) != len(raw):
         return False
+    return all(condition_covers(c, api_path) for c in conditions)
+
+
+def rule_problem(rule, api_path: str) -> Optional[str]:
+    """Why an active rate_limit rule does not limit the whole API path (a label), or None."""
     limit = as_number(peek(rule, "action", "rateLimit", "limit"))
     window = as_number(peek(rule, "action", "rateLimit", "window"))
     if not limit or not window or limit <= 0 or window <= 0:
-        return False
-    for group in known_items(peek(rule, "conditionGroups")):
-        conditions = known_items(peek(group, "conditions"))
-        negated_path = any(peek(c, "type") == "path" and as_bool(peek(c, "neg")) is True for c in conditions)
-        if not negated_path and any(condition_covers(c, api_path) for c in conditions):
-            return True
-    return False
+        return _NOT_POSITIVE
+    if peek(rule, "action", "rateLimit", "action") not in BLOCKING_OVER_LIMIT_ACTIONS:
+        return _NOT_BLOCKING
+    # Groups are ORed: one group covering the API is enough.
+    if not any(group_covers(g, api_path) for g in known_items(peek(rule, "conditionGroups"))):
+        return _NOT_COVERING
+    return None
 
 
-def _targets(firewall: PolicyResource, project: PolicyResource) -> bool:
-    return (depends_on(firewall, "projectId", project)
-            or same_known(peek(firewall.props, "projectId"), peek(project.props, "id")))
+def is_rate_limit_rule(rule) -> bool:
+    return as_bool(peek(rule, "active")) is not False and peek(rule, "action", "action") == "rate_limit"
+
+
+def rule_rate_limits(rule, api_path: str) -> bool:
+    """An active rate_limit rule with a positive limit/window, an over-limit action that blocks
+    and a condition group whose conditions all cover the path."""
+    return is_rate_limit_rule(rule) and rule_problem(rule, api_path) is None
 
 
 def _check_rate_limit(args, cfg, report) -> None:
@@ -80,7 +105,7 @@ def _check_rate_limit(args, cfg, report) -> None:
     api_path = str(cfg["apiPath"])
     firewalls = resources_of(args, catalog.VERCEL_FIREWALL_CONFIG)
     for project in projects:
-        linked = [f for f in firewalls if _targets(f, project)]
+        linked = [f for f in firewalls if links_to(f, "projectId", project)]
         who = subject("Vercel project", project.name, project.urn)
         if not linked:
             report(violation(who, "has no FirewallConfig, so its API has no edge rate limit.",
@@ -88,11 +113,15 @@ def _check_rate_limit(args, cfg, report) -> None:
                              f"rule on path prefix {api_path}."), project.urn)
             continue
         enabled = [f for f in linked if as_bool(peek(f.props, "enabled")) is not False]
-        if not any(rule_rate_limits(rule, api_path)
-                   for f in enabled for rule in known_items(peek(f.props, "rules", "rules"))):
-            report(violation(who, f"has no enabled firewall with an active rate_limit rule covering {api_path}.",
-                             f'add a rule with action.action="rate_limit" and a path condition '
-                             f'(op "pre", value "{api_path}").'), project.urn)
+        rules = [r for f in enabled for r in known_items(peek(f.props, "rules", "rules")) if is_rate_limit_rule(r)]
+        problems = [rule_problem(r, api_path) for r in rules]
+        if rules and None in problems:
+            continue
+        why = f" Its rate_limit rules fail: {'; '.join(dict.fromkeys(problems))}." if problems else ""
+        report(violation(who, f"has no enabled firewall with an active rate_limit rule covering {api_path}.{why}",
+                         f'add a rule with action.action="rate_limit", action.rateLimit.action "rate_limit" '
+                         f'(or "deny"/"challenge") and a condition group holding only a path condition '
+                         f'(op "pre", value "{api_path}").'), project.urn)
 
 
 REQUIRE_API_RATE_LIMIT = stack_policy(

@@ -1,6 +1,8 @@
 """Security response headers on `vercel:index/projectRoute:ProjectRoute` (`route.headers`).
 
-Only routes that set headers are judged. Header names match case-insensitively. The CSP and
+Only routes that set headers are judged; `web-headers-require-security-headers-route` (stack)
+makes sure each project has such a route on every path, so deleting it cannot make the
+header rules pass vacuously. Header names match case-insensitively. The CSP and
 HSTS parsing mirrors MDN HTTP Observatory (`src/analyzer/tests/csp.js`,
 `strict-transport-security.js`): multiple CSP policies are comma-separated and each one is
 enforced, script-src falls back to default-src, a nonce/hash neutralises 'unsafe-inline',
@@ -10,7 +12,7 @@ a comma is invalid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from infra import catalog
@@ -19,8 +21,14 @@ from pulumi_policy import PolicyConfigSchema
 from ._common import (
     EnforcementLevel,
     Severity,
+    as_bool,
     get,
+    links_to,
+    peek,
+    plain,
     resource_policy,
+    resources_of,
+    stack_policy,
     subject,
     violation,
 )
@@ -302,11 +310,28 @@ REQUIRE_NOSNIFF = resource_policy(
 
 # --- frame protection ---------------------------------------------------------------------
 
+FRAME_ANCESTORS_SAFE = (frozenset({"'none'"}), frozenset({"'self'"}))
+
+
+def frame_ancestors_restricts(sources: list[str]) -> bool:
+    """frame-ancestors exactly 'none' or 'self'; any host, scheme or * lets other sites frame."""
+    return frozenset(s.lower() for s in sources) in FRAME_ANCESTORS_SAFE
+
+
 @_header_check
 def _check_frame(args, cfg, report, headers) -> None:
-    if headers.get("x-frame-options", "").strip().lower() in ("deny", "sameorigin"):
+    declared = [p["frame-ancestors"] for p in enforced_csp(headers) if "frame-ancestors" in p]
+    if declared:
+        # Browsers ignore X-Frame-Options once an enforced CSP sets frame-ancestors; every
+        # policy is enforced, so one restrictive frame-ancestors is enough.
+        if any(frame_ancestors_restricts(sources) for sources in declared):
+            return
+        report(violation(_who(args), "can be framed by other sites: CSP frame-ancestors is not 'none' or "
+                                     "'self' (and it overrides X-Frame-Options).",
+                         "send CSP frame-ancestors 'none' (or 'self') and X-Frame-Options: DENY for old "
+                         "browsers."))
         return
-    if any("frame-ancestors" in p for p in enforced_csp(headers)):
+    if headers.get("x-frame-options", "").strip().lower() in ("deny", "sameorigin"):
         return
     report(violation(_who(args), "can be framed: no X-Frame-Options DENY/SAMEORIGIN and no CSP "
                                  "frame-ancestors.",
@@ -315,7 +340,7 @@ def _check_frame(args, cfg, report, headers) -> None:
 
 REQUIRE_FRAME_PROTECTION = resource_policy(
     name="web-headers-require-frame-protection",
-    description="Responses must forbid framing (X-Frame-Options or CSP frame-ancestors).",
+    description="Responses must forbid framing by other sites (CSP frame-ancestors 'none'/'self' or X-Frame-Options).",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     types=_ROUTE,
@@ -461,6 +486,51 @@ REQUIRE_CROSS_ORIGIN_POLICIES = resource_policy(
 )
 
 
+# --- a security-header route on every path, per project (STACK) ----------------------------
+
+CATCH_ALL_SOURCES = frozenset({"/(.*)", "/.*", "(.*)"})
+
+
+def route_sets_headers_everywhere(route) -> bool:
+    """An enabled route whose `src` matches every path unconditionally and that sets headers."""
+    if as_bool(peek(route.props, "enabled")) is False:  # the provider defaults to enabled
+        return False
+    src = peek(route.props, "route", "src")
+    if not isinstance(src, str) or src.strip() not in CATCH_ALL_SOURCES:
+        return False
+    # `has`/`missings` conditions narrow the route to some requests; an unknown list could too.
+    for narrowing in ("has", "missings"):
+        value = plain(peek(route.props, "route", narrowing))
+        if value is not None and not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 0):
+            return False
+    names = plain(peek(route.props, "route", "headers"))
+    return isinstance(names, Mapping) and len(list(names)) > 0
+
+
+def _check_header_route(args, cfg, report) -> None:
+    routes = resources_of(args, catalog.VERCEL_PROJECT_ROUTE)
+    for project in resources_of(args, catalog.VERCEL_PROJECT):
+        linked = [r for r in routes if links_to(r, "projectId", project)]
+        if any(route_sets_headers_everywhere(r) for r in linked):
+            continue
+        problem = ("has no ProjectRoute" if not linked else "has no enabled ProjectRoute") + \
+            " that sets security headers on every path, so the header rules have nothing to judge."
+        report(violation(subject("Vercel project", project.name, project.urn), problem,
+                         'add vercel.ProjectRoute(project_id=project.id, enabled=True, route={"src": "/(.*)", '
+                         '"headers": {...}}, position={"placement": "start"}) without has/missings '
+                         'conditions.'), project.urn)
+
+
+REQUIRE_SECURITY_HEADERS_ROUTE = stack_policy(
+    name="web-headers-require-security-headers-route",
+    description="Every Vercel project must have an enabled ProjectRoute that sets headers on every path.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=_check_header_route,
+    url=_OWASP,
+)
+
+
 POLICIES = [
     REQUIRE_HSTS,
     REQUIRE_CSP,
@@ -472,4 +542,5 @@ POLICIES = [
     DISABLE_X_XSS_PROTECTION,
     REQUIRE_PERMISSIONS_POLICY,
     REQUIRE_CROSS_ORIGIN_POLICIES,
+    REQUIRE_SECURITY_HEADERS_ROUTE,
 ]

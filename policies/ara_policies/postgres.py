@@ -1,4 +1,4 @@
-"""PostgreSQL: least-privilege login roles, TLS from the provider, pgvector on every database."""
+"""PostgreSQL: least-privilege login roles (attributes, memberships), provider TLS, pgvector per database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ._common import (
     EnforcementLevel,
     Severity,
     as_bool,
+    as_list,
     depends_on,
     get,
     is_unknown,
@@ -62,6 +63,46 @@ RESTRICT_LOGIN_ROLE_PRIVILEGES = resource_policy(
         },
     }),
     url="https://www.postgresql.org/docs/current/role-attributes.html",
+)
+
+
+# --- login roles inherit no other role's rights ---------------------------------------------
+
+def _check_membership(args, cfg, report) -> None:
+    if as_bool(get(args.props, "login")) is not True:
+        return
+    name = get(args.props, "name", default=args.name)
+    if name in cfg["allowedAdminRoles"]:
+        return
+    allowed = set(cfg["allowedMemberOf"])
+    # Role names are identifiers (like env-var keys), not secrets; naming them tells what to drop.
+    granted = [str(r) for r in as_list(get(args.props, "roles")) if r not in allowed]
+    if granted:
+        report(violation(subject("Postgres role", args.name),
+                         f"can log in and is a member of {', '.join(dict.fromkeys(granted))}, so it can use "
+                         "their privileges (and their attributes with SET ROLE).",
+                         "drop the memberships from the application role and grant it table privileges "
+                         "directly, or list the roles in allowedMemberOf (or the role in allowedAdminRoles)."))
+
+
+RESTRICT_ROLE_MEMBERSHIP = resource_policy(
+    name="postgresql-role-restrict-role-membership",
+    description="Postgres login roles must not be granted membership in roles outside allowedMemberOf.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.PG_ROLE],
+    check=_check_membership,
+    config=PolicyConfigSchema(properties={
+        "allowedMemberOf": {
+            "type": "array", "items": {"type": "string"}, "default": [],
+            "description": "Role names a login role may be a member of (e.g. a read-only group).",
+        },
+        "allowedAdminRoles": {
+            "type": "array", "items": {"type": "string"}, "default": [],
+            "description": "Login roles exempt from this check (e.g. a migrator).",
+        },
+    }),
+    url="https://www.postgresql.org/docs/current/role-membership.html",
 )
 
 
@@ -133,4 +174,4 @@ REQUIRE_VECTOR_EXTENSION = stack_policy(
 )
 
 
-POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION]
+POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, RESTRICT_ROLE_MEMBERSHIP, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION]

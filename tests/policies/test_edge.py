@@ -10,17 +10,19 @@ from .conftest import UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_stack
 POLICY = edge.REQUIRE_API_RATE_LIMIT
 
 
-def rate_rule(op="pre", value="/api", active=True, action="rate_limit", neg=None, limit=100, window=60):
+def rate_rule(op="pre", value="/api", active=True, action="rate_limit", neg=None, limit=100, window=60,
+              over_limit="deny", extra_conditions=(), groups=None):
     condition = {"type": "path", "op": op, "value": value}
     if neg is not None:
         condition["neg"] = neg
+    rate_limit = {"limit": limit, "window": window, "keys": ["ip"], "algo": "fixed_window"}
+    if over_limit is not None:
+        rate_limit["action"] = over_limit
     return {
         "name": "api-rate-limit",
         "active": active,
-        "conditionGroups": [{"conditions": [condition]}],
-        "action": {"action": action,
-                   "rateLimit": {"limit": limit, "window": window, "keys": ["ip"], "algo": "fixed_window",
-                                 "action": "deny"}},
+        "conditionGroups": groups if groups is not None else [{"conditions": [condition, *extra_conditions]}],
+        "action": {"action": action, "rateLimit": rate_limit},
     }
 
 
@@ -118,3 +120,52 @@ def test_condition_covers_probes_the_api_prefix():
     assert not edge.condition_covers({"type": "path", "op": "re", "value": "(["}, "/api")
     assert not edge.condition_covers({"type": "path", "op": "pre", "value": "/api", "neg": True}, "/api")
     assert not edge.condition_covers({"type": "path", "op": "suf", "value": "/api"}, "/api")
+
+
+# --- the over-limit action must block, and a group must cover all API traffic -------------
+
+@pytest.mark.parametrize("over_limit", ["rate_limit", "deny", "challenge"])
+def test_blocking_over_limit_actions_pass(over_limit):
+    run_stack(POLICY, stack(rate_rule(over_limit=over_limit))).assert_clean()
+
+
+@pytest.mark.parametrize("over_limit", ["log", "bypass", "", None, UNKNOWN_STR])
+def test_over_limit_action_that_blocks_nothing_is_flagged(over_limit):
+    out = run_stack(POLICY, stack(rate_rule(over_limit=over_limit)))
+    assert out.unknown is None
+    assert len(out.messages) == 1 and "active rate_limit rule covering /api" in out.text
+    assert "over-limit action" in out.text and "every condition" not in out.text
+
+
+IP_CONDITION = {"type": "ip_address", "op": "eq", "value": "203.0.113.7"}
+
+
+@pytest.mark.parametrize("extra", [
+    IP_CONDITION,
+    {"type": "method", "op": "eq", "value": "POST"},
+    {"type": "path", "op": "pre", "value": "/api/admin"},
+    {"type": "path", "op": "pre", "value": "/api", "neg": True},
+    UNKNOWN_OBJ,
+])
+def test_group_narrowed_by_another_condition_is_flagged(extra):
+    out = run_stack(POLICY, stack(rate_rule(extra_conditions=[extra])))
+    assert out.unknown is None
+    assert len(out.messages) == 1 and "every condition" in out.text and "over-limit action" not in out.text
+    assert "203.0.113.7" not in out.text and "POST" not in out.text
+
+
+def test_group_of_path_conditions_that_all_cover_the_api_passes():
+    rule = rate_rule(extra_conditions=[{"type": "path", "op": "sub", "value": "/api"}])
+    run_stack(POLICY, stack(rule)).assert_clean()
+
+
+def test_one_covering_group_is_enough_because_groups_are_ored():
+    groups = [{"conditions": [{"type": "path", "op": "pre", "value": "/api"}, IP_CONDITION]},
+              {"conditions": [{"type": "path", "op": "pre", "value": "/api"}]}]
+    run_stack(POLICY, stack(rate_rule(groups=groups))).assert_clean()
+
+
+@pytest.mark.parametrize("groups", [[], [{"conditions": []}], [{}], [{"conditions": UNKNOWN_OBJ}]])
+def test_empty_or_unknown_groups_do_not_cover_the_api(groups):
+    out = run_stack(POLICY, stack(rate_rule(groups=groups)))
+    assert out.unknown is None and len(out.messages) == 1

@@ -5,7 +5,7 @@ from infra import catalog
 
 from ara_policies import headers as hd
 
-from .conftest import UNKNOWN_OBJ, UNKNOWN_STR, assert_metadata, run_resource
+from .conftest import UNKNOWN_BOOL, UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack
 
 ROUTE = catalog.VERCEL_PROJECT_ROUTE
 
@@ -62,23 +62,27 @@ def check(policy, props, **kw):
     (hd.DISABLE_X_XSS_PROTECTION, "advisory", "low", set()),
     (hd.REQUIRE_PERMISSIONS_POLICY, "advisory", "low", {"requiredFeatures"}),
     (hd.REQUIRE_CROSS_ORIGIN_POLICIES, "advisory", "low", {"allowedOpenerPolicies", "allowedResourcePolicies"}),
+    (hd.REQUIRE_SECURITY_HEADERS_ROUTE, "mandatory", "high", set()),
 ])
 def test_header_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)
 
 
-@pytest.mark.parametrize("policy", hd.POLICIES)
+ROUTE_POLICIES = [p for p in hd.POLICIES if p is not hd.REQUIRE_SECURITY_HEADERS_ROUTE]
+
+
+@pytest.mark.parametrize("policy", ROUTE_POLICIES)
 def test_compliant_route_passes_every_header_policy(policy):
     check(policy, route()).assert_clean()
 
 
-@pytest.mark.parametrize("policy", hd.POLICIES)
+@pytest.mark.parametrize("policy", ROUTE_POLICIES)
 def test_route_without_headers_is_not_judged(policy):
     check(policy, route(headers={})).assert_clean()
     check(policy, {"projectId": "prj_1", "route": {"src": "/old", "dest": "/new", "status": 308}}).assert_clean()
 
 
-@pytest.mark.parametrize("policy", hd.POLICIES)
+@pytest.mark.parametrize("policy", ROUTE_POLICIES)
 def test_unknown_header_map_defers_to_runtime_advisory(policy):
     props = {"projectId": "prj_1", "route": {"src": "/(.*)", "headers": UNKNOWN_OBJ}}
     out = check(policy, props)
@@ -87,12 +91,12 @@ def test_unknown_header_map_defers_to_runtime_advisory(policy):
 
 def test_header_names_match_case_insensitively():
     lowered = {k.lower(): v for k, v in GOOD.items()}
-    for policy in hd.POLICIES:
+    for policy in ROUTE_POLICIES:
         check(policy, route(headers=lowered)).assert_clean()
 
 
 def test_seed_headers_fail_the_csp_and_xss_policies():
-    failing = {p.name for p in hd.POLICIES if check(p, route(headers=SEED)).messages}
+    failing = {p.name for p in ROUTE_POLICIES if check(p, route(headers=SEED)).messages}
     assert failing == {
         "web-headers-restrict-csp-script-sources",
         "web-headers-require-csp-bypass-directives",
@@ -275,6 +279,41 @@ def test_x_frame_options_alone_protects_frames(value):
     check(hd.REQUIRE_FRAME_PROTECTION, props).assert_clean()
 
 
+@pytest.mark.parametrize("frame_ancestors", ["*", "https:", "https://partner.example", "'self' https://partner.example",
+                                             "'none' https://partner.example", ""])
+def test_permissive_frame_ancestors_is_not_protection(frame_ancestors):
+    csp = GOOD_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}")
+    out = check(hd.REQUIRE_FRAME_PROTECTION, route(drop=["X-Frame-Options"], **{"Content-Security-Policy": csp}))
+    assert len(out.messages) == 1 and "frame-ancestors" in out.text
+    assert "partner.example" not in out.text
+
+
+@pytest.mark.parametrize("frame_ancestors", ["'none'", "'self'", "'SELF'"])
+def test_frame_ancestors_none_or_self_protects_frames(frame_ancestors):
+    csp = GOOD_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}")
+    props = route(drop=["X-Frame-Options"], **{"Content-Security-Policy": csp})
+    check(hd.REQUIRE_FRAME_PROTECTION, props).assert_clean()
+
+
+def test_permissive_frame_ancestors_overrides_x_frame_options():
+    # Browsers ignore X-Frame-Options when an enforced CSP sets frame-ancestors.
+    csp = GOOD_CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
+    out = check(hd.REQUIRE_FRAME_PROTECTION, route(**{"X-Frame-Options": "DENY", "Content-Security-Policy": csp}))
+    assert len(out.messages) == 1 and "X-Frame-Options" in out.text
+
+
+def test_frame_ancestors_in_report_only_csp_is_not_protection():
+    props = route(drop=["X-Frame-Options", "Content-Security-Policy"],
+                  **{"Content-Security-Policy-Report-Only": GOOD_CSP})
+    assert len(check(hd.REQUIRE_FRAME_PROTECTION, props).messages) == 1
+
+
+def test_one_restrictive_frame_ancestors_among_several_policies_is_enough():
+    csp = "frame-ancestors *, frame-ancestors 'self'"
+    props = route(drop=["X-Frame-Options"], **{"Content-Security-Policy": csp})
+    check(hd.REQUIRE_FRAME_PROTECTION, props).assert_clean()
+
+
 def test_x_frame_options_allow_from_is_not_protection():
     props = route(**{"X-Frame-Options": "ALLOW-FROM https://x.example", "Content-Security-Policy": "default-src 'self'"})
     assert check(hd.REQUIRE_FRAME_PROTECTION, props).messages
@@ -349,3 +388,100 @@ def test_cross_origin_config_can_restrict_values():
     check(hd.REQUIRE_CROSS_ORIGIN_POLICIES, props).assert_clean()
     assert check(hd.REQUIRE_CROSS_ORIGIN_POLICIES, props,
                  config={"allowedResourcePolicies": ["same-origin"]}).messages
+
+
+# --- a security-header route per project (STACK) -----------------------------------------
+
+def stack(route_props=None, *, link="deps", project=True, extra=()):
+    resources = []
+    if project:
+        resources.append(Res(catalog.VERCEL_PROJECT, "web", {"name": "ara", "id": "prj_1"}))
+    if route_props is not False:
+        props = route() if route_props is None else route_props
+        props = {**props, "projectId": "prj_1" if link == "id" else UNKNOWN_STR, "enabled": props.get("enabled", True)}
+        resources.append(Res(ROUTE, "security-headers", props, deps={"projectId": ["web"]} if link == "deps" else {}))
+    return resources + list(extra)
+
+
+def with_route(**changes):
+    props = route()
+    props["route"] = {**props["route"], **changes}
+    return props
+
+
+@pytest.mark.parametrize("link", ["deps", "id"])
+def test_project_with_header_route_passes(link):
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(link=link)).assert_clean()
+
+
+@pytest.mark.parametrize("src", ["/(.*)", "/.*", "(.*)", " /(.*) "])
+def test_every_catch_all_source_passes(src):
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(with_route(src=src))).assert_clean()
+
+
+def test_enabled_defaults_to_true():
+    props = route()
+    resources = stack(props)
+    del resources[1].props["enabled"]
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, resources).assert_clean()
+
+
+def test_stack_without_a_project_passes():
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(project=False, link="id")).assert_clean()
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, []).assert_clean()
+
+
+def test_project_without_header_route_is_flagged():
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(False))
+    assert len(out.messages) == 1 and "'web'" in out.text and "ProjectRoute" in out.text
+    assert out.violations[0][1].endswith("::web")
+
+
+@pytest.mark.parametrize("props", [
+    with_route(src="/api/(.*)"),
+    with_route(src="/"),
+    with_route(src="/(.*)\\.html"),
+    with_route(src=UNKNOWN_STR),
+    with_route(src="/(.*)", has=[{"type": "header", "key": "x-preview"}]),
+    with_route(src="/(.*)", missings=[{"type": "cookie", "key": "session"}]),
+    route(headers={}),
+    {**route(), "route": {"src": "/(.*)", "headers": UNKNOWN_OBJ}},
+    {**route(), "enabled": False},
+])
+def test_route_that_does_not_set_headers_on_every_path_is_flagged(props):
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(props))
+    assert out.unknown is None
+    assert len(out.messages) == 1 and "every path" in out.text
+
+
+def test_header_route_for_another_project_does_not_count():
+    resources = stack(link="id") + [Res(catalog.VERCEL_PROJECT, "docs", {"name": "docs", "id": "prj_2"})]
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, resources)
+    assert len(out.messages) == 1 and "'docs'" in out.text and "'web'" not in out.text
+
+
+def test_unknown_project_id_without_dependency_does_not_link():
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(link="none"))
+    assert len(out.messages) == 1
+
+
+def test_one_good_route_among_partial_routes_is_enough():
+    partial = Res(ROUTE, "api-cache", {**with_route(src="/api/(.*)"), "projectId": "prj_1"})
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(link="id", extra=[partial])).assert_clean()
+
+
+def test_header_route_message_never_echoes_header_values():
+    props = route(**{"Content-Security-Policy": "default-src https://secret-host.example"})
+    props["enabled"] = False
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(props))
+    assert out.messages and "secret-host" not in out.text
+
+
+def test_unknown_enabled_counts_as_enabled_like_the_firewall_rule():
+    props = {**route(), "enabled": UNKNOWN_BOOL}
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(props)).assert_clean()
+
+
+def test_header_values_may_be_unknown_when_the_names_are_known():
+    props = route(**{"Content-Security-Policy": UNKNOWN_STR})
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(props)).assert_clean()

@@ -5,11 +5,13 @@ from infra import catalog
 
 from ara_policies import postgres as pg
 
-from .conftest import PLANTED, UNKNOWN_BOOL, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack, secret
+from .conftest import (PLANTED, UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack,
+                       secret)
 
 
 @pytest.mark.parametrize("policy,level,severity,keys", [
     (pg.RESTRICT_LOGIN_ROLE_PRIVILEGES, "mandatory", "critical", {"allowedAdminRoles"}),
+    (pg.RESTRICT_ROLE_MEMBERSHIP, "mandatory", "high", {"allowedMemberOf", "allowedAdminRoles"}),
     (pg.REQUIRE_PROVIDER_TLS, "mandatory", "high", {"allowedSslModes"}),
     (pg.REQUIRE_VECTOR_EXTENSION, "advisory", "low", {"extensionName"}),
 ])
@@ -62,6 +64,63 @@ def test_allowed_admin_roles_config_accepts_the_migrator():
 def test_unknown_superuser_flag_defers_to_runtime_advisory():
     out = run_resource(pg.RESTRICT_LOGIN_ROLE_PRIVILEGES, catalog.PG_ROLE, role(superuser=UNKNOWN_BOOL))
     assert out.unknown is not None and "superuser" in out.unknown.message
+
+
+# --- role membership ------------------------------------------------------------------
+
+MEMBERSHIP = pg.RESTRICT_ROLE_MEMBERSHIP
+
+
+def membership(props, **kw):
+    return run_resource(MEMBERSHIP, catalog.PG_ROLE, props, name="app-role", **kw)
+
+
+@pytest.mark.parametrize("roles", [None, []])
+def test_login_role_without_memberships_passes(roles):
+    props = role() if roles is None else role(roles=roles)
+    membership(props).assert_clean()
+
+
+def test_login_role_member_of_another_role_is_flagged_without_echo():
+    out = membership(role(roles=["ara_admin", "pg_write_all_data"]))
+    assert len(out.messages) == 1 and "'app-role'" in out.text
+    assert "ara_admin" in out.text and "pg_write_all_data" in out.text and "allowedMemberOf" in out.text
+    assert PLANTED not in out.text
+
+
+def test_membership_is_a_separate_check_from_admin_attributes():
+    props = role(roles=["ara_admin"])
+    run_resource(pg.RESTRICT_LOGIN_ROLE_PRIVILEGES, catalog.PG_ROLE, props).assert_clean()
+    assert membership(props).messages
+
+
+def test_group_role_without_login_may_be_a_member():
+    membership(role(login=False, roles=["ara_admin"])).assert_clean()
+    props = role(roles=["ara_admin"])
+    del props["login"]
+    membership(props).assert_clean()
+
+
+def test_allowed_member_of_config_accepts_listed_roles_only():
+    props = role(roles=["ara_readonly", "ara_admin"])
+    out = membership(props, config={"allowedMemberOf": ["ara_readonly"]})
+    assert len(out.messages) == 1 and "ara_admin" in out.text and "ara_readonly" not in out.text
+    membership(props, config={"allowedMemberOf": ["ara_readonly", "ara_admin"]}).assert_clean()
+
+
+def test_allowed_admin_roles_config_exempts_the_role_itself():
+    props = role(name="ara_migrator", roles=["ara_owner"])
+    assert membership(props).messages
+    membership(props, config={"allowedAdminRoles": ["ara_migrator"]}).assert_clean()
+
+
+def test_unknown_roles_list_defers_to_runtime_advisory():
+    out = membership(role(roles=UNKNOWN_LIST))
+    assert out.unknown is not None and "roles" in out.unknown.message
+
+
+def test_unknown_login_defers_to_runtime_advisory():
+    assert membership(role(login=UNKNOWN_BOOL, roles=["ara_admin"])).unknown is not None
 
 
 # --- provider TLS -------------------------------------------------------------------------

@@ -96,6 +96,40 @@ def _headers(**updates: str | None) -> Callable[[CapturedResource], CapturedReso
     return change
 
 
+def _csp_frame_ancestors(value: str) -> Callable[[CapturedResource], CapturedResource]:
+    """Replace the CSP frame-ancestors sources and drop X-Frame-Options."""
+    def change(r: CapturedResource) -> CapturedResource:
+        route = json.loads(json.dumps(r.props["route"]))
+        headers = route["headers"]
+        csp = headers["Content-Security-Policy"]
+        directives = [f"frame-ancestors {value}" if d.strip().startswith("frame-ancestors") else d
+                      for d in csp.split(";")]
+        assert directives != csp.split(";"), "the prod CSP must set frame-ancestors"
+        headers["Content-Security-Policy"] = ";".join(directives)
+        headers.pop("X-Frame-Options")
+        return dataclasses.replace(r, props={**r.props, "route": route})
+    return change
+
+
+def _rate_limit_rule(edit: Callable[[dict[str, Any]], None]) -> Callable[[CapturedResource], CapturedResource]:
+    """Apply `edit` to every firewall rule."""
+    def change(r: CapturedResource) -> CapturedResource:
+        rules = json.loads(json.dumps(r.props["rules"]))
+        for rule in rules["rules"]:
+            edit(rule)
+        return dataclasses.replace(r, props={**r.props, "rules": rules})
+    return change
+
+
+def _log_only(rule: dict[str, Any]) -> None:
+    rule["action"]["rateLimit"]["action"] = "log"
+
+
+def _one_ip(rule: dict[str, Any]) -> None:
+    for group in rule["conditionGroups"]:
+        group["conditions"].append({"type": "ip_address", "op": "eq", "value": "203.0.113.7"})
+
+
 # case -> (which resources, what change, the policies it must trip, space-separated)
 BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedResource], Any], str]] = {
     "public-secret": (_var("OPENAI_API_KEY"), _props(key="NEXT_PUBLIC_OPENAI_API_KEY"),
@@ -131,6 +165,14 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                             "web-headers-disable-x-xss-protection"),
     "no-rate-limit": (_typed(catalog.VERCEL_FIREWALL_CONFIG), lambda r: None,
                       "vercel-firewall-require-api-rate-limit"),
+    "rate-limit-only-logs": (_typed(catalog.VERCEL_FIREWALL_CONFIG), _rate_limit_rule(_log_only),
+                             "vercel-firewall-require-api-rate-limit"),
+    "rate-limit-for-one-ip": (_typed(catalog.VERCEL_FIREWALL_CONFIG), _rate_limit_rule(_one_ip),
+                              "vercel-firewall-require-api-rate-limit"),
+    "no-headers-route": (_typed(catalog.VERCEL_PROJECT_ROUTE), lambda r: None,
+                         "web-headers-require-security-headers-route"),
+    "frame-ancestors-anyone": (_typed(catalog.VERCEL_PROJECT_ROUTE), _csp_frame_ancestors("*"),
+                               "web-headers-require-frame-protection"),
     "public-r2-dev": (_typed(catalog.CF_R2_MANAGED_DOMAIN), _props(enabled=True), "cloudflare-r2-disallow-r2-dev-url"),
     "cors-wildcard": (_typed(catalog.CF_R2_CORS), _props(rules=[{"allowed": {"origins": ["*"], "methods": ["GET"]}}]),
                       "cloudflare-r2-disallow-cors-wildcard-origin"),
@@ -144,6 +186,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                            "postgresql-role-restrict-login-privileges"),
     "bypassrls-owner-role": (_typed(catalog.PG_ROLE, "ara-db-owner"), _props(bypassRowLevelSecurity=True),
                              "postgresql-role-restrict-login-privileges"),
+    "app-role-member-of-admin": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(roles=["ara_admin"]),
+                                 "postgresql-role-restrict-role-membership"),
     "provider-without-tls": (_typed(catalog.PG_PROVIDER), _props(sslmode="disable"), "postgresql-provider-require-tls"),
     "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
                              "stateful-resources-require-protect"),
