@@ -34,6 +34,7 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 
 # Answers for the invokes the program makes. Values are placeholders shaped like the
 # real provider's answers; the engine-side names are camelCase.
@@ -46,15 +47,18 @@ def _digest(*parts: str, n: int = 16) -> str:
 
 
 def is_secret(value: Any) -> bool:
-    """True for a value wrapped in Pulumi's secret sentinel."""
-    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
+    """True for a value wrapped as a secret: the secret sentinel, or an output value marked secret."""
+    if not isinstance(value, dict):
+        return False
+    sig = value.get(SECRET_SIG)
+    return sig == SECRET_MARK or (sig == OUTPUT_VALUE_SIG and bool(value.get("secret")))
 
 
 def reveal(value: Any) -> Any:
-    """Strip secret sentinels, returning plain values (for assertions only)."""
-    if is_secret(value):
-        return reveal(value.get("value"))
+    """Strip secret and output-value wrappers, returning plain values (for assertions only)."""
     if isinstance(value, dict):
+        if value.get(SECRET_SIG) in (SECRET_MARK, OUTPUT_VALUE_SIG):
+            return reveal(value.get("value"))
         return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list):
         return [reveal(v) for v in value]

@@ -70,7 +70,16 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from infra.mockrun import SECRET_MARK, SECRET_SIG, STACK_TYPE, UNKNOWN, Capture, CapturedResource, resolve_aliases
+from infra.mockrun import (
+    OUTPUT_VALUE_SIG,
+    SECRET_MARK,
+    SECRET_SIG,
+    STACK_TYPE,
+    UNKNOWN,
+    Capture,
+    CapturedResource,
+    resolve_aliases,
+)
 
 __all__ = [
     "ENFORCEMENT_LEVELS",
@@ -112,7 +121,7 @@ _POLICY_TYPE = {
 }
 # Signatures of special values inside wire-form properties (sdk/go/common/resource/sig).
 _RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
 # The engine's address is passed to the pack but never dialled by pulumi.policy.
 _ENGINE_ADDRESS = "127.0.0.1:0"
 _MAX_MESSAGE = 400 * 1024 * 1024
@@ -421,7 +430,7 @@ def _downgrade(value: Any) -> Any:
             rid = value.get("id")
             return UNKNOWN if rid in ("", None) else _downgrade(rid)
         return value.get("urn", "")
-    if sig == _OUTPUT_VALUE_SIG:
+    if sig == OUTPUT_VALUE_SIG:
         inner = _downgrade(value["value"]) if "value" in value else UNKNOWN
         if value.get("secret"):
             return {SECRET_SIG: SECRET_MARK, "value": inner}

@@ -98,11 +98,11 @@ def _variables(capture: Any, target: str, key: bytes, shared: set[str]) -> list[
         props = r.props or {}
         if r.type != catalog.VERCEL_ENV_VAR or props.get("sensitive") is not True:
             continue
-        targets = mf._reveal(props.get("targets")) or []  # noqa: SLF001 - the manifest's own unwrapping
-        env_key = mf._reveal(props.get("key"))  # noqa: SLF001
+        targets = mf.reveal(props.get("targets")) or []
+        env_key = mf.reveal(props.get("key"))
         if target not in targets or not isinstance(env_key, str) or "value" not in props:
             continue
-        value = mf._reveal(props.get("value"))  # noqa: SLF001
+        value = mf.reveal(props.get("value"))
         text = _canonical(value)
         skip = value is None or UNKNOWN in text or text in shared
         out.append(_Var(stack=capture.stack, urn=r.urn, type=r.type, name=r.name, key=env_key,

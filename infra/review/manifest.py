@@ -47,10 +47,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.mockrun import SECRET_MARK, SECRET_SIG, STACK_TYPE, resolve_aliases
+from infra.mockrun import SECRET_SIG, STACK_TYPE, is_secret, resolve_aliases, reveal  # noqa: F401 - STACK_TYPE re-exported
 
 VERSION = 1
-OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 DIGEST_ENV = "ARA_INFRA_SECRET_DIGEST_KEY"
 """Environment variable through which `diff` hands its digest key to the base-revision run."""
 
@@ -59,11 +58,7 @@ class ManifestError(ValueError):
     pass
 
 
-def is_secret_wire(value: Any) -> bool:
-    if not isinstance(value, dict):
-        return False
-    sig = value.get(SECRET_SIG)
-    return sig == SECRET_MARK or (sig == OUTPUT_VALUE_SIG and bool(value.get("secret")))
+is_secret_wire = is_secret
 
 
 def is_marker(value: Any) -> bool:
@@ -71,24 +66,12 @@ def is_marker(value: Any) -> bool:
     return isinstance(value, dict) and value.get("secret") is True and set(value) <= {"secret", "digest"}
 
 
-def _reveal(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG) == SECRET_MARK:
-            return _reveal(value.get("value"))
-        if value.get(SECRET_SIG) == OUTPUT_VALUE_SIG:
-            return _reveal(value.get("value"))
-        return {k: _reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_reveal(v) for v in value]
-    return value
-
-
 def redact(value: Any, digest_key: bytes | None = None) -> Any:
     """Replace each secret-wrapped value by the secret marker (with an HMAC when a key is given)."""
     if is_secret_wire(value):
         marker: dict[str, Any] = {"secret": True}
         if digest_key:
-            plain = json.dumps(_reveal(value), sort_keys=True, separators=(",", ":"))
+            plain = json.dumps(reveal(value), sort_keys=True, separators=(",", ":"))
             marker["digest"] = hmac.new(digest_key, plain.encode(), hashlib.sha256).hexdigest()[:32]
         return marker
     if isinstance(value, dict):
@@ -102,7 +85,7 @@ def secret_strings(value: Any, out: set[str] | None = None) -> set[str]:
     """Every string found inside a secret-wrapped value (for scrubbing printed text)."""
     out = set() if out is None else out
     if is_secret_wire(value):
-        strings(_reveal(value), out)
+        strings(reveal(value), out)
     elif isinstance(value, dict):
         for v in value.values():
             secret_strings(v, out)

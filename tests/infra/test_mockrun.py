@@ -219,3 +219,10 @@ def test_children_inherit_their_parents_aliases_as_the_engine_computes_them():
     child = cap.one(catalog.RANDOM_PASSWORD)
     assert aliases[box.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box::old"]
     assert aliases[child.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box$random:index/randomPassword:RandomPassword::old-pw"]
+
+
+def test_an_output_value_marked_secret_counts_as_a_secret_and_reveals_its_value():
+    wrapped = {mockrun.SECRET_SIG: mockrun.OUTPUT_VALUE_SIG, "value": "v", "secret": True}
+    plain = {mockrun.SECRET_SIG: mockrun.OUTPUT_VALUE_SIG, "value": "v"}
+    assert mockrun.is_secret(wrapped) and not mockrun.is_secret(plain)
+    assert mockrun.reveal({"a": wrapped, "b": [plain]}) == {"a": "v", "b": ["v"]}
