@@ -232,6 +232,11 @@ ResourceFix = Callable[[ResourceValidationArgs, dict], Optional[Mapping[str, Any
 StackCheck = Callable[[StackValidationArgs, dict, ReportViolation], None]
 
 
+def string_list(description: str, default: Iterable[str] = ()) -> dict[str, Any]:
+    """The config-schema entry of a list of strings."""
+    return {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+
+
 def resource_policy(*, name: str, description: str, level: EnforcementLevel, severity: Severity,
                     types: Iterable[str], check: ResourceCheck,
                     config: Optional[PolicyConfigSchema] = None,

@@ -30,6 +30,7 @@ from ._common import (
     resources_of,
     same_known,
     stack_policy,
+    string_list,
     subject,
     violation,
 )
@@ -74,14 +75,8 @@ def targets_of(entry: EnvEntry) -> list[str]:
 
 
 _SECRET_KEY_CONFIG = {
-    "additionalSecretKeys": {
-        "type": "array", "items": {"type": "string"}, "default": [],
-        "description": "Extra env-var keys to treat as secrets (besides infra.catalog).",
-    },
-    "exemptKeys": {
-        "type": "array", "items": {"type": "string"}, "default": [],
-        "description": "Keys never treated as secrets, e.g. a non-secret *_KEY_ID.",
-    },
+    "additionalSecretKeys": string_list("Extra env-var keys to treat as secrets (besides infra.catalog)."),
+    "exemptKeys": string_list("Keys never treated as secrets, e.g. a non-secret *_KEY_ID."),
 }
 
 
@@ -171,10 +166,7 @@ DISALLOW_PUBLIC_SECRETS = resource_policy(
     types=ENV_TYPES,
     check=_check_public,
     config=PolicyConfigSchema(properties={
-        "allowedPublicKeys": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Public-prefixed keys that are public by design (e.g. publishable keys).",
-        },
+        "allowedPublicKeys": string_list("Public-prefixed keys that are public by design (e.g. publishable keys)."),
     }),
     url="https://docs.astro.build/en/guides/environment-variables/",
 )

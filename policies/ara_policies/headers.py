@@ -29,6 +29,7 @@ from ._common import (
     resource_policy,
     resources_of,
     stack_policy,
+    string_list,
     subject,
     violation,
 )
@@ -279,10 +280,7 @@ REQUIRE_CSP_BYPASS_DIRECTIVES = resource_policy(
     types=_ROUTE,
     check=_check_csp_directives,
     config=PolicyConfigSchema(properties={
-        "requiredDirectives": {
-            "type": "array", "items": {"type": "string"}, "default": list(_BYPASS_DIRECTIVES),
-            "description": "CSP directives every enforcing policy set must declare.",
-        },
+        "requiredDirectives": string_list("CSP directives every enforcing policy set must declare.", list(_BYPASS_DIRECTIVES)),
     }),
     url=_OWASP,
 )
@@ -439,10 +437,7 @@ REQUIRE_PERMISSIONS_POLICY = resource_policy(
     types=_ROUTE,
     check=_check_permissions,
     config=PolicyConfigSchema(properties={
-        "requiredFeatures": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Features that must be denied with `feature=()`.",
-        },
+        "requiredFeatures": string_list("Features that must be denied with `feature=()`."),
     }),
     url=_OWASP,
 )
@@ -477,10 +472,7 @@ REQUIRE_CROSS_ORIGIN_POLICIES = resource_policy(
             "default": ["same-origin", "same-origin-allow-popups", "noopener-allow-popups"],
             "description": "Accepted Cross-Origin-Opener-Policy values.",
         },
-        "allowedResourcePolicies": {
-            "type": "array", "items": {"type": "string"}, "default": ["same-origin", "same-site"],
-            "description": "Accepted Cross-Origin-Resource-Policy values.",
-        },
+        "allowedResourcePolicies": string_list("Accepted Cross-Origin-Resource-Policy values.", ["same-origin", "same-site"]),
     }),
     url=_OWASP,
 )

@@ -18,6 +18,7 @@ from ._common import (
     resources_of,
     same_known,
     stack_policy,
+    string_list,
     subject,
     violation,
 )
@@ -57,10 +58,7 @@ RESTRICT_LOGIN_ROLE_PRIVILEGES = resource_policy(
     types=[catalog.PG_ROLE],
     check=_check_role,
     config=PolicyConfigSchema(properties={
-        "allowedAdminRoles": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Role names allowed to hold admin attributes (e.g. a migrator).",
-        },
+        "allowedAdminRoles": string_list("Role names allowed to hold admin attributes (e.g. a migrator)."),
     }),
     url="https://www.postgresql.org/docs/current/role-attributes.html",
 )
@@ -93,14 +91,8 @@ RESTRICT_ROLE_MEMBERSHIP = resource_policy(
     types=[catalog.PG_ROLE],
     check=_check_membership,
     config=PolicyConfigSchema(properties={
-        "allowedMemberOf": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Role names a login role may be a member of (e.g. a read-only group).",
-        },
-        "allowedAdminRoles": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Login roles exempt from this check (e.g. a migrator).",
-        },
+        "allowedMemberOf": string_list("Role names a login role may be a member of (e.g. a read-only group)."),
+        "allowedAdminRoles": string_list("Login roles exempt from this check (e.g. a migrator)."),
     }),
     url="https://www.postgresql.org/docs/current/role-membership.html",
 )
@@ -130,10 +122,7 @@ REQUIRE_PROVIDER_TLS = resource_policy(
     types=[catalog.PG_PROVIDER],
     check=_check_provider_tls,
     config=PolicyConfigSchema(properties={
-        "allowedSslModes": {
-            "type": "array", "items": {"type": "string"}, "default": list(SSLMODES_WITH_TLS),
-            "description": "Accepted provider sslmode values.",
-        },
+        "allowedSslModes": string_list("Accepted provider sslmode values.", list(SSLMODES_WITH_TLS)),
     }),
     url="https://www.postgresql.org/docs/current/libpq-ssl.html",
 )

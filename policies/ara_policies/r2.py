@@ -24,6 +24,7 @@ from ._common import (
     resources_of,
     same_known,
     stack_policy,
+    string_list,
     subject,
     violation,
 )
@@ -204,10 +205,7 @@ RESTRICT_TOKEN_RESOURCES = resource_policy(
     types=_TOKEN_TYPES,
     check=_check_token_resources,
     config=PolicyConfigSchema(properties={
-        "allowedResourcePrefixes": {
-            "type": "array", "items": {"type": "string"}, "default": [R2_BUCKET_RESOURCE_PREFIX],
-            "description": "Resource-key prefixes a token may grant.",
-        },
+        "allowedResourcePrefixes": string_list("Resource-key prefixes a token may grant.", [R2_BUCKET_RESOURCE_PREFIX]),
     }),
     url="https://developers.cloudflare.com/r2/api/tokens/",
 )
@@ -234,10 +232,7 @@ DISALLOW_TOKEN_PERMISSION_GROUPS = resource_policy(
     types=_TOKEN_TYPES,
     check=_check_token_groups,
     config=PolicyConfigSchema(properties={
-        "deniedPermissionGroupIds": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Permission-group ids no token may hold (e.g. R2 admin read & write).",
-        },
+        "deniedPermissionGroupIds": string_list("Permission-group ids no token may hold (e.g. R2 admin read & write)."),
     }),
     url="https://developers.cloudflare.com/fundamentals/api/reference/permissions/",
 )

@@ -14,6 +14,7 @@ from ._common import (
     as_list,
     get,
     resource_policy,
+    string_list,
     subject,
     violation,
 )
@@ -113,10 +114,7 @@ DISALLOW_DIRECTORY_LISTING = resource_policy(
 # --- protection bypass for automation -----------------------------------------------------
 
 _BYPASS_SCHEMA = PolicyConfigSchema(properties={
-    "allowedBypasses": {
-        "type": "array", "items": {"type": "string"}, "default": [],
-        "description": "Logical resource names whose automation bypass is accepted.",
-    },
+    "allowedBypasses": string_list("Logical resource names whose automation bypass is accepted."),
 })
 
 
