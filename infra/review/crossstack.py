@@ -27,7 +27,6 @@ the summary line says how many pairs were skipped.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -88,10 +87,6 @@ def _canonical(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _digest(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-
-
 def _variables(capture: Any, target: str, key: bytes, shared: set[str]) -> list[_Var]:
     out = []
     for r in capture.resources:
@@ -106,7 +101,7 @@ def _variables(capture: Any, target: str, key: bytes, shared: set[str]) -> list[
         text = _canonical(value)
         skip = value is None or UNKNOWN in text or text in shared
         out.append(_Var(stack=capture.stack, urn=r.urn, type=r.type, name=r.name, key=env_key,
-                        digest=None if skip else _digest(key, text)))
+                        digest=None if skip else mf.secret_digest(value, key)))
     return out
 
 

@@ -66,13 +66,18 @@ def is_marker(value: Any) -> bool:
     return isinstance(value, dict) and value.get("secret") is True and set(value) <= {"secret", "digest"}
 
 
+def secret_digest(plain: Any, key: bytes) -> str:
+    """HMAC-SHA256 of a revealed value under a per-run key: comparable, never reversible."""
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def redact(value: Any, digest_key: bytes | None = None) -> Any:
     """Replace each secret-wrapped value by the secret marker (with an HMAC when a key is given)."""
     if is_secret_wire(value):
         marker: dict[str, Any] = {"secret": True}
         if digest_key:
-            plain = json.dumps(reveal(value), sort_keys=True, separators=(",", ":"))
-            marker["digest"] = hmac.new(digest_key, plain.encode(), hashlib.sha256).hexdigest()[:32]
+            marker["digest"] = secret_digest(reveal(value), digest_key)
         return marker
     if isinstance(value, dict):
         return {k: redact(v, digest_key) for k, v in value.items()}
