@@ -1,4 +1,4 @@
-# ara-infra: offline review of the Pulumi program (no Pulumi CLI, no cloud credentials).
+# ara-infra: offline review of the Pulumi program (`python -m review`; no Pulumi CLI, no cloud credentials).
 #   make plan    set up .venv, policy-check both stacks (and preview reusing a prod secret), print the prod plan
 #   make test    set up .venv, run the whole test suite
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
@@ -20,11 +20,11 @@ $(VENV)/.installed: $(REQS)
 	@touch $@
 
 plan: venv
-	$(PY) -m infra check --stack prod --stack preview
-	$(PY) -m infra plan --stack prod
+	$(PY) -m review check --stack prod --stack preview
+	$(PY) -m review plan --stack prod
 
 check: venv
-	$(PY) -m infra check --stack prod --stack preview
+	$(PY) -m review check --stack prod --stack preview
 
 test: venv
 	$(PY) -m pytest

@@ -1,11 +1,11 @@
-"""Benchmarks of `python -m infra` (numbers to report, not timed tests).
+"""Benchmarks of `python -m review` (numbers to report, not timed tests).
 
     python bench/bench_check.py [--reps 5] [--growth 1,10,50] [--json FILE]
 
 1. Side by side, interleaved, `--reps` times each:
      floor  python -c "import pulumi, pulumi_cloudflare, pulumiverse_vercel, pulumi_postgresql, pulumi_random"
-     check  python -m infra check --stack prod --stack preview          (lazy provider SDK imports)
-     eager  python -m infra check --stack prod --stack preview --eager-imports
+     check  python -m review check --stack prod --stack preview          (lazy provider SDK imports)
+     eager  python -m review check --stack prod --stack preview --eager-imports
    Wall time (median and min), CPU time of the whole process tree (user+sys, policy packs
    included) and peak RSS of the largest process. Target: check <= 1.3 x floor.
 2. Growth: `check --stack preview` with N extra preview environments (config
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 FLOOR = [PY, "-c", "import pulumi, pulumi_cloudflare, pulumiverse_vercel, pulumi_postgresql, pulumi_random"]
-CHECK = [PY, "-m", "infra", "check", "--stack", "prod", "--stack", "preview"]
+CHECK = [PY, "-m", "review", "check", "--stack", "prod", "--stack", "preview"]
 
 
 def run_once(cmd: list[str]) -> dict:
@@ -83,7 +83,7 @@ def growth(ns: list[int], reps: int) -> list[dict]:
     rows = []
     for n in ns:
         branches = json.dumps([f"feature/bench-{i:03d}" for i in range(n)])
-        cmd = [PY, "-m", "infra", "check", "--stack", "preview", "--format", "json",
+        cmd = [PY, "-m", "review", "check", "--stack", "preview", "--format", "json",
                "--config", f"extraPreviewEnvironments={branches}"]
         samples = []
         for _ in range(reps):
@@ -100,7 +100,7 @@ def growth(ns: list[int], reps: int) -> list[dict]:
 def critical_paths() -> dict:
     out = {}
     for stack in ("prod", "preview"):
-        result = run_once([PY, "-m", "infra", "graph", "--stack", stack, "--format", "json"])
+        result = run_once([PY, "-m", "review", "graph", "--stack", stack, "--format", "json"])
         data = json.loads(result["stdout"])
         out[stack] = {"length": data["criticalPathLength"], "custom": data["criticalPathCustom"],
                       "resources": data["resources"], "widths": data["widths"]}

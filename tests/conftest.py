@@ -7,25 +7,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra import mockrun
+from review import capture
 from tests.support import APP_FIXTURE, ROOT, run_program, stack_config
 
 
 @pytest.fixture(scope="session")
-def prod() -> mockrun.Capture:
+def prod() -> capture.Capture:
     return run_program("prod", {"appDirectory": APP_FIXTURE})
 
 
 @pytest.fixture(scope="session")
-def preview() -> mockrun.Capture:
+def preview() -> capture.Capture:
     return run_program("preview", {"appDirectory": APP_FIXTURE, "extraPreviewEnvironments": ["feature/search"]})
 
 
 @pytest.fixture
-def mocks() -> Iterator[mockrun.RecordingMonitor]:
+def mocks() -> Iterator[capture.RecordingMonitor]:
     """A fresh recording mock monitor for a test that returns an Output (`@pulumi.runtime.test`)."""
     source = stack_config("prod")
-    monitor = mockrun.start(stack="prod", config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)
+    monitor = capture.start(stack="prod", config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)
     yield monitor
     loop = asyncio.get_event_loop()
     loop.close()

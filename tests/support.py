@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra import mockrun, projectfile
+from infra import projectfile
+from review import capture
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FIXTURE = "tests/fixtures/ara-app"
@@ -18,10 +19,10 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> proj
     return projectfile.stack_config(stack, ROOT, overrides=overrides)
 
 
-def run_program(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> mockrun.Capture:
+def run_program(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> capture.Capture:
     """Run __main__.py for `stack` exactly as the language host would, under mocks."""
     source = stack_config(stack, overrides)
-    return mockrun.run(
+    return capture.run(
         lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
         stack=stack,
         config=source.values,
@@ -31,7 +32,7 @@ def run_program(stack: str, overrides: Mapping[str, Any] | None = None, *, previ
     )
 
 
-def run_component(build: Callable[[], Any], stack: str = "prod") -> mockrun.Capture:
+def run_component(build: Callable[[], Any], stack: str = "prod") -> capture.Capture:
     """Declare one component inside a root stack and capture its registrations."""
     source = stack_config(stack)
-    return mockrun.run(build, stack=stack, config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)
+    return capture.run(build, stack=stack, config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)

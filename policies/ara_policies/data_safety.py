@@ -7,7 +7,7 @@ customTimeouts, additionalSecretOutputs, parent), so only `protect` can be enfor
 
 from __future__ import annotations
 
-from infra import catalog
+from . import catalog
 from pulumi_policy import PolicyConfigSchema
 
 from ._common import (
@@ -22,7 +22,7 @@ from ._common import (
     subject,
     violation,
 )
-from .env_vars import env_entries, who
+from .environment import env_entries, who
 
 # Env-var key → minimum length, derived from the catalog: generated vars name their key in
 # `origin`, and GENERATED_KEY_LENGTHS gives that key's floor.

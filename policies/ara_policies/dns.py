@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from infra import catalog
+from . import catalog
 
 from ._common import (
     EnforcementLevel,

@@ -11,7 +11,8 @@ import pulumi
 import pytest
 import yaml
 
-from infra import catalog, config, mockrun, projectfile
+from infra import catalog, config, projectfile
+from review import capture
 from tests.support import ROOT, run_program
 
 # Pulumi's own schema for Pulumi.yaml (pulumi/pulumi sdk/go/common/workspace/project.json, trimmed).
@@ -20,7 +21,7 @@ SCHEMA = ROOT / "tests" / "fixtures" / "pulumi-project.schema.json"
 
 def _run_raw(values: dict, secret_keys, stack: str = "prod") -> None:
     """Run the program with exactly these config values (no stack file in between)."""
-    mockrun.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack=stack, config=values,
+    capture.run(lambda: runpy.run_path(str(ROOT / "__main__.py")), stack=stack, config=values,
                 secret_keys=secret_keys, program_dir=ROOT)
 
 

@@ -14,11 +14,13 @@ import inspect
 import re
 import textwrap
 import typing
+import sys
 
 import pulumi
 import pytest
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 from tests.support import ROOT
 
 # (module, class, Args class, token) - the token is spelled out so that changing it in the
@@ -105,7 +107,7 @@ def test_first_statement_registers_the_catalog_token(module, cls, args_cls, toke
 
 def test_real_stacks_register_every_component_token(prod, preview):
     registered = {r.type for cap in (prod, preview) for r in cap.resources if not r.custom}
-    assert registered - {mockrun.STACK_TYPE} == {t for *_, t in COMPONENTS}
+    assert registered - {wire.STACK_TYPE} == {t for *_, t in COMPONENTS}
 
 
 # --- constructor and Args ----------------------------------------------------------------
@@ -194,7 +196,7 @@ def stack(request):
 def test_every_custom_resource_is_parented_by_a_component(stack):
     for resource in (r for r in stack.resources if r.custom):
         parent = stack.by_urn(resource.parent)
-        assert parent.type != mockrun.STACK_TYPE, f"{resource.name} sits at the stack root"
+        assert parent.type != wire.STACK_TYPE, f"{resource.name} sits at the stack root"
         assert not parent.custom, f"{resource.name} is parented by a custom resource"
 
 
@@ -209,7 +211,7 @@ def test_every_child_name_starts_with_its_component_name(stack):
 
 
 def test_components_sit_at_the_stack_root(stack):
-    for component in (r for r in stack.resources if not r.custom and r.type != mockrun.STACK_TYPE):
+    for component in (r for r in stack.resources if not r.custom and r.type != wire.STACK_TYPE):
         assert component.parent == stack.root.urn
 
 
@@ -301,3 +303,34 @@ def test_no_resource_is_created_inside_apply(path):
 
 def test_the_apply_scan_covers_every_component_module():
     assert {m.replace(".", "/") + ".py" for m, *_ in COMPONENTS} <= set(PROGRAM_FILES)
+
+
+def _requirement_modules() -> set[str]:
+    # requirements.txt names distributions; their import names differ by case and separators.
+    names = set()
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(re.split(r"[<>=!~ \[]", line, maxsplit=1)[0].lower().replace("-", "_"))
+    return {"yaml" if n == "pyyaml" else n for n in names}
+
+
+def test_infra_imports_nothing_beyond_requirements_txt():
+    # `pulumi up` installs requirements.txt only: a dev-only import here would break a real deployment.
+    allowed = _requirement_modules() | set(sys.stdlib_module_names) | {"infra", "google"}
+    for path in sorted((ROOT / "infra").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            for root in roots:
+                assert root in allowed, f"{path.name} imports {root}, which requirements.txt does not install"
+
+
+def test_python_m_infra_is_not_the_review_tool():
+    # The deployable package has no command line; the review tool is `python -m review`.
+    assert not (ROOT / "infra" / "__main__.py").exists()
+    assert (ROOT / "review" / "__main__.py").exists()

@@ -3,7 +3,8 @@
 import pulumi
 import pytest
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 from infra.database import Database, DatabaseArgs
 from tests.support import run_component
 
@@ -45,7 +46,7 @@ def test_provider_sslmode_follows_the_args():
 
 def test_admin_password_is_a_secret_even_when_given_plain():
     provider = _db().one(catalog.PG_PROVIDER)
-    assert mockrun.is_secret(provider.props["password"])
+    assert wire.is_secret(provider.props["password"])
     assert provider.plain["password"] == "admin-pw"
 
 
@@ -54,7 +55,7 @@ def test_roles_log_in_with_a_secret_password_and_no_elevated_attribute(resource,
     props = _db().one(catalog.PG_ROLE, resource).props
     assert props["name"] == role
     assert props["login"] is True
-    assert mockrun.is_secret(props["password"])
+    assert wire.is_secret(props["password"])
     for attribute in ELEVATED:
         assert props[attribute] is False, attribute
 
@@ -184,8 +185,8 @@ def test_children_are_parented_and_prefixed_by_the_component():
 def test_registered_urls_are_secret():
     outputs = _db().one(catalog.TOKEN_DATABASE).outputs
     assert outputs["database_name"] == "ara_t"
-    assert mockrun.is_secret(outputs["database_url"])
-    assert mockrun.is_secret(outputs["migration_url"])
+    assert wire.is_secret(outputs["database_url"])
+    assert wire.is_secret(outputs["migration_url"])
 
 
 @pulumi.runtime.test

@@ -4,7 +4,8 @@ import hashlib
 
 import pulumi
 
-from infra import catalog, mockrun
+from infra import catalog
+from review.capture import mocks
 from infra.dns import AppDomain, AppDomainArgs
 from tests.support import run_component
 
@@ -39,11 +40,11 @@ def test_subdomain_gets_a_cname_to_the_target_vercel_recommends():
     cap = _domain()
     record = cap.one(catalog.CF_DNS_RECORD, "dom-record")
     [(_, answer_args)] = [(t, a) for t, a in cap.invokes if t == catalog.INVOKE_GET_DOMAIN_CONFIG]
-    recommended = mockrun._get_domain_config(None, answer_args)["recommendedCname"]
+    recommended = mocks._get_domain_config(None, answer_args)["recommendedCname"]
     assert record.props["type"] == "CNAME"
     assert record.props["name"] == "app.example.com"
     assert record.props["content"] == recommended
-    assert record.props["content"].endswith(mockrun.MOCK_VERCEL_CNAME_SUFFIX)
+    assert record.props["content"].endswith(mocks.MOCK_VERCEL_CNAME_SUFFIX)
 
 
 def test_record_is_not_the_hard_coded_ip_from_the_guide():
@@ -67,7 +68,7 @@ def test_apex_domain_gets_an_a_record_with_the_recommended_ipv4():
     record = _domain(domain="example.com").one(catalog.CF_DNS_RECORD)
     assert record.props["type"] == "A"
     assert record.props["name"] == "example.com"
-    assert record.props["content"] == mockrun.MOCK_VERCEL_IPV4
+    assert record.props["content"] == mocks.MOCK_VERCEL_IPV4
 
 
 def test_the_domain_config_is_asked_of_vercel_for_this_project_and_domain():
@@ -86,7 +87,7 @@ def test_only_one_record_is_declared_and_it_is_a_child():
 def test_registered_outputs_give_the_https_url_and_the_dns_target():
     outputs = _domain().one(catalog.TOKEN_APP_DOMAIN).outputs
     assert outputs["url"] == "https://app.example.com"
-    assert outputs["dns_target"].endswith(mockrun.MOCK_VERCEL_CNAME_SUFFIX)
+    assert outputs["dns_target"].endswith(mocks.MOCK_VERCEL_CNAME_SUFFIX)
 
 
 def test_preview_stack_domain_follows_the_preview_branch(preview):

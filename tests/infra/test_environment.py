@@ -3,7 +3,8 @@
 import pulumi
 import pytest
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 from infra.environment import VALUE_FIELDS, AppEnvironment, AppEnvironmentArgs
 from tests.support import run_component
 
@@ -43,7 +44,7 @@ def test_uses_one_resource_per_variable_not_the_bulk_resource():
 def test_catalog_sensitive_variable_is_sensitive_and_its_value_is_a_secret(spec):
     var = _vars(_env())[spec.key]
     assert var.props["sensitive"] is True
-    assert mockrun.is_secret(var.props["value"])
+    assert wire.is_secret(var.props["value"])
     assert var.plain["value"] == f"value-of-{spec.key}"
 
 
@@ -59,8 +60,8 @@ def test_public_variable_is_not_sensitive(spec):
 def test_secret_values_are_wrapped_even_when_given_as_plain_strings():
     # A plain str from config must not reach the engine unencrypted.
     var = _vars(_env(values={"clerk_secret_key": "sk_live_plain"}))["CLERK_SECRET_KEY"]
-    assert mockrun.is_secret(var.props["value"])
-    assert "sk_live_plain" not in str(mockrun.redact(var.props))
+    assert wire.is_secret(var.props["value"])
+    assert "sk_live_plain" not in str(wire.redact(var.props))
 
 
 @pytest.mark.parametrize("target", [catalog.TARGET_PRODUCTION, catalog.TARGET_PREVIEW])

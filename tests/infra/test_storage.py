@@ -6,7 +6,8 @@ import json
 import pulumi
 import pytest
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 from infra.storage import (
     R2_OBJECT_WRITE_GROUP,
     ObjectStorage,
@@ -199,7 +200,7 @@ def test_endpoint_follows_the_jurisdiction(jurisdiction, endpoint):
 def test_registered_credentials_outputs_are_secret():
     outputs = _storage().one(catalog.TOKEN_OBJECT_STORAGE).outputs
     for key in ("access_key_id", "secret_access_key", "backup_access_key_id", "backup_secret_access_key"):
-        assert mockrun.is_secret(outputs[key]), key
+        assert wire.is_secret(outputs[key]), key
     assert outputs["reports_bucket_name"] == "t-reports"
     assert outputs["backups_bucket_name"] == "t-backups"
 

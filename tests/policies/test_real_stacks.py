@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from infra import catalog, mockrun, policyrun
-from infra.mockrun import SECRET_MARK, SECRET_SIG, Capture, CapturedResource
+from infra import catalog
+from review import packrun, wire
+from review.capture import Capture, CapturedResource
+from review.wire import SECRET_MARK, SECRET_SIG
 from tests.support import ROOT, stack_config
 
 PACK = ROOT / "policies"
@@ -28,7 +30,7 @@ def _secret(value: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def session(prod):
     source = stack_config("prod")
-    with policyrun.open_policy_pack(PACK, project=prod.project, stack="prod", config=source.values,
+    with packrun.open_policy_pack(PACK, project=prod.project, stack="prod", config=source.values,
                                     secret_keys=source.secret_keys, policy_config=CONFIG["prod"]) as s:
         yield s
 
@@ -37,7 +39,7 @@ def session(prod):
 def test_real_stack_has_no_mandatory_violation(stack_fixture, request):
     capture: Capture = request.getfixturevalue(stack_fixture)
     source = stack_config(capture.stack)
-    result = policyrun.run_policy_pack(PACK, capture, config=source.values, secret_keys=source.secret_keys,
+    result = packrun.run_policy_pack(PACK, capture, config=source.values, secret_keys=source.secret_keys,
                                        policy_config=CONFIG[capture.stack])
     assert result.pack.name == "ara-security"
     assert len(result.pack.policies) >= 25
@@ -48,7 +50,7 @@ def test_real_stack_has_no_mandatory_violation(stack_fixture, request):
 
 def test_preview_without_its_config_is_told_to_protect_its_buckets_and_database(preview):
     source = stack_config("preview")
-    result = policyrun.run_policy_pack(PACK, preview, config=source.values, secret_keys=source.secret_keys)
+    result = packrun.run_policy_pack(PACK, preview, config=source.values, secret_keys=source.secret_keys)
     flagged = {d.urn for d in result.by_policy("stateful-resources-require-protect")}
     stateful = {r.urn for r in preview.resources if r.type in catalog.STATEFUL_TYPES}
     assert flagged == stateful
@@ -225,4 +227,4 @@ def test_remediation_keeps_the_secret_value_secret(prod, session):
     result = session.analyze(_edit(prod, match, change))
     (fix,) = result.remediations
     assert fix.properties["sensitive"] is True
-    assert mockrun.is_secret(fix.properties["value"])
+    assert wire.is_secret(fix.properties["value"])

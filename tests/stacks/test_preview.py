@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 
 
 def test_preview_attaches_to_the_project_prod_owns_instead_of_creating_one(preview):
@@ -39,7 +40,7 @@ def test_a_branch_environment_gets_its_own_database_and_keys(preview):
     scoped = [v for v in preview.of_type(catalog.VERCEL_ENV_VAR) if v.props.get("gitBranch") == "feature/search"]
     assert {v.props["key"] for v in scoped} == {"DATABASE_URL", "ENCRYPTION_KEY", "JWT_SECRET"}
     url = next(v for v in scoped if v.props["key"] == "DATABASE_URL")
-    assert "/ara_preview_feature_search?" in mockrun.reveal(url.props["value"])
+    assert "/ara_preview_feature_search?" in wire.reveal(url.props["value"])
     assert preview.stack_outputs[catalog.OUTPUT_PREVIEW_BRANCHES] == {"feature/search": "ara_preview_feature_search"}
 
 
@@ -50,7 +51,7 @@ def test_preview_deployment_is_not_a_production_deployment(preview):
 def test_preview_shares_no_value_with_prod(prod, preview):
     def secret_values(capture):
         return {
-            v.props["key"]: mockrun.reveal(v.props["value"])
+            v.props["key"]: wire.reveal(v.props["value"])
             for v in capture.of_type(catalog.VERCEL_ENV_VAR)
             if v.props["sensitive"] and "gitBranch" not in v.props
         }

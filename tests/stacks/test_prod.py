@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 
 COMPONENTS = {
     catalog.TOKEN_WEB_PROJECT, catalog.TOKEN_APP_DOMAIN, catalog.TOKEN_RATE_LIMIT, catalog.TOKEN_SECURITY_HEADERS,
@@ -58,9 +59,9 @@ def test_prod_exports_the_documented_outputs(prod):
     assert outputs[catalog.OUTPUT_DATABASE_NAME] == "ara_prod"
     assert outputs[catalog.OUTPUT_PROJECT_ID]
     for key in catalog.SECRET_OUTPUTS:
-        assert mockrun.is_secret(outputs[key]), key
+        assert wire.is_secret(outputs[key]), key
     for key in (catalog.OUTPUT_DATABASE_URL, catalog.OUTPUT_MIGRATION_URL):
-        assert "sslmode=verify-full" in mockrun.reveal(outputs[key])
+        assert "sslmode=verify-full" in wire.reveal(outputs[key])
 
 
 def test_prod_csp_lets_the_browser_fetch_presigned_report_urls(prod):

@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from infra import catalog, mockrun
+from infra import catalog
+from review import wire
 from tests.support import stack_config
 
 
 def _plain_text(value) -> str:
     """Everything in `value` that is not behind a secret sentinel, as one string."""
-    return json.dumps(mockrun.redact(value))
+    return json.dumps(wire.redact(value))
 
 
 @pytest.mark.parametrize("stack_fixture", ["prod", "preview"])
@@ -34,7 +35,7 @@ def test_every_sensitive_variable_value_is_a_secret_on_the_wire(stack_fixture, r
     for variable in capture.of_type(catalog.VERCEL_ENV_VAR):
         if catalog.is_secret_key(variable.props["key"]):
             assert variable.props["sensitive"] is True, variable.name
-            assert mockrun.is_secret(variable.props["value"]), variable.name
+            assert wire.is_secret(variable.props["value"]), variable.name
         assert catalog.TARGET_DEVELOPMENT not in variable.props["targets"]
 
 
@@ -42,7 +43,7 @@ def test_every_sensitive_variable_value_is_a_secret_on_the_wire(stack_fixture, r
 def test_generated_and_derived_secrets_never_appear_in_plain_text(stack_fixture, request):
     capture = request.getfixturevalue(stack_fixture)
     generated = {
-        mockrun.reveal(v.props["value"])
+        wire.reveal(v.props["value"])
         for v in capture.of_type(catalog.VERCEL_ENV_VAR)
         if v.props["sensitive"]
     }

@@ -1,0 +1,191 @@
+"""Names shared by the program, the policy pack, the review tool and the tests.
+
+The one copy lives here, in the pack, because `pulumi policy publish` packs only `policies/`;
+the program reads this same file as `infra.catalog` (see `infra/catalog.py`). Stdlib only: the
+pack imports it inside its own virtualenv, where the provider SDKs are not installed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+PROJECT_NAME = "ara-infra"
+"""The Pulumi project name; config keys live in this namespace."""
+
+# --- provider resource type tokens (as the engine and a policy pack see them) ---
+VERCEL_PROJECT = "vercel:index/project:Project"
+VERCEL_ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
+VERCEL_ENV_VARS = "vercel:index/projectEnvironmentVariables:ProjectEnvironmentVariables"
+VERCEL_PROJECT_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
+VERCEL_PROJECT_ROUTE = "vercel:index/projectRoute:ProjectRoute"
+VERCEL_FIREWALL_CONFIG = "vercel:index/firewallConfig:FirewallConfig"
+VERCEL_DEPLOYMENT = "vercel:index/deployment:Deployment"
+VERCEL_PROTECTION_BYPASS = "vercel:index/projectProtectionBypass:ProjectProtectionBypass"
+
+CF_R2_BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
+CF_R2_LIFECYCLE = "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle"
+CF_R2_CORS = "cloudflare:index/r2BucketCors:R2BucketCors"
+CF_R2_MANAGED_DOMAIN = "cloudflare:index/r2ManagedDomain:R2ManagedDomain"
+CF_R2_CUSTOM_DOMAIN = "cloudflare:index/r2CustomDomain:R2CustomDomain"
+CF_API_TOKEN = "cloudflare:index/apiToken:ApiToken"
+CF_ACCOUNT_TOKEN = "cloudflare:index/accountToken:AccountToken"
+CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+CF_RECORD_LEGACY = "cloudflare:index/record:Record"
+
+PG_PROVIDER = "pulumi:providers:postgresql"
+PG_ROLE = "postgresql:index/role:Role"
+PG_DATABASE = "postgresql:index/database:Database"
+PG_EXTENSION = "postgresql:index/extension:Extension"
+PG_GRANT = "postgresql:index/grant:Grant"
+PG_DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+# --- invoke tokens the program calls (the mocks answer these) ---
+INVOKE_GET_PROJECT = "vercel:index/getProject:getProject"
+INVOKE_GET_PROJECT_DIRECTORY = "vercel:index/getProjectDirectory:getProjectDirectory"
+INVOKE_GET_DOMAIN_CONFIG = "vercel:index/getDomainConfig:getDomainConfig"
+INVOKE_GET_ZONE = "cloudflare:index/getZone:getZone"
+INVOKE_GET_PERMISSION_GROUPS = (
+    "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList"
+)
+
+# --- our component type tokens: ara:<area>:<Class> ---
+TOKEN_WEB_PROJECT = "ara:vercel:WebProject"
+TOKEN_APP_ENVIRONMENT = "ara:vercel:AppEnvironment"
+TOKEN_APP_DEPLOYMENT = "ara:vercel:AppDeployment"
+TOKEN_RATE_LIMIT = "ara:edge:RateLimit"
+TOKEN_SECURITY_HEADERS = "ara:edge:SecurityHeaders"
+TOKEN_GENERATED_KEYS = "ara:secrets:GeneratedKeys"
+TOKEN_OBJECT_STORAGE = "ara:storage:ObjectStorage"
+TOKEN_DATABASE = "ara:database:Database"
+TOKEN_APP_DOMAIN = "ara:dns:AppDomain"
+
+# Stateful types: data lives in them, so a replace or delete loses it.
+STATEFUL_TYPES = frozenset({PG_DATABASE, CF_R2_BUCKET})
+
+# --- Vercel environment targets ---
+TARGET_PRODUCTION = "production"
+TARGET_PREVIEW = "preview"
+TARGET_DEVELOPMENT = "development"
+
+# Prefixes that bundlers inline into client-side JavaScript.
+PUBLIC_PREFIXES = ("NEXT_PUBLIC_", "PUBLIC_", "VITE_")
+
+# Key names that hold credentials even when the catalog does not list them.
+SECRET_KEY_PATTERNS = (
+    r".*SECRET.*",
+    r".*_KEY",
+    r".*_KEY_ID",
+    r".*_TOKEN",
+    r".*PASSWORD.*",
+    r".*_DSN",
+    r"DATABASE_URL",
+    r".*_DATABASE_URL",
+    r".*_REDIS_URL",
+)
+_SECRET_KEY_RE = re.compile("|".join(f"(?:{p})" for p in SECRET_KEY_PATTERNS))
+
+
+class Source(str, Enum):
+    """Where an environment variable's value comes from."""
+
+    SECRET_CONFIG = "secret-config"
+    """A secret the operator sets with `pulumi config set --secret`."""
+    CONFIG = "config"
+    """A plain stack config value."""
+    GENERATED = "generated"
+    """A `random.RandomPassword` owned by the stack."""
+    DERIVED = "derived"
+    """An output of another component (database URL, bucket name, ...)."""
+    LITERAL = "literal"
+    """A constant."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvVarSpec:
+    """One entry of the ARA environment-variable catalog."""
+
+    key: str
+    """The variable name the application reads."""
+    source: Source
+    """Where the value comes from."""
+    sensitive: bool
+    """Whether Vercel stores it as a sensitive (write-only) variable."""
+    origin: str
+    """Config key, generated-key name, derived output name or literal value."""
+    description: str
+    """What the application uses it for."""
+
+
+ENV_VARS: tuple[EnvVarSpec, ...] = (
+    EnvVarSpec(key="DATABASE_URL", source=Source.DERIVED, sensitive=True, origin="database_url",
+               description="Postgres URL of the runtime role, TLS required."),
+    EnvVarSpec(key="CLERK_SECRET_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="clerkSecretKey",
+               description="Clerk backend API key."),
+    EnvVarSpec(key="CLERK_JWT_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="clerkJwtKey",
+               description="Clerk JWT verification key (PEM) for networkless session checks."),
+    EnvVarSpec(key="NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", source=Source.CONFIG, sensitive=False,
+               origin="clerkPublishableKey", description="Clerk publishable key; public by design."),
+    EnvVarSpec(key="OPENAI_API_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="openaiApiKey",
+               description="OpenAI API key for chat and embeddings."),
+    EnvVarSpec(key="CLOUDFLARE_R2_ACCESS_KEY_ID", source=Source.DERIVED, sensitive=True,
+               origin="r2_access_key_id", description="S3 access key id of the bucket-scoped R2 token."),
+    EnvVarSpec(key="CLOUDFLARE_R2_SECRET_ACCESS_KEY", source=Source.DERIVED, sensitive=True,
+               origin="r2_secret_access_key", description="S3 secret (SHA-256 of the R2 token value)."),
+    EnvVarSpec(key="CLOUDFLARE_R2_BUCKET_NAME", source=Source.DERIVED, sensitive=False,
+               origin="reports_bucket_name", description="Bucket that stores generated reports."),
+    EnvVarSpec(key="ENCRYPTION_KEY", source=Source.GENERATED, sensitive=True, origin="encryption_key",
+               description="32-character key for encrypting data at rest in the app."),
+    EnvVarSpec(key="JWT_SECRET", source=Source.GENERATED, sensitive=True, origin="jwt_secret",
+               description="HMAC secret for internal tokens."),
+    EnvVarSpec(key="UPSTASH_REDIS_URL", source=Source.SECRET_CONFIG, sensitive=True, origin="upstashRedisUrl",
+               description="Upstash Redis URL (rediss://) for the app-level rate limiter."),
+    EnvVarSpec(key="NEXT_PUBLIC_APP_URL", source=Source.DERIVED, sensitive=False, origin="app_url",
+               description="Public base URL of the app."),
+    EnvVarSpec(key="NODE_ENV", source=Source.LITERAL, sensitive=False, origin="production",
+               description="Node runtime mode; preview builds run as production too."),
+    EnvVarSpec(key="POSTHOG_API_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="posthogApiKey",
+               description="PostHog project API key."),
+    EnvVarSpec(key="SENTRY_DSN", source=Source.SECRET_CONFIG, sensitive=True, origin="sentryDsn",
+               description="Sentry DSN for error reporting."),
+)
+
+ENV_VARS_BY_KEY = {spec.key: spec for spec in ENV_VARS}
+CATALOG_SECRET_KEYS = frozenset(spec.key for spec in ENV_VARS if spec.sensitive)
+
+# Generated keys and their minimum lengths; the policy pack enforces the same floor.
+GENERATED_KEY_LENGTHS = {"encryption_key": 32, "jwt_secret": 64}
+ENCRYPTION_KEY_LENGTH = 32
+"""ENCRYPTION_KEY is exactly this long: the app derives an AES-256 key from it."""
+
+
+def is_secret_key(key: str) -> bool:
+    """True when an env-var name holds a credential: in the catalog or matching a pattern."""
+    if key in ENV_VARS_BY_KEY:
+        return ENV_VARS_BY_KEY[key].sensitive
+    return bool(_SECRET_KEY_RE.fullmatch(key))
+
+
+def has_public_prefix(key: str) -> bool:
+    """True when a bundler would ship this variable to the browser."""
+    return key.startswith(PUBLIC_PREFIXES)
+
+# --- stack outputs (the keys `pulumi stack output` shows) ---
+OUTPUT_APP_URL = "appUrl"
+OUTPUT_PROJECT_ID = "vercelProjectId"
+OUTPUT_REPORTS_BUCKET = "reportsBucketName"
+OUTPUT_BACKUPS_BUCKET = "backupsBucketName"
+OUTPUT_DATABASE_NAME = "databaseName"
+OUTPUT_DATABASE_URL = "databaseUrl"
+OUTPUT_MIGRATION_URL = "migrationDatabaseUrl"
+OUTPUT_R2_ENDPOINT = "r2Endpoint"
+OUTPUT_DEPLOYMENT_URL = "deploymentUrl"
+OUTPUT_PREVIEW_BRANCHES = "previewBranchDatabases"
+OUTPUT_BACKUP_ACCESS_KEY_ID = "backupS3AccessKeyId"
+OUTPUT_BACKUP_SECRET_ACCESS_KEY = "backupS3SecretAccessKey"
+SECRET_OUTPUTS = frozenset({
+    OUTPUT_DATABASE_URL, OUTPUT_MIGRATION_URL, OUTPUT_BACKUP_ACCESS_KEY_ID, OUTPUT_BACKUP_SECRET_ACCESS_KEY,
+})

@@ -1,0 +1,166 @@
+"""PostgreSQL: least-privilege login roles (attributes, memberships), provider TLS, pgvector per database."""
+
+from __future__ import annotations
+
+from . import catalog
+from pulumi_policy import PolicyConfigSchema, PolicyResource
+
+from ._common import (
+    EnforcementLevel,
+    Severity,
+    as_bool,
+    as_list,
+    depends_on,
+    get,
+    is_unknown,
+    peek,
+    resource_policy,
+    resources_of,
+    same_known,
+    stack_policy,
+    string_list,
+    subject,
+    violation,
+)
+
+# Role attribute prop → SQL keyword, for messages.
+PRIVILEGED_ATTRIBUTES = {
+    "superuser": "SUPERUSER",
+    "createDatabase": "CREATEDB",
+    "createRole": "CREATEROLE",
+    "replication": "REPLICATION",
+    "bypassRowLevelSecurity": "BYPASSRLS",
+}
+SSLMODES_WITH_TLS = ["require", "verify-ca", "verify-full"]
+
+
+# --- login roles hold no admin attributes -------------------------------------------------
+
+def _check_role(args, cfg, report) -> None:
+    if as_bool(get(args.props, "login")) is not True:
+        return
+    name = get(args.props, "name", default=args.name)
+    if name in cfg["allowedAdminRoles"]:
+        return
+    held = [sql for prop, sql in PRIVILEGED_ATTRIBUTES.items() if as_bool(get(args.props, prop)) is True]
+    if held:
+        report(violation(subject("Postgres role", args.name),
+                         f"can log in and holds {', '.join(held)}.",
+                         "drop these attributes from the application role; use a separate admin role "
+                         "listed in allowedAdminRoles for migrations."))
+
+
+RESTRICT_LOGIN_ROLE_PRIVILEGES = resource_policy(
+    name="postgresql-role-restrict-login-privileges",
+    description="Postgres login roles must not be superuser or hold CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    types=[catalog.PG_ROLE],
+    check=_check_role,
+    config=PolicyConfigSchema(properties={
+        "allowedAdminRoles": string_list("Role names allowed to hold admin attributes (e.g. a migrator)."),
+    }),
+    url="https://www.postgresql.org/docs/current/role-attributes.html",
+)
+
+
+# --- login roles inherit no other role's rights ---------------------------------------------
+
+def _check_membership(args, cfg, report) -> None:
+    if as_bool(get(args.props, "login")) is not True:
+        return
+    name = get(args.props, "name", default=args.name)
+    if name in cfg["allowedAdminRoles"]:
+        return
+    allowed = set(cfg["allowedMemberOf"])
+    # Role names are identifiers (like env-var keys), not secrets; naming them tells what to drop.
+    granted = [str(r) for r in as_list(get(args.props, "roles")) if r not in allowed]
+    if granted:
+        report(violation(subject("Postgres role", args.name),
+                         f"can log in and is a member of {', '.join(dict.fromkeys(granted))}, so it can use "
+                         "their privileges (and their attributes with SET ROLE).",
+                         "drop the memberships from the application role and grant it table privileges "
+                         "directly, or list the roles in allowedMemberOf (or the role in allowedAdminRoles)."))
+
+
+RESTRICT_ROLE_MEMBERSHIP = resource_policy(
+    name="postgresql-role-restrict-role-membership",
+    description="Postgres login roles must not be granted membership in roles outside allowedMemberOf.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.PG_ROLE],
+    check=_check_membership,
+    config=PolicyConfigSchema(properties={
+        "allowedMemberOf": string_list("Role names a login role may be a member of (e.g. a read-only group)."),
+        "allowedAdminRoles": string_list("Login roles exempt from this check (e.g. a migrator)."),
+    }),
+    url="https://www.postgresql.org/docs/current/role-membership.html",
+)
+
+
+# --- provider requires TLS ----------------------------------------------------------------
+
+def _check_provider_tls(args, cfg, report) -> None:
+    mode = get(args.props, "sslmode")
+    if mode is None:
+        mode = get(args.props, "sslMode")  # deprecated spelling
+    allowed = [str(m).lower() for m in cfg["allowedSslModes"]]
+    who = subject("Postgres provider", args.name)
+    fix = 'set sslmode="verify-full" (or "require") on postgresql.Provider.'
+    if mode is None:
+        report(violation(who, "does not set sslmode, so TLS depends on PGSSLMODE (libpq default prefer), "
+                              "which the pack cannot see.", fix))
+    elif str(mode).lower() not in allowed:
+        report(violation(who, "uses an sslmode that does not require TLS.", fix))
+
+
+REQUIRE_PROVIDER_TLS = resource_policy(
+    name="postgresql-provider-require-tls",
+    description="The PostgreSQL provider must connect with sslmode require, verify-ca or verify-full.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.PG_PROVIDER],
+    check=_check_provider_tls,
+    config=PolicyConfigSchema(properties={
+        "allowedSslModes": string_list("Accepted provider sslmode values.", list(SSLMODES_WITH_TLS)),
+    }),
+    url="https://www.postgresql.org/docs/current/libpq-ssl.html",
+)
+
+
+# --- every database has pgvector (STACK) --------------------------------------------------
+
+def _db_name(db: PolicyResource) -> str:
+    name = peek(db.props, "name")
+    return name if isinstance(name, str) and not is_unknown(name) else db.name
+
+
+def _check_vector(args, cfg, report) -> None:
+    wanted = str(cfg["extensionName"])
+    extensions = [e for e in resources_of(args, catalog.PG_EXTENSION) if peek(e.props, "name") == wanted]
+    for db in resources_of(args, catalog.PG_DATABASE):
+        if any(depends_on(e, "database", db) or same_known(peek(e.props, "database"), _db_name(db))
+               for e in extensions):
+            continue
+        report(violation(subject("Postgres database", db.name, db.urn),
+                         f'has no "{wanted}" extension managed by the stack.',
+                         f'add postgresql.Extension(name="{wanted}", database=<database name>).'), db.urn)
+
+
+REQUIRE_VECTOR_EXTENSION = stack_policy(
+    name="postgresql-database-require-vector-extension",
+    description="Each managed Postgres database should have the pgvector extension the app needs.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.LOW,
+    check=_check_vector,
+    config=PolicyConfigSchema(properties={
+        "extensionName": {
+            "type": "string", "default": "vector",
+            "description": "Extension every database must have.",
+        },
+    }),
+    url="https://github.com/pgvector/pgvector",
+)
+
+
+POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, RESTRICT_ROLE_MEMBERSHIP, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION]

@@ -1,0 +1,280 @@
+"""Cloudflare R2: no public r2.dev URL, no wildcard CORS, backup retention, scoped tokens, TLS."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from . import catalog
+from pulumi_policy import PolicyConfigSchema, PolicyResource
+
+from ._common import (
+    EnforcementLevel,
+    Severity,
+    as_bool,
+    as_list,
+    as_number,
+    depends_on,
+    get,
+    is_unknown,
+    known_items,
+    peek,
+    resource_policy,
+    resources_of,
+    same_known,
+    stack_policy,
+    string_list,
+    subject,
+    violation,
+)
+
+_R2_DOCS = "https://developers.cloudflare.com/r2/buckets/public-buckets/"
+R2_BUCKET_RESOURCE_PREFIX = "com.cloudflare.edge.r2.bucket."
+
+
+# --- r2.dev managed domain ----------------------------------------------------------------
+
+def _check_managed_domain(args, cfg, report) -> None:
+    if as_bool(get(args.props, "enabled")) is True:
+        report(violation(subject("R2 managed domain", args.name),
+                         "turns on the public r2.dev URL, which serves every object in the bucket to "
+                         "anyone.",
+                         "set enabled=False; serve public files through a custom domain or signed URLs."))
+
+
+DISALLOW_R2_DEV_URL = resource_policy(
+    name="cloudflare-r2-disallow-r2-dev-url",
+    description="R2 buckets must not be public through the r2.dev managed domain.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    types=[catalog.CF_R2_MANAGED_DOMAIN],
+    check=_check_managed_domain,
+    url=_R2_DOCS,
+)
+
+
+# --- CORS ---------------------------------------------------------------------------------
+
+def _check_cors(args, cfg, report) -> None:
+    for i, rule in enumerate(as_list(get(args.props, "rules"))):
+        origins = [str(o) for o in as_list(get(rule, "allowed", "origins"))]
+        if any("*" in o for o in origins):
+            report(violation(subject("R2 bucket CORS", args.name),
+                             f"rules[{i}] allows any origin (*).",
+                             "list the app's exact origins, e.g. https://app.example.com."))
+
+
+DISALLOW_CORS_WILDCARD_ORIGIN = resource_policy(
+    name="cloudflare-r2-disallow-cors-wildcard-origin",
+    description="R2 bucket CORS rules must list explicit origins, never *.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.CF_R2_CORS],
+    check=_check_cors,
+    url="https://developers.cloudflare.com/r2/buckets/cors/",
+)
+
+
+# --- backups bucket lifecycle (STACK) -----------------------------------------------------
+
+def bucket_name(bucket: PolicyResource) -> str:
+    name = peek(bucket.props, "name")
+    return name if isinstance(name, str) and not is_unknown(name) else bucket.name
+
+
+def _lifecycle_targets(lifecycle: PolicyResource, bucket: PolicyResource) -> bool:
+    return (depends_on(lifecycle, "bucketName", bucket)
+            or same_known(peek(lifecycle.props, "bucketName"), bucket_name(bucket)))
+
+
+def rule_expires_within(rule, max_seconds: float) -> bool:
+    """An enabled whole-bucket rule that deletes objects by age within `max_seconds`."""
+    if as_bool(peek(rule, "enabled")) is not True:
+        return False
+    prefix = peek(rule, "conditions", "prefix", default="")
+    if prefix != "":
+        return False
+    condition = peek(rule, "deleteObjectsTransition", "condition")
+    if not isinstance(condition, Mapping) or peek(condition, "type") != "Age":
+        return False
+    age = as_number(peek(condition, "maxAge"))
+    return age is not None and 0 < age <= max_seconds
+
+
+def _check_backup_lifecycle(args, cfg, report) -> None:
+    pattern = re.compile(str(cfg["backupBucketPattern"]))
+    days = float(cfg["retentionDays"])
+    lifecycles = resources_of(args, catalog.CF_R2_LIFECYCLE)
+    for bucket in resources_of(args, catalog.CF_R2_BUCKET):
+        if not pattern.fullmatch(bucket_name(bucket)):
+            continue
+        who = subject("R2 bucket", bucket.name, bucket.urn)
+        fix = (f"add cloudflare.R2BucketLifecycle(bucket_name=..., rules=[{{enabled: True, conditions: "
+               f"{{prefix: \"\"}}, delete_objects_transition: {{condition: {{type: \"Age\", max_age: "
+               f"{int(days * 86400)}}}}}}}])")
+        linked = [lc for lc in lifecycles if _lifecycle_targets(lc, bucket)]
+        if not linked:
+            report(violation(who, "holds backups but has no lifecycle, so dumps are kept forever.", fix), bucket.urn)
+        elif not any(rule_expires_within(rule, days * 86400)
+                     for lc in linked for rule in known_items(peek(lc.props, "rules"))):
+            report(violation(who, f"has no enabled whole-bucket rule deleting objects within {days:g} days.", fix),
+                   bucket.urn)
+
+
+REQUIRE_BACKUP_LIFECYCLE = stack_policy(
+    name="cloudflare-r2-require-backup-lifecycle",
+    description="The backups R2 bucket must expire objects after the retention period.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    check=_check_backup_lifecycle,
+    config=PolicyConfigSchema(properties={
+        "backupBucketPattern": {
+            "type": "string", "default": ".*backups?.*",
+            "description": "Regex (full match) for names of buckets that hold backups.",
+        },
+        "retentionDays": {
+            "type": "number", "exclusiveMinimum": 0, "default": 30,
+            "description": "Objects must be deleted within this many days.",
+        },
+    }),
+    url="https://developers.cloudflare.com/r2/buckets/object-lifecycles/",
+)
+
+
+# --- API / account token scope ------------------------------------------------------------
+
+_TOKEN_TYPES = [catalog.CF_API_TOKEN, catalog.CF_ACCOUNT_TOKEN]
+_BUCKET_KEY = re.compile(r"^[^_*\s]+_[a-z]+_[a-z0-9][a-z0-9-]*$")
+
+
+def _token_policies(props) -> list:
+    return [p for p in as_list(get(props, "policies"))
+            if str(get(p, "effect", default="allow")).lower() == "allow"]
+
+
+def _resource_keys(policy) -> list[str] | None:
+    resources = get(policy, "resources")
+    if isinstance(resources, Mapping):
+        return [str(k) for k in resources]
+    if isinstance(resources, str):
+        try:
+            parsed = json.loads(resources)
+        except ValueError:
+            return None
+        return [str(k) for k in parsed] if isinstance(parsed, dict) else None
+    return [] if resources is None else None
+
+
+def resource_key_problem(key: str, allowed_prefixes: list[str]) -> str | None:
+    """Why a token resource key is too broad (fixed labels; the key is not echoed)."""
+    if "*" in key:
+        return "a wildcard resource"
+    if key.startswith("com.cloudflare.api.account.") and not any(key.startswith(p) for p in allowed_prefixes):
+        return "an account-wide resource"
+    if not any(key.startswith(p) for p in allowed_prefixes):
+        return "a resource outside the allowed prefixes"
+    if key.startswith(R2_BUCKET_RESOURCE_PREFIX) and not _BUCKET_KEY.match(key[len(R2_BUCKET_RESOURCE_PREFIX):]):
+        return "an R2 resource that does not name <account>_<jurisdiction>_<bucket>"
+    return None
+
+
+def _check_token_resources(args, cfg, report) -> None:
+    prefixes = [str(p) for p in cfg["allowedResourcePrefixes"]]
+    for i, policy in enumerate(_token_policies(args.props)):
+        keys = _resource_keys(policy)
+        who = subject("Cloudflare token", args.name)
+        if keys is None:
+            report(violation(who, f"policies[{i}].resources is not a JSON object of resource keys.",
+                             "pass json.dumps({\"com.cloudflare.edge.r2.bucket.<acct>_default_<bucket>\": \"*\"})."))
+            continue
+        problems = sorted({p for p in (resource_key_problem(k, prefixes) for k in keys) if p})
+        if not keys:
+            problems = ["no resources"]
+        if problems:
+            report(violation(who, f"policies[{i}] grants {', '.join(problems)}.",
+                             "scope the token to named buckets: "
+                             "com.cloudflare.edge.r2.bucket.<account>_<jurisdiction>_<bucket>."))
+
+
+RESTRICT_TOKEN_RESOURCES = resource_policy(
+    name="cloudflare-token-restrict-r2-resources",
+    description="Cloudflare API/account tokens must be scoped to named R2 buckets, never account-wide.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=_TOKEN_TYPES,
+    check=_check_token_resources,
+    config=PolicyConfigSchema(properties={
+        "allowedResourcePrefixes": string_list("Resource-key prefixes a token may grant.", [R2_BUCKET_RESOURCE_PREFIX]),
+    }),
+    url="https://developers.cloudflare.com/r2/api/tokens/",
+)
+
+
+def _check_token_groups(args, cfg, report) -> None:
+    denied = {str(g) for g in cfg["deniedPermissionGroupIds"]}
+    if not denied:
+        return
+    for i, policy in enumerate(_token_policies(args.props)):
+        ids = {str(get(g, "id", default="")) for g in as_list(get(policy, "permissionGroups"))}
+        hits = sorted(ids & denied)
+        if hits:
+            report(violation(subject("Cloudflare token", args.name),
+                             f"policies[{i}] grants the denied permission group(s) {', '.join(hits)}.",
+                             "grant Workers R2 Storage Bucket Item Read/Write instead of admin groups."))
+
+
+DISALLOW_TOKEN_PERMISSION_GROUPS = resource_policy(
+    name="cloudflare-token-disallow-denied-permission-groups",
+    description="Cloudflare tokens must not grant permission groups on the deny list.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=_TOKEN_TYPES,
+    check=_check_token_groups,
+    config=PolicyConfigSchema(properties={
+        "deniedPermissionGroupIds": string_list("Permission-group ids no token may hold (e.g. R2 admin read & write)."),
+    }),
+    url="https://developers.cloudflare.com/fundamentals/api/reference/permissions/",
+)
+
+
+# --- custom domain TLS --------------------------------------------------------------------
+
+_TLS_VERSIONS = ["1.0", "1.1", "1.2", "1.3"]
+
+
+def _check_custom_domain_tls(args, cfg, report) -> None:
+    minimum = str(cfg["minTlsVersion"])
+    value = get(args.props, "minTls", default="1.0")  # provider default is 1.0
+    version = str(value)
+    if version not in _TLS_VERSIONS or _TLS_VERSIONS.index(version) < _TLS_VERSIONS.index(minimum):
+        shown = f"TLS {version}" if version in _TLS_VERSIONS else "an unrecognised TLS version"
+        report(violation(subject("R2 custom domain", args.name), f"accepts {shown}.",
+                         f'set min_tls="{minimum}" (or higher).'))
+
+
+REQUIRE_CUSTOM_DOMAIN_MIN_TLS = resource_policy(
+    name="cloudflare-r2-require-custom-domain-min-tls",
+    description="R2 custom domains must refuse TLS versions below 1.2.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.CF_R2_CUSTOM_DOMAIN],
+    check=_check_custom_domain_tls,
+    config=PolicyConfigSchema(properties={
+        "minTlsVersion": {
+            "type": "string", "enum": _TLS_VERSIONS, "default": "1.2",
+            "description": "Lowest accepted minTls.",
+        },
+    }),
+    url="https://developers.cloudflare.com/r2/buckets/public-buckets/#custom-domains",
+)
+
+
+POLICIES = [
+    DISALLOW_R2_DEV_URL,
+    DISALLOW_CORS_WILDCARD_ORIGIN,
+    REQUIRE_BACKUP_LIFECYCLE,
+    RESTRICT_TOKEN_RESOURCES,
+    DISALLOW_TOKEN_PERMISSION_GROUPS,
+    REQUIRE_CUSTOM_DOMAIN_MIN_TLS,
+]

@@ -1,0 +1,181 @@
+"""Vercel project settings: deployment protection, fork protection, exposure of source."""
+
+from __future__ import annotations
+
+import re
+
+from . import catalog
+from pulumi_policy import PolicyConfigSchema
+
+from ._common import (
+    EnforcementLevel,
+    Severity,
+    as_bool,
+    as_list,
+    get,
+    resource_policy,
+    string_list,
+    subject,
+    violation,
+)
+
+_DOCS = "https://vercel.com/docs/deployment-protection"
+
+
+def _project(args) -> str:
+    return subject("Vercel project", args.name)
+
+
+# --- deployment protection --------------------------------------------------------------
+
+def _check_deployment_protection(args, cfg, report) -> None:
+    deployment_type = get(args.props, "vercelAuthentication", "deploymentType")
+    if deployment_type is None:
+        report(violation(_project(args), "has no Vercel Authentication, so preview deployments are public.",
+                         'set vercelAuthentication.deploymentType to "standard_protection_new" '
+                         '(or "standard_protection"/"all_deployments").'))
+    elif str(deployment_type).lower() == "none":
+        report(violation(_project(args), 'sets vercelAuthentication.deploymentType to "none".',
+                         'use "standard_protection_new", "standard_protection" or "all_deployments".'))
+
+
+ENABLE_DEPLOYMENT_PROTECTION = resource_policy(
+    name="vercel-project-enable-deployment-protection",
+    description="Vercel projects must protect preview deployments with Vercel Authentication.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_deployment_protection,
+    remediation_steps='Set vercel_authentication={"deployment_type": "standard_protection_new"} on the Project.',
+    url=_DOCS,
+)
+
+
+# --- git fork protection ----------------------------------------------------------------
+
+def _check_git_fork_protection(args, cfg, report) -> None:
+    if as_bool(get(args.props, "gitForkProtection")) is False:
+        report(violation(_project(args),
+                         "disables git fork protection, so pull requests from forks deploy with the "
+                         "project's environment variables.",
+                         "remove gitForkProtection or set it to true."))
+
+
+ENABLE_GIT_FORK_PROTECTION = resource_policy(
+    name="vercel-project-enable-git-fork-protection",
+    description="Vercel projects must keep git fork protection on.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_git_fork_protection,
+    url="https://registry.terraform.io/providers/vercel/vercel/latest/docs/resources/project#git_fork_protection",
+)
+
+
+# --- public source ------------------------------------------------------------------------
+
+def _check_public_source(args, cfg, report) -> None:
+    if as_bool(get(args.props, "publicSource")) is True:
+        report(violation(_project(args),
+                         "sets publicSource, which makes /_src and /_logs of every deployment public.",
+                         "remove publicSource or set it to false."))
+
+
+DISALLOW_PUBLIC_SOURCE = resource_policy(
+    name="vercel-project-disallow-public-source",
+    description="Vercel projects must not expose deployment source and logs publicly.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_public_source,
+    url="https://registry.terraform.io/providers/vercel/vercel/latest/docs/resources/project#public_source",
+)
+
+
+# --- directory listing --------------------------------------------------------------------
+
+def _check_directory_listing(args, cfg, report) -> None:
+    if as_bool(get(args.props, "directoryListing")) is True:
+        report(violation(_project(args), "enables directory listing of static output.",
+                         "remove directoryListing or set it to false."))
+
+
+DISALLOW_DIRECTORY_LISTING = resource_policy(
+    name="vercel-project-disallow-directory-listing",
+    description="Vercel projects must not list directories of their static output.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_directory_listing,
+    url="https://registry.terraform.io/providers/vercel/vercel/latest/docs/resources/project#directory_listing",
+)
+
+
+# --- protection bypass for automation -----------------------------------------------------
+
+_BYPASS_SCHEMA = PolicyConfigSchema(properties={
+    "allowedBypasses": string_list("Logical resource names whose automation bypass is accepted."),
+})
+
+
+def _check_automation_bypass(args, cfg, report) -> None:
+    if args.name in cfg["allowedBypasses"]:
+        return
+    if args.resource_type == catalog.VERCEL_PROTECTION_BYPASS:
+        report(violation(subject("Vercel protection bypass", args.name),
+                         "creates a secret that skips deployment protection for anyone who holds it.",
+                         "drop the bypass, or add this resource name to allowedBypasses after review."))
+    elif as_bool(get(args.props, "protectionBypassForAutomation")) is True:
+        report(violation(_project(args),
+                         "enables protectionBypassForAutomation, a shared secret that skips deployment "
+                         "protection.",
+                         "disable it, or add the project name to allowedBypasses after review."))
+
+
+RESTRICT_AUTOMATION_BYPASS = resource_policy(
+    name="vercel-project-restrict-automation-bypass",
+    description="Vercel deployment protection should not be bypassable by an automation secret.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.VERCEL_PROJECT, catalog.VERCEL_PROTECTION_BYPASS],
+    check=_check_automation_bypass,
+    config=_BYPASS_SCHEMA,
+    url=_DOCS,
+)
+
+
+# --- OPTIONS allow-list -------------------------------------------------------------------
+
+# The allow-list is a prefix match; a value that is only slashes/wildcards matches every path.
+_CATCH_ALL = re.compile(r"^[\s/*.()]*$")
+
+
+def _check_options_allowlist(args, cfg, report) -> None:
+    for i, path in enumerate(as_list(get(args.props, "optionsAllowlist", "paths"))):
+        value = get(path, "value", default="")
+        if _CATCH_ALL.match(str(value)):
+            report(violation(_project(args),
+                             f"optionsAllowlist.paths[{i}] matches every path, so OPTIONS requests to the "
+                             "whole deployment skip protection.",
+                             "list only the API prefixes that need CORS preflight (e.g. /api/)."))
+
+
+RESTRICT_OPTIONS_ALLOWLIST = resource_policy(
+    name="vercel-project-restrict-options-allowlist",
+    description="The OPTIONS allow-list of a Vercel project should not cover every path.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_options_allowlist,
+    url=_DOCS,
+)
+
+
+POLICIES = [
+    ENABLE_DEPLOYMENT_PROTECTION,
+    ENABLE_GIT_FORK_PROTECTION,
+    DISALLOW_PUBLIC_SOURCE,
+    DISALLOW_DIRECTORY_LISTING,
+    RESTRICT_AUTOMATION_BYPASS,
+    RESTRICT_OPTIONS_ALLOWLIST,
+]

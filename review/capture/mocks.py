@@ -1,0 +1,168 @@
+"""Answers for resource registrations and invokes: plausible provider outputs, deterministic ids."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as _settings
+
+from infra import catalog
+
+
+# Answers for the invokes the program makes. Values are placeholders shaped like the
+# real provider's answers; the engine-side names are camelCase.
+MOCK_VERCEL_CNAME_SUFFIX = "vercel-dns-017.com"
+MOCK_VERCEL_IPV4 = "76.76.21.21"
+
+
+def _digest(*parts: str, n: int = 16) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:n]
+
+
+class InvokeNotMocked(LookupError):
+    """An invoke the program made that no mock answers (the message names it and the remedy)."""
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    """Answers resource registrations and invokes with plausible provider outputs."""
+
+    def __init__(self, program_dir: str | os.PathLike[str] | None = None) -> None:
+        self.program_dir = Path(program_dir) if program_dir else Path.cwd()
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+
+    # -- resources -----------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = dict(args.inputs)
+        factory = _RESOURCE_OUTPUTS.get(args.typ)
+        if factory is not None:
+            outputs.update(factory(args))
+        return f"{args.name}-{_digest(_settings.get_stack(), args.typ, args.name, n=8)}", outputs
+
+    # -- invokes -------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.invokes.append((args.token, dict(args.args)))
+        handler = _INVOKES.get(args.token)
+        if handler is None:
+            raise InvokeNotMocked(f"no mock answer for invoke {args.token}")
+        return handler(self, dict(args.args))
+
+    def project_directory(self, path: str) -> dict[str, Any]:
+        # Mirror the provider: walk the directory, skip what .vercelignore names,
+        # and describe each file as "<size>~<sha1>" keyed by its path as given.
+        root = (self.program_dir / path).resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"getProjectDirectory: {path} is not a directory")
+        ignored = _vercelignore(root)
+        files: dict[str, str] = {}
+        for file in sorted(root.rglob("*")):
+            rel = file.relative_to(root).as_posix()
+            if not file.is_file() or _is_ignored(rel, ignored):
+                continue
+            data = file.read_bytes()
+            files[f"{path.rstrip('/')}/{rel}"] = f"{len(data)}~{hashlib.sha1(data).hexdigest()}"  # noqa: S324
+        return {"id": path, "path": path, "files": files}
+
+
+def _vercelignore(root: Path) -> list[str]:
+    """Patterns Vercel never uploads plus those in .vercelignore (gitignore-style, no negation)."""
+    ignore = root / ".vercelignore"
+    patterns = [".git", "node_modules", ".vercel"]
+    if ignore.exists():
+        lines = (ln.strip() for ln in ignore.read_text().splitlines())
+        patterns += [ln.lstrip("/").rstrip("/") for ln in lines if ln and not ln.startswith(("#", "!"))]
+    return patterns
+
+
+def _is_ignored(rel: str, patterns: list[str]) -> bool:
+    # A pattern with a slash matches from the root; one without matches any path segment.
+    parts = rel.split("/")
+    for pattern in patterns:
+        if "/" in pattern:
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern + "/*"):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def _token_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"value": f"mock-token-{_digest(_settings.get_stack(), args.name, n=40)}", "status": "active"}
+
+
+def _password_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    length = int(args.inputs.get("length", 32))
+    seed = _digest("password", _settings.get_stack(), args.name, n=64)
+    return {"result": (seed * (length // len(seed) + 1))[:length]}
+
+
+def _project_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"id": f"prj_{_digest(args.name)}"}
+
+
+def _deployment_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"url": f"{args.name}-{_digest(args.name, n=8)}.vercel.app", "domains": []}
+
+
+_RESOURCE_OUTPUTS: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
+    catalog.CF_API_TOKEN: _token_outputs,
+    catalog.RANDOM_PASSWORD: _password_outputs,
+    catalog.VERCEL_PROJECT: _project_outputs,
+    catalog.VERCEL_DEPLOYMENT: _deployment_outputs,
+}
+
+
+def _get_zone(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    name = (args.get("filter") or {}).get("name", "")
+    return {"zoneId": f"zone-{_digest(name, n=32)}", "id": f"zone-{_digest(name, n=32)}", "name": name}
+
+
+def _get_domain_config(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    domain = args.get("domain", "")
+    return {
+        "id": domain,
+        "domain": domain,
+        "projectIdOrName": args.get("projectIdOrName", ""),
+        "recommendedCname": f"{_digest(domain)}.{MOCK_VERCEL_CNAME_SUFFIX}",
+        "recommendedIpv4s": [MOCK_VERCEL_IPV4],
+        "misconfigured": True,
+    }
+
+
+def _get_project(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    name = args.get("name", "")
+    return {"id": f"prj_{_digest(name)}", "name": name}
+
+
+def _get_permission_groups(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    name = urllib.parse.unquote(args.get("name", ""))
+    return {
+        "results": [
+            {
+                "id": _digest("permission-group", name, n=32),
+                "name": name,
+                "category": "R2",
+                "isSelectable": True,
+                "scopes": ["com.cloudflare.edge.r2.bucket"],
+            }
+        ]
+    }
+
+
+def _get_project_directory(mocks: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    return mocks.project_directory(args["path"])
+
+
+_INVOKES: dict[str, Callable[[ProgramMocks, dict[str, Any]], dict[str, Any]]] = {
+    catalog.INVOKE_GET_ZONE: _get_zone,
+    catalog.INVOKE_GET_DOMAIN_CONFIG: _get_domain_config,
+    catalog.INVOKE_GET_PROJECT: _get_project,
+    catalog.INVOKE_GET_PERMISSION_GROUPS: _get_permission_groups,
+    catalog.INVOKE_GET_PROJECT_DIRECTORY: _get_project_directory,
+}

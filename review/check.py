@@ -1,0 +1,284 @@
+"""`check`: run the policy pack over evaluated stacks the way `pulumi preview --policy-pack` does.
+
+The pack is started and configured by `review.packrun` (the engine's sequence: start the pack
+process, Handshake, ConfigureStack, GetAnalyzerInfo, policy config reconciled and validated
+against each policy's schema, Configure; then Remediate/Analyze per resource and AnalyzeStack).
+One pack process per stack, started in a background thread before the program runs, so its
+start-up overlaps the program's evaluation.
+
+Policy config per stack: `--policy-config FILE` when given, else `<pack>/config/<stack>.json`
+when that file exists, else the pack's defaults.
+
+Beyond the pack: when the run evaluates a stack writing the Vercel `production` target and another
+writing the `preview` target (`check --stack prod --stack preview`), `review.crossstack`
+compares their sensitive variables by HMAC digest and reports each preview value equal to a
+production one as the MANDATORY violation `stacks-disallow-shared-secret-values` (on the preview
+stack's report, so it counts and renders like a pack violation). `text`, `markdown` and `as_json`
+take its result as `cross` and show a summary line / a `crossStack` object.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Imported here, not in the threads: while the main thread evaluates another program directory,
+# `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
+from review import packrun, render
+from review.evaluate import EvaluationError, Source, UsageError
+
+_LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
+
+
+def policy_config_for(stack: str, pack_dir: Path, explicit: str | None) -> Path | None:
+    if explicit:
+        path = Path(explicit).resolve()
+        if not path.is_file():
+            raise UsageError(f"--policy-config {explicit}: file not found")
+        return path
+    default = pack_dir / "config" / f"{stack}.json"
+    return default if default.is_file() else None
+
+
+class PackStarter(threading.Thread):
+    """Starts and configures one policy pack session in the background."""
+
+    def __init__(self, pack_dir: Path, source: Source, policy_config: Path | None) -> None:
+        super().__init__(daemon=True, name=f"policy-pack-{source.stack}")
+        self.pack_dir = pack_dir
+        self.source = source
+        self.policy_config = policy_config
+        self.session: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.session = packrun.PolicyPackSession(
+                self.pack_dir, project=self.source.project, stack=self.source.stack,
+                config=self.source.values, secret_keys=self.source.secret_keys,
+                policy_config=self.policy_config,
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+
+    def result(self) -> Any:
+        self.join()
+        if isinstance(self.error, packrun.PolicyConfigError):
+            where = f" ({self.policy_config})" if self.policy_config else ""
+            raise UsageError(f"invalid policy config{where} for stack {self.source.stack!r}:\n  "
+                             + "\n  ".join(self.error.errors))
+        if isinstance(self.error, packrun.PolicyPackError):
+            raise EvaluationError(f"policy pack {self.pack_dir} failed: {self.error}")
+        if self.error is not None:
+            raise EvaluationError(f"policy pack {self.pack_dir} failed: {type(self.error).__name__}: {self.error}")
+        return self.session
+
+    def close(self) -> None:
+        self.join()
+        if self.session is not None:
+            self.session.close()
+
+
+class StackAnalysis(threading.Thread):
+    """Analyzes one evaluated stack with its started pack, then stops the pack, in the background.
+
+    The pack does the work in its own process, so the next stack's evaluation in the main thread
+    overlaps this one's Analyze/AnalyzeStack round trips and the pack's shutdown.
+    """
+
+    def __init__(self, starter: PackStarter, evaluation: Any) -> None:
+        super().__init__(daemon=True, name=f"analyze-{evaluation.stack}")
+        self.starter = starter
+        self.evaluation = evaluation
+        self.report: StackReport | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            session = self.starter.result()
+            try:
+                result = session.analyze(self.evaluation.capture)
+            except (UsageError, EvaluationError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - PolicyPackError and friends
+                raise EvaluationError(f"policy pack {self.starter.pack_dir} failed on stack "
+                                      f"{self.evaluation.stack!r}: {exc}") from None
+            self.report = report(result, self.evaluation.capture, self.starter.policy_config)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+        finally:
+            self.starter.close()
+
+    def result(self) -> StackReport:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+@dataclass
+class Violation:
+    policy: str
+    level: str
+    severity: str
+    description: str
+    stack: str
+    urn: str
+    type: str
+    name: str
+    problem: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StackReport:
+    project: str
+    stack: str
+    pack: str
+    resources: int
+    policies: int
+    violations: list[Violation] = field(default_factory=list)
+    remediations: list[dict[str, Any]] = field(default_factory=list)
+    policy_config: str | None = None
+
+    @property
+    def mandatory(self) -> int:
+        return sum(1 for v in self.violations if v.level == "mandatory")
+
+    @property
+    def advisory(self) -> int:
+        return sum(1 for v in self.violations if v.level != "mandatory")
+
+
+def split_message(message: str, description: str) -> tuple[str, str]:
+    """pulumi-policy sends `description\\nreported`; ours report `<who>: <problem> Fix: <fix>`."""
+    text = message
+    if description and text.startswith(description + "\n"):
+        text = text[len(description) + 1:]
+    text = text.strip()
+    problem, sep, fix = text.partition(" Fix: ")
+    if not sep:
+        problem, sep, fix = text.partition("\nFix: ")
+    return problem.strip(), fix.strip()
+
+
+def _type_name(urn: str) -> tuple[str, str]:
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return "", urn
+    return parts[2].split("$")[-1], parts[3]
+
+
+def report(result: Any, capture: Any, policy_config: Path | None) -> StackReport:
+    descriptions = {p.name: p.description for p in result.pack.policies}
+    by_urn = {r.urn: r for r in capture.resources}
+    rep = StackReport(project=result.project, stack=result.stack,
+                      pack=f"{result.pack.name}@{result.pack.version}",
+                      resources=len(capture.resources), policies=len(result.pack.policies),
+                      policy_config=str(policy_config) if policy_config else None)
+    for d in result.diagnostics:
+        r = by_urn.get(d.urn)
+        type_, name = (r.type, r.name) if r is not None else _type_name(d.urn)
+        description = d.description or descriptions.get(d.policy_name, "")
+        problem, fix = split_message(d.message, description)
+        rep.violations.append(Violation(
+            policy=d.policy_name, level=d.enforcement_level, severity=d.severity,
+            description=description, stack=result.stack, urn=d.urn, type=type_, name=name,
+            problem=problem, fix=fix))
+    rep.violations.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 2), v.policy, v.urn, v.problem))
+    for rem in result.remediations:
+        type_, name = _type_name(rem.urn)
+        rep.remediations.append({"policy": rem.policy_name, "urn": rem.urn, "type": type_, "name": name,
+                                 "changedKeys": list(rem.changed_keys)})
+    return rep
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _grouped(reports: Sequence[StackReport]) -> dict[tuple[str, str], list[Violation]]:
+    groups: dict[tuple[str, str], list[Violation]] = defaultdict(list)
+    for rep in reports:
+        for v in rep.violations:
+            groups[(v.level, v.policy)].append(v)
+    return dict(sorted(groups.items(), key=lambda kv: (_LEVEL_ORDER.get(kv[0][0], 2), kv[0][1])))
+
+
+def ok(reports: Sequence[StackReport]) -> bool:
+    return all(rep.mandatory == 0 for rep in reports)
+
+
+def text(reports: Sequence[StackReport], cross: Any = None) -> str:
+    lines = []
+    for rep in reports:
+        cfg = f", policy config {rep.policy_config}" if rep.policy_config else ""
+        lines.append(f"check {rep.project}/{rep.stack}: {rep.pack}, {rep.policies} policies over "
+                     f"{rep.resources} resources{cfg}: {rep.mandatory} mandatory, {rep.advisory} advisory, "
+                     f"{len(rep.remediations)} remediations")
+    if cross is not None and cross.ran:
+        lines.append(cross.summary())
+    groups = _grouped(reports)
+    for (level, policy), items in groups.items():
+        mark = "FAIL" if level == "mandatory" else "warn"
+        sev = f", {items[0].severity}" if items[0].severity else ""
+        lines += ["", f"{mark} [{level}{sev}] {policy}: {items[0].description}"]
+        for v in items:
+            lines.append(f"  - {v.stack}: {v.type} {v.name}")
+            if v.problem:
+                lines.append(f"      {v.problem}")
+            if v.fix:
+                lines.append(f"      fix: {v.fix}")
+    rems = [(rep.stack, r) for rep in reports for r in rep.remediations]
+    if rems:
+        lines += ["", "Remediations the pack applies during preview (not failures):"]
+        for stack, r in rems:
+            lines.append(f"  - {stack}: {r['policy']} on {r['type']} {r['name']} "
+                         f"(changes {', '.join(r['changedKeys']) or 'nothing'})")
+    lines += ["", "result: " + ("PASS (no mandatory violations)" if ok(reports)
+                               else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
+    passed = ok(reports)
+    pack = reports[0].pack if reports else "?"
+    head = "✅ no mandatory violations" if passed else \
+        f"❌ {sum(r.mandatory for r in reports)} mandatory violation(s)"
+    lines = [f"#### Policy check ({pack}): {head}", "",
+             "| stack | resources | mandatory | advisory | remediations |", "|---|---:|---:|---:|---:|"]
+    for rep in reports:
+        lines.append(f"| {rep.stack} | {rep.resources} | {rep.mandatory} | {rep.advisory} | {len(rep.remediations)} |")
+    if cross is not None and cross.ran:
+        lines += ["", render.md_escape(cross.summary())]
+    groups = _grouped(reports)
+    if groups:
+        lines += ["", "| level | policy | stack | resource | problem | fix |", "|---|---|---|---|---|---|"]
+        for (level, policy), items in groups.items():
+            for v in items:
+                lines.append(f"| {level} | `{policy}` | {v.stack} | `{v.name}` | "
+                             f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def as_json(reports: Sequence[StackReport], cross: Any = None) -> dict[str, Any]:
+    data = {
+        "ok": ok(reports),
+        "stacks": [{
+            "project": rep.project, "stack": rep.stack, "pack": rep.pack, "resources": rep.resources,
+            "policies": rep.policies, "policyConfig": rep.policy_config, "mandatory": rep.mandatory,
+            "advisory": rep.advisory, "violations": [v.as_dict() for v in rep.violations],
+            "remediations": rep.remediations,
+        } for rep in reports],
+    }
+    if cross is not None and cross.ran:
+        data["crossStack"] = cross.as_json()
+    return data

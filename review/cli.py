@@ -1,0 +1,354 @@
+"""`python -m review`: evaluate this Pulumi program offline and review it.
+
+    python -m review plan  --stack NAME [--program DIR] [--out FILE] [--format text|json|markdown]
+    python -m review check --stack NAME [--stack NAME ...] [--program DIR] [--policy-config FILE]
+                          [--policy-pack DIR] [--format text|json|markdown]
+    python -m review diff  --stack NAME --base GITREF [--program DIR] [--allow-replace]
+                          [--format text|json|markdown]
+    python -m review graph --stack NAME [--program DIR] [--format mermaid|dot|text|json] [--out FILE]
+
+Common options: `--config KEY=VALUE` (repeatable) overrides a stack config value (JSON values
+such as lists are parsed), `--eager-imports` imports the provider SDKs in full instead of only
+the modules the program uses (see `review.lazy`), `--debug` shows tracebacks.
+
+The program runs under Pulumi's mock runtime (`review.capture`) with the stack's config; secret
+config is replaced by placeholders that stay secrets. Secret values are shown as `[secret]` and
+never printed or written; as a second guard every output is scrubbed of the placeholders and of
+every string that only occurs inside secret values.
+
+Exit codes:
+    0  success (check: no mandatory violation; diff: nothing flagged or --allow-replace)
+    1  check: a mandatory policy violation (the pack's, or preview reusing a production secret);
+       diff: a stateful resource would be deleted or replaced
+    2  bad usage or invalid input: unknown stack, invalid stack config (the program's message
+       names the keys), invalid policy config (names the policy and property), bad git revision
+    3  the program or the policy pack failed for another reason (message, no traceback)
+
+`check` with a stack writing the Vercel `production` target and one writing `preview` (e.g.
+`--stack prod --stack preview`) also runs the cross-stack rule `stacks-disallow-shared-secret-values`
+(`review.crossstack`): a sensitive variable whose preview value equals the production value
+of the same key is a mandatory violation (exit 1); values are compared by HMAC digest, never shown.
+
+The manifest written by `plan --out` is described in `review.manifest`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from review.evaluate import HOME, EvaluationError, UsageError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage and exits 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m review", description="Offline plan, policy check, diff and "
+                     "dependency graph of this Pulumi program (mock runtime, no cloud access).",
+                     epilog="exit codes: 0 ok, 1 mandatory violation / flagged replacement, "
+                            "2 bad usage or invalid config, 3 program or policy pack failure")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{plan,check,diff,graph}",
+                                parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, *, formats: Sequence[str], many_stacks: bool = False) -> None:
+        if many_stacks:
+            p.add_argument("--stack", action="append", required=True, metavar="NAME",
+                           help="stack to evaluate (repeat for several; Pulumi.NAME.yaml)")
+        else:
+            p.add_argument("--stack", required=True, metavar="NAME", help="stack to evaluate (Pulumi.NAME.yaml)")
+        p.add_argument("--program", metavar="DIR", default=None,
+                       help=f"Pulumi Python program directory (default: {HOME})")
+        p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
+        p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a stack config value (JSON values parsed); repeatable")
+        p.add_argument("--eager-imports", action="store_true",
+                       help="import provider SDKs in full (default: only the modules the program uses)")
+        p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+    p = sub.add_parser("plan", help="evaluate a stack and print its resource tree; --out writes the manifest")
+    common(p, formats=("text", "json", "markdown"))
+    p.add_argument("--out", metavar="FILE", help="write the manifest JSON (see review.manifest)")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success (with --out)")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "check", help="evaluate stacks and run the policy pack as `pulumi preview --policy-pack`; "
+                      "with a production and a preview stack, also flag preview reusing a production secret",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Evaluate each --stack and run the policy pack over it as `pulumi preview --policy-pack` "
+                    "does.\n\n"
+                    "Cross-stack check stacks-disallow-shared-secret-values (MANDATORY, exit 1): when the run "
+                    "includes\na stack whose sensitive Vercel env vars target `production` and one whose vars "
+                    "target\n`preview` (check --stack prod --stack preview, as `make check` and `make plan` run), "
+                    "the values\nof each key are compared across the two by HMAC digest, never printed. Each reuse "
+                    "names both\nresource URNs and the fix (for secret config: pulumi config set --secret -s "
+                    "preview <key>).\nSkipped: secret-config placeholders and --config values (the run gives them "
+                    "to every stack);\nencrypted `secure:` values are not decrypted offline, so their reuse cannot "
+                    "be seen here.")
+    common(p, formats=("text", "json", "markdown"), many_stacks=True)
+    p.add_argument("--policy-config", metavar="FILE",
+                   help="policy config JSON (default: <pack>/config/<stack>.json when it exists)")
+    p.add_argument("--policy-pack", metavar="DIR", default=None,
+                   help=f"policy pack directory (default: {HOME / 'policies'})")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("diff", help="desired-state diff between a git revision and the working tree")
+    common(p, formats=("text", "json", "markdown"))
+    p.add_argument("--base", required=True, metavar="GITREF", help="git revision to compare against")
+    p.add_argument("--allow-replace", action="store_true",
+                   help="exit 0 even when a stateful resource would be deleted or replaced")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("graph", help="dependency graph (Mermaid or DOT) with the critical path")
+    common(p, formats=("mermaid", "dot", "text", "json"))
+    p.add_argument("--out", metavar="FILE", help="write the graph to FILE and print the summary")
+    p.set_defaults(func=cmd_graph)
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Output:
+    """Writes scrubbed text to stdout/stderr/files and counts what the scrubber had to remove."""
+
+    def __init__(self) -> None:
+        from review.render import Scrubber  # noqa: PLC0415
+
+        self.scrubber = Scrubber()
+        self.leaks = 0
+
+    def learn(self, evaluation: Any) -> None:
+        from review import wire  # noqa: PLC0415
+
+        capture, source = evaluation.capture, evaluation.source
+        secret: set[str] = set()
+        plain: set[str] = set(v for k, v in source.values.items() if k not in source.secret_keys)
+        for r in capture.resources:
+            for value in (r.props, r.outputs or {}):
+                wire.secret_strings(value, secret)
+                wire.plain_strings(value, plain)
+        wire.secret_strings(capture.stack_outputs, secret)
+        wire.plain_strings(capture.stack_outputs, plain)
+        # Secret config (placeholders or given values) always; derived secret strings when they are
+        # long enough to be credentials rather than words (the Vercel SDK wraps every env-var value,
+        # so "production" is secret-wrapped too) and never occur as plain values.
+        self.scrubber.add(set(source.placeholders.values()) | {source.values[k] for k in source.secret_keys
+                                                               if k in source.values})
+        self.scrubber.add(s for s in secret - plain if len(s) >= 16)
+
+    def clean(self, text: str) -> str:
+        cleaned = self.scrubber.clean(text)
+        if cleaned != text:
+            self.leaks += 1
+        return cleaned
+
+    def print(self, text: str) -> None:
+        sys.stdout.write(self.clean(text))
+        sys.stdout.flush()
+
+    def write(self, path: str, text: str) -> None:
+        Path(path).write_text(self.clean(text))
+
+    def warn_leaks(self) -> None:
+        if self.leaks:
+            sys.stderr.write("warning: a secret value appeared outside a secret (a plain property, an output "
+                             "or a message) and was replaced by [secret]; mark it secret in the program\n")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from review.evaluate import parse_override  # noqa: PLC0415
+
+    return dict(parse_override(o) for o in args.config)
+
+
+def _evaluate(args: argparse.Namespace, stack: str, program: str | None = None) -> Any:
+    from review import evaluate, lazy  # noqa: PLC0415
+
+    source = evaluate.load_source(stack, program or args.program, _overrides(args))
+    if not args.eager_imports:
+        lazy.install()
+    return evaluate.evaluate(source)
+
+
+def _digest_key() -> bytes | None:
+    from review.manifest import DIGEST_ENV  # noqa: PLC0415
+
+    raw = os.environ.get(DIGEST_ENV)
+    if not raw:
+        return None
+    try:
+        return bytes.fromhex(raw)
+    except ValueError:
+        raise UsageError(f"{DIGEST_ENV} must be hex") from None
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_plan(args: argparse.Namespace, out: Output) -> int:
+    from review import manifest as mf  # noqa: PLC0415
+    from review import plan  # noqa: PLC0415
+
+    ev = _evaluate(args, args.stack)
+    out.learn(ev)
+    m = mf.build(ev.capture, _digest_key())
+    if mf.contains_secret_value(m):  # cannot happen: redact() replaces every sentinel
+        raise EvaluationError("internal error: a secret survived redaction; nothing written")
+    if args.out:
+        out.write(args.out, mf.dumps(m))
+    if args.quiet:
+        return EXIT_OK
+    if args.format == "json":
+        out.print(mf.dumps(m))
+    elif args.format == "markdown":
+        out.print(plan.markdown(m))
+    else:
+        out.print(plan.text(m) + (f"\nmanifest written to {args.out}\n" if args.out else ""))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, out: Output) -> int:
+    from review import check, crossstack, evaluate, lazy  # noqa: PLC0415
+
+    stacks = list(dict.fromkeys(s for item in args.stack for s in item.split(",") if s))
+    overrides = _overrides(args)
+    sources = [evaluate.load_source(s, args.program, overrides) for s in stacks]
+    pack_dir = Path(args.policy_pack).resolve() if args.policy_pack else HOME / "policies"
+    if not (pack_dir / "PulumiPolicy.yaml").is_file():
+        raise UsageError(f"--policy-pack {pack_dir}: no PulumiPolicy.yaml (not a policy pack)")
+    configs = [check.policy_config_for(s.stack, pack_dir, args.policy_config) for s in sources]
+
+    starters = [check.PackStarter(pack_dir, s, c) for s, c in zip(sources, configs)]
+    for st in starters:
+        st.start()
+    analyses: list[check.StackAnalysis] = []
+    try:
+        if not args.eager_imports:
+            lazy.install()
+        for st, source in zip(starters, sources):
+            ev = evaluate.evaluate(source)
+            out.learn(ev)
+            analyses.append(check.StackAnalysis(st, ev))
+            analyses[-1].start()
+        reports = [a.result() for a in analyses]
+    finally:
+        for a in analyses:
+            a.join()
+        for st in starters:
+            st.close()
+    cross = crossstack.compare([a.evaluation.capture for a in analyses],
+                               crossstack.shared_values(sources, overrides))
+    crossstack.attach(reports, cross)
+    if args.format == "json":
+        out.print(_json(check.as_json(reports, cross)))
+    elif args.format == "markdown":
+        out.print(check.markdown(reports, cross))
+    else:
+        out.print(check.text(reports, cross))
+    return EXIT_OK if check.ok(reports) else EXIT_VIOLATIONS
+
+
+def cmd_diff(args: argparse.Namespace, out: Output) -> int:
+    from review import diff, evaluate, lazy  # noqa: PLC0415
+    from review import manifest as mf  # noqa: PLC0415
+
+    source = evaluate.load_source(args.stack, args.program, _overrides(args))
+    key = os.urandom(32)
+    with diff.TempDir() as tmp:
+        base_dir, commit = diff.export_revision(source.program_dir, args.base, tmp / "src")
+        proc = None
+        if (base_dir / f"Pulumi.{args.stack}.yaml").is_file():
+            proc = diff.start_base_plan(base_dir, args.stack, tmp / "base.json", key,
+                                        eager=args.eager_imports, overrides=args.config)
+        try:
+            if not args.eager_imports:
+                lazy.install()
+            ev = evaluate.evaluate(source)
+        except BaseException:
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+            raise
+        out.learn(ev)
+        work = mf.build(ev.capture, key)
+        base = diff.finish_base_plan(proc, tmp / "base.json", args.base) if proc is not None else None
+    res = diff.diff_manifests(base, work, base_ref=args.base, base_commit=commit)
+    if args.format == "json":
+        out.print(_json(diff.as_json(res)))
+    elif args.format == "markdown":
+        out.print(diff.markdown(res))
+    else:
+        out.print(diff.text(res))
+    return EXIT_VIOLATIONS if res.flags and not args.allow_replace else EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace, out: Output) -> int:
+    from review import graph  # noqa: PLC0415
+    from review import manifest as mf  # noqa: PLC0415
+
+    ev = _evaluate(args, args.stack)
+    out.learn(ev)
+    g = graph.build(mf.build(ev.capture))
+    render = {"mermaid": graph.mermaid, "dot": graph.dot, "text": graph.text,
+              "json": lambda g: _json(graph.as_json(g))}[args.format]
+    if args.out:
+        out.write(args.out, render(g))
+        out.print(graph.text(g) + f"{args.format} graph written to {args.out}\n")
+    else:
+        out.print(render(g))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    out = Output()
+    try:
+        code = args.func(args, out)
+        out.warn_leaks()
+        return code
+    except UsageError as exc:
+        sys.stderr.write(out.clean(f"error: {exc}\n"))
+        return EXIT_USAGE
+    except EvaluationError as exc:
+        sys.stderr.write(out.clean(f"error: {exc}\n"))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(out.clean(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)\n"))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""`diff`: desired-state diff between the program at a git revision and the working tree.
+
+The base revision is exported with `git archive` into a temporary directory and evaluated by a
+child `python -m review plan --program <tmp> --out <file>` (the current CLI and interpreter, so
+nothing the working tree imported leaks into the base's run); the working tree is evaluated in
+this process at the same time. Both manifests carry, instead of each secret value, an HMAC
+under a random key of this run, so a secret shows only as "changed" or "unchanged".
+
+Resources are matched the way the engine matches old state: by URN, else through the new
+resource's aliases. A stateful resource (`infra.catalog.STATEFUL_TYPES`: Postgres databases and
+R2 buckets) is flagged when the engine would delete or replace it:
+
+* its URN disappears and no new resource aliases it (a rename of it or of a parent component,
+  a changed type chain): delete, and a create of the new URN when one exists;
+* a property the provider cannot update in place changes (`REPLACE_KEYS`: the physical name,
+  and the account, jurisdiction and location of a bucket);
+* its explicit provider changes to another provider URN that does not alias the old one.
+
+`diff` exits 1 when anything is flagged, unless `--allow-replace`.
+
+Mock fidelity: the mocks derive generated values (passwords, ids) from resource names, so a
+resource renamed through an alias can show "[secret] changed" on values a real engine would keep
+in its state; the rename itself is matched exactly as the engine matches it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra import catalog
+from review import manifest as mf
+from review import render
+from review.evaluate import HOME, EvaluationError, UsageError
+
+REPLACE_KEYS: dict[str, tuple[str, ...]] = {
+    catalog.PG_DATABASE: ("name",),
+    catalog.CF_R2_BUCKET: ("name", "accountId", "jurisdiction", "location"),
+}
+
+
+@dataclass
+class Change:
+    path: str
+    old: Any
+    new: Any
+    secret: bool = False
+
+    def text(self) -> str:
+        if self.secret:
+            if self.old is _MISSING:
+                return f"{self.path}: added [secret]"
+            if self.new is _MISSING:
+                return f"{self.path}: removed [secret]"
+            return f"{self.path}: [secret] changed"
+        old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
+        new = "(absent)" if self.new is _MISSING else render.short(self.new, 50)
+        return f"{self.path}: {old} → {new}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_MISSING = _Missing()
+
+
+@dataclass
+class Flag:
+    type: str
+    name: str
+    urn: str
+    reason: str
+    new_urn: str | None = None
+
+
+@dataclass
+class DiffResult:
+    project: str
+    stack: str
+    base: str
+    base_commit: str
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[dict[str, Any], dict[str, Any], list[Change]]] = field(default_factory=list)
+    renamed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    base_missing: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.renamed)
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _is_secret(v: Any) -> bool:
+    return mf.is_marker(v)
+
+
+def compare(old: Any, new: Any, path: str = "") -> list[Change]:
+    if _is_secret(old) or _is_secret(new):
+        if _is_secret(old) and _is_secret(new):
+            same = old.get("digest") is not None and old.get("digest") == new.get("digest")
+            return [] if same else [Change(path, old, new, secret=True)]
+        return [Change(path, old, new, secret=True)]
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[Change] = []
+        for key in sorted(set(old) | set(new)):
+            sub = f"{path}.{key}" if path else key
+            if key not in old:
+                out += _whole(sub, _MISSING, new[key])
+            elif key not in new:
+                out += _whole(sub, old[key], _MISSING)
+            else:
+                out += compare(old[key], new[key], sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new)):
+            out += compare(a, b, f"{path}[{i}]")
+        return out
+    if old == new:
+        return []
+    return _whole(path, old, new)
+
+
+def _contains_secret(v: Any) -> bool:
+    if _is_secret(v):
+        return True
+    if isinstance(v, dict):
+        return any(_contains_secret(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_contains_secret(x) for x in v)
+    return False
+
+
+def _whole(path: str, old: Any, new: Any) -> list[Change]:
+    secret = _contains_secret(old) or _contains_secret(new)
+    return [Change(path, old, new, secret=secret)]
+
+
+_OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "parent")
+
+
+def _provider_urn(ref: str | None) -> str | None:
+    if not ref:
+        return None
+    return ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+
+
+def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, base_ref: str = "",
+                   base_commit: str = "") -> DiffResult:
+    res = DiffResult(project=work["project"], stack=work["stack"], base=base_ref, base_commit=base_commit,
+                     base_missing=base is None)
+    old = {r["urn"]: r for r in (base or {}).get("resources", [])}
+    new = {r["urn"]: r for r in work["resources"]}
+    matched: dict[str, str] = {}  # new urn -> old urn
+    taken: set[str] = set()
+    for urn in new:
+        if urn in old:
+            matched[urn] = urn
+            taken.add(urn)
+    for urn, r in sorted(new.items()):
+        if urn in matched:
+            continue
+        for alias in r.get("aliases", []):
+            if alias in old and alias not in taken:
+                matched[urn] = alias
+                taken.add(alias)
+                break
+    added = [new[u] for u in sorted(new) if u not in matched]
+    removed = [old[u] for u in sorted(old) if u not in taken]
+
+    new_providers = {u: set(r.get("aliases", [])) for u, r in new.items()}
+    for urn, old_urn in sorted(matched.items()):
+        a, b = old[old_urn], new[urn]
+        changes = compare(a.get("props", {}), b.get("props", {}), "")
+        changes = [Change(f"props.{c.path}" if c.path else "props", c.old, c.new, c.secret) for c in changes]
+        for key in _OPTION_KEYS:
+            if a.get(key) != b.get(key) and not (key == "parent" and urn != old_urn):
+                changes.append(Change(key, a.get(key), b.get(key)))
+        pa, pb = _provider_urn(a.get("provider")), _provider_urn(b.get("provider"))
+        provider_moved = pa != pb and not (pb and pa in new_providers.get(pb, set()))
+        if provider_moved:
+            changes.append(Change("provider", pa or "(default)", pb or "(default)"))
+        if urn != old_urn:
+            res.renamed.append((a, b))
+        if changes:
+            res.changed.append((a, b, changes))
+        if b["type"] in catalog.STATEFUL_TYPES:
+            for key in REPLACE_KEYS.get(b["type"], ()):
+                hit = [c for c in changes if c.path == f"props.{key}" or c.path.startswith(f"props.{key}.")]
+                if hit:
+                    res.flags.append(Flag(b["type"], b["name"], urn,
+                                          f"`{key}` changes ({hit[0].text().split(': ', 1)[1]}): the provider "
+                                          f"replaces it, deleting the data"))
+            if provider_moved:
+                res.flags.append(Flag(b["type"], b["name"], urn,
+                                      f"its provider changes from {pa or 'the default'} to {pb or 'the default'} "
+                                      f"without an alias: the engine replaces it"))
+
+    # Stateful resources whose URN disappears: pair with an added one of the same type and name.
+    pool = [r for r in added if r["type"] in catalog.STATEFUL_TYPES]
+    for r in removed:
+        if r["type"] not in catalog.STATEFUL_TYPES:
+            continue
+        physical = (r.get("props") or {}).get("name")
+        twin = next((n for n in pool if n["type"] == r["type"] and (n.get("props") or {}).get("name") == physical),
+                    None)
+        guard = (" It is protected, so `pulumi up` fails instead until protection is removed."
+                 if r.get("protect") else "")
+        if twin is not None:
+            pool.remove(twin)
+            res.flags.append(Flag(r["type"], r["name"], r["urn"],
+                                  f"URN changes to {twin['urn']} without an alias: the engine deletes the old "
+                                  f"resource and creates a new one (add an alias to the old name or URN to keep "
+                                  f"it).{guard}", new_urn=twin["urn"]))
+        else:
+            res.flags.append(Flag(r["type"], r["name"], r["urn"],
+                                  f"removed from the desired state: the engine deletes it.{guard}"))
+    res.added, res.removed = added, removed
+    return res
+
+
+# --------------------------------------------------------------------------- git + evaluation
+
+
+def _git(repo: Path, *args: str, binary: bool = False) -> Any:
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("diff needs git on PATH") from None
+    if proc.returncode != 0:
+        raise UsageError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout if binary else proc.stdout.decode().strip()
+
+
+def export_revision(program_dir: Path, ref: str, dest: Path) -> tuple[Path, str]:
+    """Extract the program directory as of `ref` into `dest`; return its path there and the commit."""
+    try:
+        top = Path(_git(program_dir, "rev-parse", "--show-toplevel")).resolve()
+    except UsageError:
+        raise UsageError(f"{program_dir} is not inside a git repository") from None
+    try:
+        commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except UsageError:
+        raise UsageError(f"--base {ref}: not a git revision of {top}") from None
+    rel = program_dir.resolve().relative_to(top)
+    args = ["archive", "--format=tar", commit]
+    if str(rel) != ".":
+        args += ["--", rel.as_posix()]
+    data = _git(top, *args, binary=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        try:
+            tar.extractall(dest, filter="data")
+        except TypeError:  # Python < 3.11.4: no extraction filters
+            tar.extractall(dest)  # noqa: S202 - our own repository's archive
+    return dest / rel, commit
+
+
+def start_base_plan(base_dir: Path, stack: str, out: Path, key: bytes, *, eager: bool,
+                    overrides: Sequence[str]) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "review", "plan", "--stack", stack, "--program", str(base_dir),
+           "--out", str(out), "--quiet"]
+    if eager:
+        cmd.append("--eager-imports")
+    for o in overrides:
+        cmd += ["--config", o]
+    env = dict(os.environ)
+    env[mf.DIGEST_ENV] = key.hex()
+    env["PYTHONPATH"] = str(HOME) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.Popen(cmd, cwd=HOME, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish_base_plan(proc: subprocess.Popen, out: Path, ref: str) -> dict[str, Any]:
+    _, err = proc.communicate()
+    message = err.decode(errors="replace").strip()
+    if proc.returncode == 2:
+        raise UsageError(f"base revision {ref}: {message}")
+    if proc.returncode != 0:
+        raise EvaluationError(f"base revision {ref}: {message or f'exit code {proc.returncode}'}")
+    return mf.load(out)
+
+
+class TempDir:
+    def __enter__(self) -> Path:
+        self.path = Path(tempfile.mkdtemp(prefix="ara-infra-diff-"))
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _label(r: Mapping[str, Any]) -> str:
+    return f"{r['type']} {r['name']}"
+
+
+def text(res: DiffResult) -> str:
+    head = f"diff {res.project}/{res.stack}: {res.base} ({res.base_commit[:12]}) → working tree"
+    lines = [head]
+    if res.base_missing:
+        lines.append(f"  (stack {res.stack!r} does not exist at {res.base}: everything is new)")
+    for r in res.added:
+        lines.append(f"  + {_label(r)}")
+    for r in res.removed:
+        lines.append(f"  - {_label(r)}")
+    for a, b in res.renamed:
+        moved = b["name"] if a["name"] != b["name"] else b["urn"]
+        lines.append(f"  > {_label(a)} → {moved} (matched through an alias)")
+    for a, b, changes in res.changed:
+        lines.append(f"  ~ {_label(b)}")
+        lines += [f"      {c.text()}" for c in changes]
+    if res.empty:
+        lines.append("  no changes")
+    if res.flags:
+        lines += ["", "Flagged: stateful resources that would be deleted or replaced"]
+        for f in res.flags:
+            lines.append(f"  ! {f.type} {f.name}: {f.reason}")
+    lines += ["", f"summary: {len(res.added)} added, {len(res.removed)} removed, {len(res.changed)} changed, "
+                  f"{len(res.renamed)} renamed with alias; {len(res.flags)} flagged"]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(res: DiffResult) -> str:
+    state = "❌" if res.flags else "✅"
+    lines = [f"#### Desired-state diff `{res.project}/{res.stack}` vs `{res.base}` ({res.base_commit[:12]}) {state}",
+             "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed · "
+                 f"{len(res.renamed)} renamed with alias · **{len(res.flags)} flagged**", ""]
+    if res.flags:
+        lines += ["| ⚠️ stateful | resource | why |", "|---|---|---|"]
+        for f in res.flags:
+            lines.append(f"| `{f.type.rsplit(':', 1)[-1]}` | `{f.name}` | {render.md_escape(f.reason)} |")
+        lines.append("")
+    if not res.empty:
+        rows = []
+        for r in res.added:
+            rows.append(f"| + | `{r['name']}` | {render.md_escape(r['type'])} |")
+        for r in res.removed:
+            rows.append(f"| − | `{r['name']}` | {render.md_escape(r['type'])} |")
+        for a, b in res.renamed:
+            rows.append(f"| → | `{a['name']}` → `{b['name']}` | matched through an alias |")
+        for _, b, changes in res.changed:
+            detail = "<br>".join(render.md_escape(c.text()) for c in changes[:8])
+            if len(changes) > 8:
+                detail += f"<br>… {len(changes) - 8} more"
+            rows.append(f"| ~ | `{b['name']}` | {detail} |")
+        table = ["| | resource | details |", "|---|---|---|", *rows, ""]
+        if len(rows) > 15:  # keep the comment compact: long lists fold away
+            table = ["<details><summary>All changes</summary>", "", *table, "</details>", ""]
+        lines += table
+    return "\n".join(lines)
+
+
+def as_json(res: DiffResult) -> dict[str, Any]:
+    def change(c: Change) -> dict[str, Any]:
+        if c.secret:
+            return {"path": c.path, "secret": True}
+        return {"path": c.path, "old": None if c.old is _MISSING else c.old,
+                "new": None if c.new is _MISSING else c.new}
+
+    return {
+        "project": res.project, "stack": res.stack, "base": res.base, "baseCommit": res.base_commit,
+        "added": [r["urn"] for r in res.added], "removed": [r["urn"] for r in res.removed],
+        "renamed": [{"from": a["urn"], "to": b["urn"]} for a, b in res.renamed],
+        "changed": [{"urn": b["urn"], "changes": [change(c) for c in cs]} for _, b, cs in res.changed],
+        "flagged": [{"urn": f.urn, "type": f.type, "name": f.name, "reason": f.reason, "newUrn": f.new_urn}
+                    for f in res.flags],
+    }

@@ -1,0 +1,264 @@
+"""Evaluate a Pulumi Python program for one stack under the mock runtime.
+
+`evaluate(stack, program_dir)` does what `pulumi preview` does up to the point where the engine
+would call providers: it reads Pulumi.yaml and Pulumi.<stack>.yaml (`infra.projectfile`: every
+`secure:` value and every declared secret without a value becomes a placeholder that stays a
+Pulumi secret), hands that config to the program, and runs the program's `__main__.py` the way
+the Python language host does (`runpy`, cwd = program directory, program directory first on
+`sys.path`) inside a root stack with the recording mock monitor (`review.capture`).
+
+Another program directory (`--program DIR`, a git revision for `diff`) may have packages named
+like ours (`infra`, `stacks`). `isolated_imports` stashes every already-imported module of
+those names that does not come from DIR, lets the program import its own, and afterwards drops
+DIR's modules and puts the stashed ones back, so one process can judge several programs.
+
+Errors: `UsageError` (exit 2) for a missing/unknown stack, a malformed project or stack file
+and invalid config (the program raises `pulumi.RunError` with the keys); `EvaluationError`
+(exit 3) for any other exception the program raises. Messages never carry a traceback, and
+known secret values are scrubbed from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import runpy
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import projectfile
+
+HOME = Path(__file__).resolve().parents[1]
+"""The directory of this repository's program (the CLI's default `--program`)."""
+
+
+class UsageError(Exception):
+    """Bad usage or invalid input (stack, config, files): exit code 2."""
+
+
+class EvaluationError(Exception):
+    """The program (or the policy pack) failed for another reason: exit code 3."""
+
+
+@dataclass(frozen=True)
+class Source:
+    project: str
+    stack: str
+    program_dir: Path
+    main: Path
+    values: dict[str, str]
+    secret_keys: tuple[str, ...]
+    placeholders: dict[str, str]
+
+
+@dataclass
+class Evaluation:
+    source: Source
+    capture: Any
+    """`review.capture.Capture`."""
+    seconds: float
+
+    @property
+    def project(self) -> str:
+        return self.source.project
+
+    @property
+    def stack(self) -> str:
+        return self.source.stack
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key=value` from `--config`; the value is JSON when it parses (lists, numbers), else a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"--config expects KEY=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _yaml(text: str) -> Any:
+    loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def _main_path(program_dir: Path, project_data: Mapping[str, Any]) -> Path:
+    main = project_data.get("main") if isinstance(project_data, Mapping) else None
+    path = program_dir / main if isinstance(main, str) and main else program_dir
+    if path.is_dir():
+        path = path / "__main__.py"
+    if not path.is_file():
+        raise UsageError(f"{program_dir}: no Pulumi program to run ({path} does not exist)")
+    return path
+
+
+def _raw_stack_values(project: str, stack_path: Path, overrides: Mapping[str, Any]) -> projectfile.StackConfigSource:
+    # A project without typed `config:` declarations: take the stack file as it is.
+    data = _yaml(stack_path.read_text()) or {}
+    raw = data.get("config", {}) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        raise projectfile.ProjectFileError(f"{stack_path}: 'config' must be a mapping")
+    merged = dict(raw)
+    merged.update({(k if ":" in k else f"{project}:{k}"): v for k, v in overrides.items()})
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    placeholders: dict[str, str] = {}
+    for key, value in merged.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            placeholders[full] = values[full] = projectfile.placeholder(full)
+            secret_keys.append(full)
+        else:
+            values[full] = projectfile.as_config_string(value)
+    return projectfile.StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders)
+
+
+def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Source:
+    """The config the CLI would pass for `stack`, secrets replaced by placeholders."""
+    program_dir = Path(program_dir or HOME).resolve()
+    if not program_dir.is_dir():
+        raise UsageError(f"--program {program_dir}: not a directory")
+    project_file = program_dir / projectfile.PROJECT_FILE
+    if not project_file.is_file():
+        raise UsageError(f"{program_dir}: no {projectfile.PROJECT_FILE} (not a Pulumi project directory)")
+    try:
+        data = _yaml(project_file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{project_file}: not valid YAML ({exc})") from None
+    runtime = data.get("runtime") if isinstance(data, dict) else None
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise UsageError(f"{project_file}: runtime is {runtime_name!r}; only Python programs can be evaluated")
+    stacks = projectfile.list_stacks(program_dir)
+    if stack not in stacks:
+        raise UsageError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {program_dir} "
+                         f"(stacks: {', '.join(stacks) or 'none'})")
+    project = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(project, str) or not project:
+        raise UsageError(f"{project_file}: 'name' must be a non-empty string")
+    try:
+        if isinstance(data.get("config"), dict):
+            cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
+        else:
+            cfg = _raw_stack_values(project, program_dir / f"Pulumi.{stack}.yaml", overrides or {})
+    except (projectfile.ProjectFileError, yaml.YAMLError) as exc:
+        raise UsageError(str(exc)) from None
+    return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
+                  values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders))
+
+
+# --------------------------------------------------------------------------- module isolation
+
+
+def _top_level_names(program_dir: Path) -> set[str]:
+    names = set()
+    for entry in program_dir.iterdir():
+        if entry.suffix == ".py" and entry.stem != "__main__":
+            names.add(entry.stem)
+        elif entry.is_dir() and (entry / "__init__.py").exists():
+            names.add(entry.name)
+    return names
+
+
+def _loaded_from(module: Any, directory: Path) -> bool:
+    paths = []
+    file = getattr(module, "__file__", None)
+    if file:
+        paths.append(file)
+    else:
+        paths.extend(getattr(module, "__path__", None) or [])
+    for p in paths:
+        try:
+            Path(p).resolve().relative_to(directory)
+            return True
+        except (ValueError, OSError):
+            continue
+    return False
+
+
+@contextlib.contextmanager
+def isolated_imports(program_dir: Path) -> Iterator[None]:
+    """Run with `program_dir` first on sys.path, as cwd, and its own top-level modules."""
+    program_dir = program_dir.resolve()
+    names = _top_level_names(program_dir)
+    stashed = {}
+    for name in list(sys.modules):
+        if name.partition(".")[0] in names and not _loaded_from(sys.modules[name], program_dir):
+            stashed[name] = sys.modules.pop(name)
+    old_cwd = os.getcwd()
+    sys.path.insert(0, str(program_dir))
+    os.chdir(program_dir)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(program_dir))
+        if program_dir != HOME:
+            for name in list(sys.modules):
+                if name.partition(".")[0] in names and _loaded_from(sys.modules[name], program_dir):
+                    del sys.modules[name]
+        sys.modules.update(stashed)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def evaluate(source: Source) -> Evaluation:
+    """Run the program for `source` under mocks and capture every registration."""
+    import pulumi  # noqa: PLC0415 - heavy, imported when needed
+    from review import capture  # noqa: PLC0415
+
+    started = time.perf_counter()
+    main = str(source.main)
+    try:
+        with isolated_imports(source.program_dir):
+            captured = capture.run(
+                lambda: runpy.run_path(main, run_name="__main__"),
+                stack=source.stack, project=source.project, config=source.values,
+                secret_keys=source.secret_keys, program_dir=source.program_dir,
+            )
+    except pulumi.RunError as exc:
+        # The program's own "bad config" path: the message lists the keys.
+        raise UsageError(scrub_message(str(exc), source)) from None
+    except (UsageError, EvaluationError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any program failure is reported, not raised
+        where = _program_frame(exc, source.program_dir)
+        raise EvaluationError(scrub_message(
+            f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}"
+            + (f"\n  at {where}" if where else ""), source)) from None
+    return Evaluation(source=source, capture=captured, seconds=time.perf_counter() - started)
+
+
+def _program_frame(exc: BaseException, program_dir: Path) -> str:
+    """The innermost traceback frame inside the program directory: `file:line in func`."""
+    tb = exc.__traceback__
+    found = ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        try:
+            rel = Path(filename).resolve().relative_to(program_dir)
+            if not str(rel).startswith("review/"):
+                found = f"{rel}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
+        except (ValueError, OSError):
+            pass
+        tb = tb.tb_next
+    return found
+
+
+def scrub_message(text: str, source: Source) -> str:
+    for value in sorted(source.placeholders.values(), key=len, reverse=True):
+        if value:
+            text = text.replace(value, "[secret]")
+    return text

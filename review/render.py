@@ -1,0 +1,170 @@
+"""Shared rendering: compact values, the resource tree, and the secret scrubber.
+
+Everything the CLI prints or writes goes through `Scrubber.clean`, which replaces every known
+secret string (the placeholders that stand in for secret config, and every string found inside
+a secret-wrapped value of the evaluated program) by `[secret]`. Rendering already shows secret
+values as `[secret]`; the scrubber is the second line of defence against a program that copies
+a secret into a plain property or an error message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from infra import catalog
+from review import manifest as mf
+from review import wire
+
+SECRET_TEXT = wire.SECRET_TEXT
+UNKNOWN_TEXT = "[unknown]"
+UNKNOWN = wire.UNKNOWN
+_MIN_SCRUB = 6
+
+KEY_PROPS: dict[str, tuple[str, ...]] = {
+    catalog.VERCEL_PROJECT: ("name", "framework", "gitRepository"),
+    catalog.VERCEL_ENV_VAR: ("key", "targets", "gitBranch", "sensitive", "value"),
+    catalog.VERCEL_ENV_VARS: ("variables",),
+    catalog.VERCEL_PROJECT_DOMAIN: ("domain", "gitBranch"),
+    catalog.VERCEL_PROJECT_ROUTE: ("name", "position"),
+    catalog.VERCEL_FIREWALL_CONFIG: ("enabled",),
+    catalog.VERCEL_DEPLOYMENT: ("production", "ref"),
+    catalog.VERCEL_PROTECTION_BYPASS: ("note",),
+    catalog.CF_R2_BUCKET: ("name", "location", "jurisdiction"),
+    catalog.CF_R2_LIFECYCLE: ("bucketName",),
+    catalog.CF_R2_CORS: ("bucketName",),
+    catalog.CF_R2_MANAGED_DOMAIN: ("bucketName", "enabled"),
+    catalog.CF_R2_CUSTOM_DOMAIN: ("bucketName", "domain", "minTls"),
+    catalog.CF_API_TOKEN: ("name",),
+    catalog.CF_ACCOUNT_TOKEN: ("name",),
+    catalog.CF_DNS_RECORD: ("name", "type", "content", "proxied"),
+    catalog.CF_RECORD_LEGACY: ("name", "type", "content", "proxied"),
+    catalog.PG_PROVIDER: ("host", "port", "username", "sslmode"),
+    catalog.PG_ROLE: ("name", "login", "connectionLimit"),
+    catalog.PG_DATABASE: ("name", "owner"),
+    catalog.PG_EXTENSION: ("name",),
+    catalog.PG_GRANT: ("role", "objectType", "privileges"),
+    catalog.PG_DEFAULT_PRIVILEGES: ("role", "objectType", "privileges"),
+    catalog.RANDOM_PASSWORD: ("length", "special"),
+}
+_FALLBACK_PROPS = ("name", "key", "domain")
+
+
+class Scrubber:
+    """Replaces known secret strings in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        self._secrets.update(s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SCRUB)
+        self._ordered = sorted(self._secrets, key=len, reverse=True)
+
+    def add_capture(self, capture: Any, placeholders: Iterable[str] = ()) -> None:
+        found: set[str] = set(placeholders)
+        for r in capture.resources:
+            wire.secret_strings(r.props, found)
+            if r.outputs:
+                wire.secret_strings(r.outputs, found)
+        wire.secret_strings(capture.stack_outputs, found)
+        self.add(found)
+
+    def clean(self, text: str) -> str:
+        for secret in self._ordered:
+            if secret in text:
+                text = text.replace(secret, SECRET_TEXT)
+        return text
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A one-line rendering of a manifest value; secrets as [secret]."""
+    text = _short(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(value: Any) -> str:
+    if mf.is_marker(value) or wire.is_secret(value):
+        return SECRET_TEXT
+    if value == UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value if value and " " not in value and "," not in value else json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def key_props(resource: Mapping[str, Any]) -> str:
+    props = resource.get("props") or {}
+    keys = KEY_PROPS.get(resource["type"]) or _FALLBACK_PROPS
+    parts = [f"{k}={short(props[k], 48)}" for k in keys if k in props]
+    return " ".join(parts)
+
+
+def package_of(type_: str) -> str:
+    """The provider package of a type token (`vercel`, `cloudflare`, ...); providers by their own."""
+    if type_.startswith("pulumi:providers:"):
+        return type_.split(":", 2)[2]
+    return type_.split(":", 1)[0]
+
+
+def provider_counts(resources: Iterable[Mapping[str, Any]]) -> dict[str, Counter]:
+    """{package: Counter(short type -> n)} for custom resources (explicit providers included)."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for r in resources:
+        if not r["custom"]:
+            continue
+        kind = r["type"].rsplit(":", 1)[-1]
+        if r["type"].startswith("pulumi:providers:"):
+            kind = "provider"
+        counts[package_of(r["type"])][kind] += 1
+    return dict(sorted(counts.items()))
+
+
+def tree_lines(resources: list[Mapping[str, Any]]) -> list[str]:
+    """Parent → children tree in registration-independent (sorted) order."""
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in resources:
+        parent = r["parent"] if r["parent"] in by_urn else None
+        children[parent].append(r)
+    for kids in children.values():
+        kids.sort(key=lambda r: (r["custom"], r["type"], r["name"]))
+
+    lines: list[str] = []
+
+    def label(r: Mapping[str, Any]) -> str:
+        flags = [f for f, on in (("protect", r.get("protect")), ("retain", r.get("retainOnDelete"))) if on]
+        extra = key_props(r) if r["custom"] else ""
+        text = f"{r['type']} {r['name']}"
+        if flags:
+            text += " [" + ", ".join(flags) + "]"
+        if extra:
+            text += "  " + extra
+        return text
+
+    def walk(r: Mapping[str, Any], prefix: str, last: bool, root: bool) -> None:
+        lines.append(label(r) if root else f"{prefix}{'└─ ' if last else '├─ '}{label(r)}")
+        kids = children.get(r["urn"], [])
+        child_prefix = "" if root else prefix + ("   " if last else "│  ")
+        for i, kid in enumerate(kids):
+            walk(kid, child_prefix, i == len(kids) - 1, False)
+
+    for top in children.get(None, []):
+        walk(top, "", True, True)
+    return lines
+
+
+def md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,243 @@
+"""storage.py: r2.dev URL, CORS origins, backup lifecycle, token scope, custom-domain TLS."""
+
+import json
+
+import pytest
+from infra import catalog
+
+from ara_policies import storage
+
+from .conftest import (
+    PLANTED,
+    UNKNOWN_BOOL,
+    UNKNOWN_STR,
+    Res,
+    assert_metadata,
+    run_resource,
+    run_stack,
+    secret,
+)
+
+ACCT = "0123456789abcdef0123456789abcdef"
+BUCKET_KEY = f"com.cloudflare.edge.r2.bucket.{ACCT}_default_ara-prod-reports"
+WRITE_GROUP = "2efd5506f9c8494dacb1fa10a3e7d5b6"
+ADMIN_GROUP = "bf7481a1826f439498276620a3e9f1e2"
+
+
+@pytest.mark.parametrize("policy,level,severity,keys", [
+    (storage.DISALLOW_R2_DEV_URL, "mandatory", "critical", set()),
+    (storage.DISALLOW_CORS_WILDCARD_ORIGIN, "mandatory", "medium", set()),
+    (storage.REQUIRE_BACKUP_LIFECYCLE, "mandatory", "medium", {"backupBucketPattern", "retentionDays"}),
+    (storage.RESTRICT_TOKEN_RESOURCES, "mandatory", "high", {"allowedResourcePrefixes"}),
+    (storage.DISALLOW_TOKEN_PERMISSION_GROUPS, "mandatory", "high", {"deniedPermissionGroupIds"}),
+    (storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, "mandatory", "high", {"minTlsVersion"}),
+])
+def test_r2_policy_metadata(policy, level, severity, keys):
+    assert_metadata(policy, level, severity, keys)
+
+
+# --- r2.dev -------------------------------------------------------------------------------
+
+def test_enabled_r2_dev_url_is_flagged():
+    out = run_resource(storage.DISALLOW_R2_DEV_URL, catalog.CF_R2_MANAGED_DOMAIN,
+                       {"accountId": ACCT, "bucketName": "ara-prod-reports", "enabled": True}, name="reports-dev")
+    assert len(out.messages) == 1 and "'reports-dev'" in out.text and "enabled=False" in out.text
+
+
+@pytest.mark.parametrize("props", [{"enabled": False}, {}])
+def test_disabled_or_unset_r2_dev_url_passes(props):
+    run_resource(storage.DISALLOW_R2_DEV_URL, catalog.CF_R2_MANAGED_DOMAIN, {"bucketName": "b", **props}).assert_clean()
+
+
+def test_unknown_r2_dev_flag_defers_to_runtime_advisory():
+    out = run_resource(storage.DISALLOW_R2_DEV_URL, catalog.CF_R2_MANAGED_DOMAIN, {"enabled": UNKNOWN_BOOL})
+    assert out.unknown is not None
+
+
+# --- CORS ---------------------------------------------------------------------------------
+
+def cors(*origins):
+    return {"accountId": ACCT, "bucketName": "ara-prod-reports",
+            "rules": [{"allowed": {"origins": list(origins), "methods": ["GET"]}, "maxAgeSeconds": 3600}]}
+
+
+def test_cors_with_explicit_origins_passes():
+    run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS, cors("https://app.example.com")).assert_clean()
+
+
+@pytest.mark.parametrize("origin", ["*", "https://*"])
+def test_cors_wildcard_origin_is_flagged(origin):
+    out = run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS,
+                       cors("https://app.example.com", origin), name="reports-cors")
+    assert len(out.messages) == 1 and "rules[0]" in out.text and "'reports-cors'" in out.text
+
+
+def test_cors_without_rules_passes():
+    run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS, {"bucketName": "b"}).assert_clean()
+
+
+def test_unknown_cors_origin_defers_to_runtime_advisory():
+    assert run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS, cors(UNKNOWN_STR)).unknown is not None
+
+
+# --- backup lifecycle (STACK) -------------------------------------------------------------
+
+def lifecycle_rule(max_age=30 * 86400, enabled=True, prefix="", type_="Age"):
+    return {"id": "expire-backups", "enabled": enabled, "conditions": {"prefix": prefix},
+            "deleteObjectsTransition": {"condition": {"type": type_, "maxAge": max_age}},
+            "abortMultipartUploadsTransition": {"condition": {"type": "Age", "maxAge": 7 * 86400}}}
+
+
+def backup_stack(*rules, link="name", bucket="ara-prod-backups"):
+    return [
+        Res(catalog.CF_R2_BUCKET, "backups", {"accountId": ACCT, "name": bucket}),
+        Res(catalog.CF_R2_BUCKET, "reports", {"accountId": ACCT, "name": "ara-prod-reports"}),
+        Res(catalog.CF_R2_LIFECYCLE, "backups-lifecycle",
+            {"accountId": ACCT, "bucketName": bucket if link == "name" else UNKNOWN_STR, "rules": list(rules)},
+            deps={"bucketName": ["backups"]} if link == "deps" else {}),
+    ]
+
+
+@pytest.mark.parametrize("link", ["name", "deps"])
+def test_backup_bucket_with_expiring_lifecycle_passes(link):
+    run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, backup_stack(lifecycle_rule(), link=link)).assert_clean()
+
+
+def test_backup_bucket_without_lifecycle_is_flagged():
+    out = run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, backup_stack()[:2])
+    assert len(out.messages) == 1 and "'backups'" in out.text and "no lifecycle" in out.text
+    assert out.violations[0][1].endswith("::backups")
+
+
+@pytest.mark.parametrize("rule", [
+    lifecycle_rule(max_age=90 * 86400),
+    lifecycle_rule(enabled=False),
+    lifecycle_rule(prefix="daily/"),
+    lifecycle_rule(type_="Date"),
+    {"id": "abort-only", "enabled": True, "conditions": {"prefix": ""},
+     "abortMultipartUploadsTransition": {"condition": {"type": "Age", "maxAge": 86400}}},
+])
+def test_backup_lifecycle_that_keeps_objects_too_long_is_flagged(rule):
+    out = run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, backup_stack(rule))
+    assert len(out.messages) == 1 and "within 30 days" in out.text
+
+
+def test_lifecycle_of_another_bucket_does_not_count():
+    resources = backup_stack(lifecycle_rule())
+    resources[2].props["bucketName"] = "ara-prod-reports"
+    assert len(run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, resources).messages) == 1
+
+
+def test_non_backup_buckets_are_not_judged():
+    run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, backup_stack()[1:2]).assert_clean()
+
+
+def test_retention_and_pattern_config_override_defaults():
+    resources = backup_stack(lifecycle_rule(max_age=90 * 86400), bucket="ara-dumps")
+    run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, resources).assert_clean()  # name does not match the default
+    out = run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, resources, config={"backupBucketPattern": ".*dumps"})
+    assert len(out.messages) == 1 and "within 30 days" in out.text
+    run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, resources,
+              config={"backupBucketPattern": ".*dumps", "retentionDays": 90}).assert_clean()
+
+
+def test_unknown_lifecycle_rules_are_not_fatal():
+    resources = backup_stack()
+    resources[2].props["rules"] = UNKNOWN_STR
+    out = run_stack(storage.REQUIRE_BACKUP_LIFECYCLE, resources)
+    assert out.unknown is None and len(out.messages) == 1
+
+
+# --- token scope --------------------------------------------------------------------------
+
+def token(resources, groups=(WRITE_GROUP,), effect="allow", type_=catalog.CF_API_TOKEN):
+    return {"name": "ara-r2", "value": secret(PLANTED),
+            "policies": [{"effect": effect, "permissionGroups": [{"id": g} for g in groups],
+                          "resources": json.dumps(resources) if isinstance(resources, dict) else resources}]}
+
+
+@pytest.mark.parametrize("type_", [catalog.CF_API_TOKEN, catalog.CF_ACCOUNT_TOKEN])
+def test_bucket_scoped_token_passes(type_):
+    run_resource(storage.RESTRICT_TOKEN_RESOURCES, type_, token({BUCKET_KEY: "*"})).assert_clean()
+
+
+@pytest.mark.parametrize("resources,expected", [
+    ({"com.cloudflare.api.account.*": "*"}, "wildcard resource"),
+    ({f"com.cloudflare.api.account.{ACCT}": "*"}, "account-wide resource"),
+    ({BUCKET_KEY: "*", f"com.cloudflare.edge.r2.bucket.{ACCT}_default_*": "*"}, "wildcard resource"),
+    ({"com.cloudflare.api.user.abc": "*"}, "outside the allowed prefixes"),
+    ({"com.cloudflare.edge.r2.bucket.ara-prod-reports": "*"}, "does not name"),
+    ({}, "no resources"),
+])
+def test_broad_token_resources_are_flagged_without_echo(resources, expected):
+    out = run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, token(resources), name="r2-token")
+    assert len(out.messages) == 1 and expected in out.text and "'r2-token'" in out.text
+    assert PLANTED not in out.text and ACCT not in out.text
+
+
+def test_unparseable_token_resources_are_flagged():
+    out = run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, token("not json"))
+    assert len(out.messages) == 1 and "not a JSON object" in out.text
+
+
+def test_deny_policies_do_not_need_scoping():
+    run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN,
+                 token({"com.cloudflare.api.account.*": "*"}, effect="deny")).assert_clean()
+
+
+def test_allowed_resource_prefixes_config():
+    props = token({"com.cloudflare.api.account.zone.abc": "*"})
+    assert run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props).messages
+    run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props,
+                 config={"allowedResourcePrefixes": ["com.cloudflare.api.account.zone."]}).assert_clean()
+
+
+def test_unknown_token_resources_defer_to_runtime_advisory():
+    out = run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, token(UNKNOWN_STR))
+    assert out.unknown is not None and out.messages == []
+
+
+def test_denied_permission_group_is_flagged():
+    props = token({BUCKET_KEY: "*"}, groups=(WRITE_GROUP, ADMIN_GROUP))
+    run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_API_TOKEN, props).assert_clean()  # empty deny list
+    out = run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_ACCOUNT_TOKEN, props, name="r2-token",
+                       config={"deniedPermissionGroupIds": [ADMIN_GROUP]})
+    assert len(out.messages) == 1 and ADMIN_GROUP in out.text and WRITE_GROUP not in out.text
+    assert PLANTED not in out.text
+
+
+def test_token_without_denied_group_passes():
+    run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_API_TOKEN, token({BUCKET_KEY: "*"}),
+                 config={"deniedPermissionGroupIds": [ADMIN_GROUP]}).assert_clean()
+
+
+# --- custom domain TLS --------------------------------------------------------------------
+
+def domain(min_tls=None):
+    props = {"accountId": ACCT, "bucketName": "ara-prod-reports", "domain": "files.example.com", "zoneId": "z"}
+    if min_tls is not None:
+        props["minTls"] = min_tls
+    return props
+
+
+@pytest.mark.parametrize("min_tls", ["1.2", "1.3"])
+def test_custom_domain_with_modern_tls_passes(min_tls):
+    run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(min_tls)).assert_clean()
+
+
+@pytest.mark.parametrize("min_tls,expected", [(None, "TLS 1.0"), ("1.0", "TLS 1.0"), ("1.1", "TLS 1.1"),
+                                              ("tls1", "unrecognised")])
+def test_custom_domain_with_old_or_default_tls_is_flagged(min_tls, expected):
+    out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(min_tls), name="files")
+    assert len(out.messages) == 1 and expected in out.text and "'files'" in out.text
+
+
+def test_min_tls_config_can_demand_tls13():
+    out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain("1.2"),
+                       config={"minTlsVersion": "1.3"})
+    assert len(out.messages) == 1 and 'min_tls="1.3"' in out.text
+
+
+def test_unknown_min_tls_defers_to_runtime_advisory():
+    out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(UNKNOWN_STR))
+    assert out.unknown is not None
