@@ -78,17 +78,31 @@ def project_name(program_dir: Path) -> str:
     return name
 
 
-def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
-    """The typed config declarations of Pulumi.yaml, by unqualified key."""
-    path = (program_dir or Path(__file__).resolve().parent.parent) / PROJECT_FILE
+def _config_section(path: Path) -> dict[str, Any]:
     data = _load_yaml(path)
     raw = data.get("config") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
-        raise ProjectFileError(f"{path}: needs a 'config' mapping of typed declarations")
+        raise ProjectFileError(f"{path}: 'config' must be a mapping of keys to declarations or values")
+    return raw
+
+
+def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
+    """The typed config declarations of Pulumi.yaml (entries with a `type`), by unqualified key.
+
+    Pulumi's project schema (`config` in pulumi/pulumi `sdk/go/common/workspace/project.json`)
+    also allows project-level values: a plain value, or an object with `value` and no `type`
+    (`pulumi:tags: {value: {...}}` as `pulumi new` writes it). Those are not declarations; see
+    `project_values`.
+    """
+    path = (program_dir or Path(__file__).resolve().parent.parent) / PROJECT_FILE
     out: dict[str, Declaration] = {}
-    for key, spec in raw.items():
-        if not isinstance(spec, dict) or spec.get("type") not in {"string", "integer", "boolean", "array"}:
-            raise ProjectFileError(f"{path}: config.{key} needs a type of string, integer, boolean or array")
+    for key, spec in _config_section(path).items():
+        if not isinstance(spec, dict) or "type" not in spec:
+            continue
+        if spec["type"] not in {"string", "integer", "boolean", "array"}:
+            raise ProjectFileError(f"{path}: config.{key}: type must be one of string, integer, boolean, array")
         out[key] = Declaration(
             key=key,
             type=spec["type"],
@@ -98,6 +112,21 @@ def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
             has_default="default" in spec,
             item_type=(spec.get("items") or {}).get("type"),
         )
+    return out
+
+
+def project_values(program_dir: Path, project: str) -> dict[str, Any]:
+    """Project-level config values of Pulumi.yaml (namespaced keys), which every stack inherits."""
+    path = program_dir / PROJECT_FILE
+    out: dict[str, Any] = {}
+    for key, spec in _config_section(path).items():
+        if isinstance(spec, dict):
+            if "value" not in spec:
+                continue
+            value = spec["value"]
+        else:
+            value = spec
+        out[key if ":" in key else f"{project}:{key}"] = value
     return out
 
 
@@ -136,7 +165,7 @@ def stack_config(
     decls = declarations(program_dir)
     stack_path = program_dir / f"Pulumi.{stack}.yaml"
     data = _load_yaml(stack_path)
-    raw = data.get("config", {}) if isinstance(data, dict) else None
+    raw = (data.get("config") or {}) if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         raise ProjectFileError(f"{stack_path}: 'config' must be a mapping")
     values: dict[str, str] = {}
@@ -145,6 +174,8 @@ def stack_config(
     for key, decl in decls.items():
         if decl.has_default and decl.default is not None:
             values[f"{project}:{key}"] = as_config_string(decl.default)
+    for key, value in project_values(program_dir, project).items():
+        values[key] = as_config_string(value)
     merged = dict(raw)
     merged.update({(k if ":" in k else f"{project}:{k}"): v for k, v in (overrides or {}).items()})
     for key, value in merged.items():

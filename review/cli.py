@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
         p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                        help="override a stack config value (JSON values parsed); repeatable")
+        p.add_argument("--answers", metavar="FILE", default=None,
+                       help="JSON answers for what the mocks cannot know: other stacks' outputs "
+                            "(stackReferences) and invokes without a built-in answer (invokes)")
         p.add_argument("--eager-imports", action="store_true",
                        help="import provider SDKs in full (default: only the modules the program uses)")
         p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -147,6 +150,8 @@ class Output:
         self.scrubber.add(set(source.placeholders.values()) | {source.values[k] for k in source.secret_keys
                                                                if k in source.values})
         self.scrubber.add(s for s in secret - plain if len(s) >= 16)
+        for warning in capture.warnings:
+            sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {warning}\n"))
 
     def clean(self, text: str) -> str:
         cleaned = self.scrubber.clean(text)
@@ -177,9 +182,10 @@ def _evaluate(args: argparse.Namespace, stack: str, program: str | None = None) 
     from review import evaluate, lazy  # noqa: PLC0415
 
     source = evaluate.load_source(stack, program or args.program, _overrides(args))
+    answers = evaluate.load_answers(args.answers)
     if not args.eager_imports:
         lazy.install()
-    return evaluate.evaluate(source)
+    return evaluate.evaluate(source, answers)
 
 
 def _digest_key() -> bytes | None:
@@ -229,6 +235,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     stacks = list(dict.fromkeys(s for item in args.stack for s in item.split(",") if s))
     overrides = _overrides(args)
     sources = [evaluate.load_source(s, args.program, overrides) for s in stacks]
+    answers = evaluate.load_answers(args.answers)
     pack_dir = Path(args.policy_pack).resolve() if args.policy_pack else HOME / "policies"
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise UsageError(f"--policy-pack {pack_dir}: no PulumiPolicy.yaml (not a policy pack)")
@@ -242,7 +249,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         if not args.eager_imports:
             lazy.install()
         for st, source in zip(starters, sources):
-            ev = evaluate.evaluate(source)
+            ev = evaluate.evaluate(source, answers)
             out.learn(ev)
             analyses.append(check.StackAnalysis(st, ev))
             analyses[-1].start()
@@ -269,17 +276,18 @@ def cmd_diff(args: argparse.Namespace, out: Output) -> int:
     from review import manifest as mf  # noqa: PLC0415
 
     source = evaluate.load_source(args.stack, args.program, _overrides(args))
+    answers = evaluate.load_answers(args.answers)
     key = os.urandom(32)
     with diff.TempDir() as tmp:
         base_dir, commit = diff.export_revision(source.program_dir, args.base, tmp / "src")
         proc = None
         if (base_dir / f"Pulumi.{args.stack}.yaml").is_file():
             proc = diff.start_base_plan(base_dir, args.stack, tmp / "base.json", key,
-                                        eager=args.eager_imports, overrides=args.config)
+                                        eager=args.eager_imports, overrides=args.config, answers=args.answers)
         try:
             if not args.eager_imports:
                 lazy.install()
-            ev = evaluate.evaluate(source)
+            ev = evaluate.evaluate(source, answers)
         except BaseException:
             if proc is not None:
                 proc.kill()

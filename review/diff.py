@@ -271,13 +271,15 @@ def export_revision(program_dir: Path, ref: str, dest: Path) -> tuple[Path, str]
 
 
 def start_base_plan(base_dir: Path, stack: str, out: Path, key: bytes, *, eager: bool,
-                    overrides: Sequence[str]) -> subprocess.Popen:
+                    overrides: Sequence[str], answers: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "review", "plan", "--stack", stack, "--program", str(base_dir),
            "--out", str(out), "--quiet"]
     if eager:
         cmd.append("--eager-imports")
     for o in overrides:
         cmd += ["--config", o]
+    if answers:
+        cmd += ["--answers", str(Path(answers).resolve())]
     env = dict(os.environ)
     env[mf.DIGEST_ENV] = key.hex()
     env["PYTHONPATH"] = str(HOME) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

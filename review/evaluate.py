@@ -101,27 +101,6 @@ def _main_path(program_dir: Path, project_data: Mapping[str, Any]) -> Path:
     return path
 
 
-def _raw_stack_values(project: str, stack_path: Path, overrides: Mapping[str, Any]) -> projectfile.StackConfigSource:
-    # A project without typed `config:` declarations: take the stack file as it is.
-    data = _yaml(stack_path.read_text()) or {}
-    raw = data.get("config", {}) if isinstance(data, dict) else None
-    if not isinstance(raw, dict):
-        raise projectfile.ProjectFileError(f"{stack_path}: 'config' must be a mapping")
-    merged = dict(raw)
-    merged.update({(k if ":" in k else f"{project}:{k}"): v for k, v in overrides.items()})
-    values: dict[str, str] = {}
-    secret_keys: list[str] = []
-    placeholders: dict[str, str] = {}
-    for key, value in merged.items():
-        full = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            placeholders[full] = values[full] = projectfile.placeholder(full)
-            secret_keys.append(full)
-        else:
-            values[full] = projectfile.as_config_string(value)
-    return projectfile.StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders)
-
-
 def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Source:
     """The config the CLI would pass for `stack`, secrets replaced by placeholders."""
@@ -147,10 +126,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
     try:
-        if isinstance(data.get("config"), dict):
-            cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
-        else:
-            cfg = _raw_stack_values(project, program_dir / f"Pulumi.{stack}.yaml", overrides or {})
+        cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
     except (projectfile.ProjectFileError, yaml.YAMLError) as exc:
         raise UsageError(str(exc)) from None
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
@@ -214,7 +190,33 @@ def isolated_imports(program_dir: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- running
 
 
-def evaluate(source: Source) -> Evaluation:
+def load_answers(path: str | os.PathLike[str] | None) -> Any:
+    """The `--answers FILE` (see `review.capture.mocks`), validated; no file gives empty answers."""
+    from review.capture import Answers  # noqa: PLC0415
+
+    if not path:
+        return Answers()
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--answers {path}: cannot be read ({exc.__class__.__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--answers {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    known = {"stackReferences", "invokes"}
+    if not isinstance(data, dict) or set(data) - known:
+        extra = sorted(set(data) - known) if isinstance(data, dict) else []
+        raise UsageError(f"--answers {path}: expected an object with stackReferences and/or invokes"
+                         + (f" (unknown keys: {', '.join(map(str, extra))})" if extra else ""))
+    parts = {}
+    for key in known:
+        section = data.get(key, {})
+        if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
+            raise UsageError(f"--answers {path}: {key} must map each name to an object")
+        parts[key] = section
+    return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"])
+
+
+def evaluate(source: Source, answers: Any = None) -> Evaluation:
     """Run the program for `source` under mocks and capture every registration."""
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
     from review import capture  # noqa: PLC0415
@@ -226,7 +228,7 @@ def evaluate(source: Source) -> Evaluation:
             captured = capture.run(
                 lambda: runpy.run_path(main, run_name="__main__"),
                 stack=source.stack, project=source.project, config=source.values,
-                secret_keys=source.secret_keys, program_dir=source.program_dir,
+                secret_keys=source.secret_keys, program_dir=source.program_dir, answers=answers,
             )
     except pulumi.RunError as exc:
         # The program's own "bad config" path: the message lists the keys.
@@ -235,10 +237,27 @@ def evaluate(source: Source) -> Evaluation:
         raise
     except Exception as exc:  # noqa: BLE001 - any program failure is reported, not raised
         where = _program_frame(exc, source.program_dir)
+        at = f"\n  at {where}" if where else ""
+        not_mocked = _cause(exc, capture.InvokeNotMocked)
+        if not_mocked is not None:
+            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {not_mocked}{at}", source)) from None
+        if isinstance(exc, capture.ProgramExited):
+            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {exc}; nothing was checked{at}",
+                                                source)) from None
         raise EvaluationError(scrub_message(
-            f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}"
-            + (f"\n  at {where}" if where else ""), source)) from None
+            f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}{at}", source)) from None
     return Evaluation(source=source, capture=captured, seconds=time.perf_counter() - started)
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`exc` or the first exception of `kind` in its cause/context chain."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _program_frame(exc: BaseException, program_dir: Path) -> str:

@@ -74,7 +74,10 @@ class _LazyLoader(importlib.abc.Loader):
         def publish(sub: ModuleType) -> None:
             ns = module.__dict__
             for attr in getattr(sub, "__all__", ()):
-                if attr not in ns:  # `_inputs` (imported last by the original) keeps precedence
+                # `_inputs` (imported last by the original) keeps precedence. Importing
+                # `pkg.get_zone` binds the submodule as `pkg.get_zone`; the star import then binds
+                # the function of that name over it, so a module found there gives way.
+                if attr not in ns or isinstance(ns[attr], ModuleType):
                     ns[attr] = getattr(sub, attr)
 
         def load_all() -> None:

@@ -9,12 +9,13 @@ with plausible provider outputs; `run` runs a program inside a root stack; `mode
 run registered. The review tool, the policy-pack driver and the tests all use it.
 """
 
-from review.capture.mocks import InvokeNotMocked, ProgramMocks
+from review.capture.mocks import Answers, InvokeNotMocked, ProgramMocks
 from review.capture.model import Capture, CapturedResource
 from review.capture.monitor import RecordingMonitor
-from review.capture.run import finish, run, start
+from review.capture.run import ProgramExited, finish, run, start
 
 __all__ = [
-    "Capture", "CapturedResource", "InvokeNotMocked", "ProgramMocks", "RecordingMonitor",
+    "Answers", "Capture", "CapturedResource", "InvokeNotMocked", "ProgramExited", "ProgramMocks",
+    "RecordingMonitor",
     "finish", "run", "start",
 ]

@@ -1,4 +1,15 @@
-"""Answers for resource registrations and invokes: plausible provider outputs, deterministic ids."""
+"""Answers for resource registrations and invokes: plausible provider outputs, deterministic ids.
+
+What the built-in answers cannot know (another stack's outputs, an invoke of a provider this
+tool has no answer for) comes from `Answers`, which the review tool reads from the file given
+with `--answers FILE`:
+
+    {"stackReferences": {"acme/network/prod": {"vpcId": "vpc-123"}},
+     "invokes": {"aws:index/getRegion:getRegion": {"name": "us-east-1", "id": "us-east-1"}}}
+
+A stack reference with no answer gets no outputs and a warning; an invoke with no answer fails
+the run with `InvokeNotMocked`, which names the token and the remedy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +17,8 @@ import fnmatch
 import hashlib
 import os
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,31 +38,66 @@ def _digest(*parts: str, n: int = 16) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:n]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class InvokeNotMocked(LookupError):
     """An invoke the program made that no mock answers (the message names it and the remedy)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        super().__init__(
+            f"the program calls the invoke {token}, which has no offline answer; supply one with "
+            f'--answers FILE, a JSON file such as {{"invokes": {{"{token}": {{...the result, camelCase...}}}}}}')
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Answers the user supplies for what the built-in mocks cannot know."""
+
+    stack_references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Stack name as the program passes it -> that stack's outputs."""
+    invokes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Invoke token -> its result (engine names, camelCase); replaces a built-in answer."""
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes with plausible provider outputs."""
 
-    def __init__(self, program_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, program_dir: str | os.PathLike[str] | None = None, answers: Answers | None = None) -> None:
         self.program_dir = Path(program_dir) if program_dir else Path.cwd()
+        self.answers = answers or Answers()
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        self.warnings: list[str] = []
 
     # -- resources -----------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(args)
         outputs = dict(args.inputs)
         factory = _RESOURCE_OUTPUTS.get(args.typ)
         if factory is not None:
             outputs.update(factory(args))
         return f"{args.name}-{_digest(_settings.get_stack(), args.typ, args.name, n=8)}", outputs
 
+    def _stack_reference(self, args: pulumi.runtime.MockResourceArgs):
+        # StackReference reads its `outputs` and `secretOutputNames` (pulumi/stack_reference.py).
+        name = str(args.inputs.get("name") or args.resource_id or args.name)
+        outputs = self.answers.stack_references.get(name)
+        if outputs is None:
+            self.warnings.append(f"stack reference {name!r} has no outputs offline (give them with --answers "
+                                 f'FILE: {{"stackReferences": {{"{name}": {{...}}}}}}); it reads as empty')
+            outputs = {}
+        return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
+
     # -- invokes -------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.invokes.append((args.token, dict(args.args)))
+        if args.token in self.answers.invokes:
+            return dict(self.answers.invokes[args.token])
         handler = _INVOKES.get(args.token)
         if handler is None:
-            raise InvokeNotMocked(f"no mock answer for invoke {args.token}")
+            raise InvokeNotMocked(args.token)
         return handler(self, dict(args.args))
 
     def project_directory(self, path: str) -> dict[str, Any]:

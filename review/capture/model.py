@@ -30,6 +30,8 @@ class CapturedResource:
     aliases: tuple[Any, ...] = ()
     outputs: dict[str, Any] | None = None
     """What a component registered with `register_outputs` (wire form)."""
+    default_provider: bool = False
+    """Registered by the engine, not the program: the default provider of a package version."""
 
     @property
     def plain(self) -> dict[str, Any]:
@@ -46,6 +48,13 @@ class Capture:
     resources: list[CapturedResource]
     stack_outputs: dict[str, Any]
     invokes: list[tuple[str, dict[str, Any]]]
+    warnings: list[str] = field(default_factory=list)
+    """What the run could not answer faithfully offline (e.g. a stack reference without outputs)."""
+
+    @property
+    def declared(self) -> list[CapturedResource]:
+        """What the program itself registered (everything but the engine's default providers)."""
+        return [r for r in self.resources if not r.default_provider]
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return sorted((r for r in self.resources if r.type == type_), key=lambda r: r.name)

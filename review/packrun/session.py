@@ -30,9 +30,10 @@ Decisions (where this differs from, or has to guess at, the engine):
   custom resources send their (remediated) inputs because mock outputs are not captured.
 * Resource references inside properties are downgraded to their id (custom) or URN (component),
   and output values to their plain value/unknown, as the engine's marshalling does for analyzers.
-* A resource without a provider reference (a default provider under mocks) gets a synthesised
-  provider `pulumi:providers:<pkg>::default` with no properties; the engine would send the real
-  default provider and its inputs.
+* `review.capture` registers each package's default provider as the engine does (with the stack's
+  `<pkg>:` config as its inputs), so a resource's `provider` is that provider and its config is
+  judged. Only a resource without any provider reference (a capture built by hand) gets a
+  synthesised `pulumi:providers:<pkg>::default` with no properties.
 * `deleteBeforeReplaceDefined` is only known to be set when `delete_before_replace` is true.
 * The pack runs on `python=` if given, else the virtualenv named by `runtime.options.virtualenv`
   in `PulumiPolicy.yaml` if it exists, else `sys.executable`.

@@ -194,7 +194,7 @@ def stack(request):
 
 
 def test_every_custom_resource_is_parented_by_a_component(stack):
-    for resource in (r for r in stack.resources if r.custom):
+    for resource in (r for r in stack.declared if r.custom):
         parent = stack.by_urn(resource.parent)
         assert parent.type != wire.STACK_TYPE, f"{resource.name} sits at the stack root"
         assert not parent.custom, f"{resource.name} is parented by a custom resource"

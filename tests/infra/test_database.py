@@ -177,7 +177,7 @@ def test_every_postgresql_resource_uses_the_explicit_provider():
 def test_children_are_parented_and_prefixed_by_the_component():
     cap = _db()
     component = cap.one(catalog.TOKEN_DATABASE, "db")
-    custom = [r for r in cap.resources if r.custom]
+    custom = [r for r in cap.declared if r.custom]
     assert custom and all(r.parent == component.urn for r in custom)
     assert all(r.name.startswith("db-") for r in custom)
 

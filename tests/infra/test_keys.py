@@ -25,7 +25,7 @@ def test_jwt_secret_is_at_least_64_characters():
 
 def test_keys_use_random_password_not_random_string():
     cap = _keys()
-    assert {r.type for r in cap.resources if r.custom} == {catalog.RANDOM_PASSWORD}
+    assert {r.type for r in cap.declared if r.custom} == {catalog.RANDOM_PASSWORD}
 
 
 def test_bumping_the_version_changes_the_keepers_that_rotate_both_keys():

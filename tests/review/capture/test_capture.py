@@ -123,15 +123,15 @@ def test_an_invoke_without_a_mock_answer_fails_loudly():
     def program():
         pulumi.runtime.invoke("aws:index/getRegion:getRegion", {})
 
-    with pytest.raises(Exception, match="no mock answer for invoke aws:index/getRegion:getRegion"):
+    with pytest.raises(capture.InvokeNotMocked, match="invoke aws:index/getRegion:getRegion, which has no offline answer"):
         capture.run(program, stack="prod")
 
 
 def test_two_runs_do_not_leak_resources_into_each_other():
     first = run_component(lambda: GeneratedKeys("first", GeneratedKeysArgs()))
     second = run_component(lambda: GeneratedKeys("second", GeneratedKeysArgs()))
-    assert {r.name for r in first.resources if r.custom} == {"first-encryption-key", "first-jwt-secret"}
-    assert {r.name for r in second.resources if r.custom} == {"second-encryption-key", "second-jwt-secret"}
+    assert {r.name for r in first.declared if r.custom} == {"first-encryption-key", "first-jwt-secret"}
+    assert {r.name for r in second.declared if r.custom} == {"second-encryption-key", "second-jwt-secret"}
     assert len([r for r in second.resources if r.type == wire.STACK_TYPE]) == 1
 
 
