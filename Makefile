@@ -1,6 +1,7 @@
 # ara-infra: offline review of the Pulumi program (`python -m review`; no Pulumi CLI, no cloud credentials).
 #   make plan    set up .venv, policy-check both stacks (and preview reusing a prod secret), print the prod plan
-#   make test    set up .venv, run the whole test suite
+#   make test    set up .venv, run the whole test suite (what CI runs)
+#   make test-fast  the same without the tests that start processes or servers (everyday work)
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
 # Needs only Python 3.11 and pip.
 
@@ -9,7 +10,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
-.PHONY: venv plan check test bench clean
+.PHONY: venv plan check test test-fast bench clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +29,9 @@ check: venv
 
 test: venv
 	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -m "not slow" -q
 
 bench: venv
 	$(PY) bench/bench_check.py

@@ -19,6 +19,9 @@ from review.capture import Capture, CapturedResource
 from review.wire import SECRET_MARK, SECRET_SIG
 from tests.support import ROOT, stack_config
 
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PACK = ROOT / "policies"
 CONFIG = {"prod": PACK / "config" / "prod.json", "preview": PACK / "config" / "preview.json"}
 

@@ -26,6 +26,7 @@ def outputs(result) -> dict:
     return json.loads(result.out)["outputs"]
 
 
+@pytest.mark.slow
 def test_plain_invokes_run_with_the_lazily_imported_sdks(tmp_path):
     # Only the real CLI process installs the lazy importer, which once turned `get_zone` into a module.
     (tmp_path / "site").mkdir()
@@ -133,6 +134,7 @@ PROVIDER_CONFIG = """
 """
 
 
+@pytest.mark.slow
 def test_provider_config_in_the_stack_file_reaches_the_default_provider_and_is_judged(tmp_path):
     # The engine configures a default provider from `<package>:` keys; offline they were never seen.
     prog = program(tmp_path, PROVIDER_CONFIG, stack_config="postgresql:sslmode: disable\npostgresql:host: db.internal\n")

@@ -159,6 +159,7 @@ def test_manifest_resolves_sdk_alias_specs_to_urns():
 # --------------------------------------------------------------------------- secrets
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_any_output(tmp_path):
     outputs = []
     for stack in STACKS:
@@ -202,6 +203,7 @@ def test_default_placeholders_are_secrets_and_never_printed():
 # --------------------------------------------------------------------------- check and exit codes
 
 
+@pytest.mark.slow
 def test_check_both_stacks_passes():
     res = run("check", "--stack", "prod", "--stack", "preview")
     assert res.code == 0, res.all
@@ -211,6 +213,7 @@ def test_check_both_stacks_passes():
     assert "result: PASS" in res.out
 
 
+@pytest.mark.slow
 def test_check_json_and_markdown():
     res = run("check", "--stack", "preview", "--format", "json")
     assert res.code == 0
@@ -229,6 +232,7 @@ def broken_program(tmp_path_factory) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_check_broken_copy_fails_with_the_violation_and_its_fix(broken_program):
     res = run("check", "--stack", "prod", "--program", str(broken_program))
     assert res.code == 1, res.all
@@ -241,6 +245,7 @@ def test_check_broken_copy_fails_with_the_violation_and_its_fix(broken_program):
     assert md.code == 1 and "❌" in md.out and "`vercel-project-disallow-directory-listing`" in md.out
 
 
+@pytest.mark.slow
 def test_judging_another_program_leaves_this_one_intact(broken_program):
     assert run("check", "--stack", "prod", "--program", str(broken_program)).code == 1
     assert run("check", "--stack", "prod").code == 0
@@ -258,6 +263,7 @@ def test_bad_stack_config_exits_2_naming_the_key():
     assert res.code == 2 and "ara-infra:r2Location" in res.err
 
 
+@pytest.mark.slow
 def test_bad_stack_file_exits_2_naming_the_key(tmp_path):
     dest = copy_program(tmp_path / "program")
     edit(dest / "Pulumi.prod.yaml", "ara-infra:dbConnectionLimit: 40", "ara-infra:dbConnectionLimit: lots")
@@ -275,6 +281,7 @@ def test_unknown_stack_and_bad_usage_exit_2():
     assert res.code == 2 and "KEY=VALUE" in res.err
 
 
+@pytest.mark.slow
 def test_invalid_policy_config_exits_2_naming_policy_and_property(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"web-headers-require-hsts": {"minMaxAge": "two years"}}))
@@ -289,6 +296,7 @@ def test_invalid_policy_config_exits_2_naming_policy_and_property(tmp_path):
     assert res.code == 2 and "not found" in res.err
 
 
+@pytest.mark.slow
 def test_policy_config_can_raise_an_advisory_policy_to_mandatory(tmp_path, broken_program):
     cfg = tmp_path / "strict.json"
     cfg.write_text(json.dumps({"all": "mandatory"}))
@@ -297,6 +305,7 @@ def test_policy_config_can_raise_an_advisory_policy_to_mandatory(tmp_path, broke
     assert "[mandatory" in res.out
 
 
+@pytest.mark.slow
 def test_program_crash_exits_3_without_traceback(tmp_path):
     dest = copy_program(tmp_path / "program")
     edit(dest / "stacks" / "common.py", "def data_plane(cfg: StackConfig) -> DataPlane:\n",

@@ -15,6 +15,9 @@ from review import crossstack
 from tests.review.test_cli_helpers import copy_program, run
 from tests.support import run_program, stack_config
 
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 POLICY = crossstack.POLICY
 SHARED = "sk-proj-SHAREDopenai0123456789abcdef"
 URN = "urn:pulumi:{stack}::ara-infra::ara:vercel:AppEnvironment$" + catalog.VERCEL_ENV_VAR + "::ara-env-{name}"

@@ -12,6 +12,9 @@ import pytest
 from tests.review.test_cli import PLANTED_ARGS, assert_no_secrets
 from tests.review.test_cli_helpers import copy_program, edit, run
 
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
 RENAME_OLD = 'database = Database("ara-db", database_args(cfg, cfg.db_name))'

@@ -6,9 +6,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from review import manifest as mf
 from tests.review.test_cli_helpers import run, run_subprocess
 from tests.support import ROOT
+
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 PROBE = r"""
 import sys, json
@@ -16,6 +21,7 @@ from review import lazy
 lazy.install()
 import pulumi_cloudflare as cf
 from pulumi_cloudflare import DnsRecord
+
 from pulumi.runtime import rpc
 seen = {
     "lazy": lazy.is_lazy(cf),

@@ -22,6 +22,9 @@ from review.packrun import (
     run_policy_pack,
 )
 
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PACK = FIXTURES / "policypack_min"
 CRASH_PACK = FIXTURES / "policypack_crash"
