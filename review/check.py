@@ -19,6 +19,7 @@ take its result as `cross` and show a summary line / a `crossStack` object.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -84,34 +85,68 @@ class PackStarter(threading.Thread):
 
 
 class StackAnalysis(threading.Thread):
-    """Analyzes one evaluated stack with its started pack, then stops the pack, in the background.
+    """Analyzes one stack with its started pack while the program registers it, then stops the pack.
 
-    The pack does the work in its own process, so the next stack's evaluation in the main thread
-    overlaps this one's Analyze/AnalyzeStack round trips and the pack's shutdown.
+    The engine analyzes each resource as the program registers it; so does this: the evaluation
+    hands every registration to `put` (from the SDK's RPC thread), this thread sends it to the pack
+    as soon as the pack is up, and `done(evaluation)` ends the stream with `AnalyzeStack`. The pack
+    works in its own process, so its analysis overlaps the program's evaluation (and the next
+    stack's), not only follows it.
     """
 
-    def __init__(self, starter: PackStarter, evaluation: Any) -> None:
-        super().__init__(daemon=True, name=f"analyze-{evaluation.stack}")
+    _END = object()
+
+    def __init__(self, starter: PackStarter, source: Source) -> None:
+        super().__init__(daemon=True, name=f"analyze-{source.stack}")
         self.starter = starter
-        self.evaluation = evaluation
+        self.source = source
+        self.evaluation: Any = None
         self.report: StackReport | None = None
         self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def put(self, resource: Any) -> None:
+        self._queue.put(resource)
+
+    def done(self, evaluation: Any) -> None:
+        """The program finished: analyze the whole stack and report."""
+        self.evaluation = evaluation
+        self._queue.put(self._END)
+
+    def abort(self) -> None:
+        """The program failed: stop without a report."""
+        self._queue.put(None)
 
     def run(self) -> None:
         try:
             session = self.starter.result()
+            stream = session.begin(project=self.source.project, stack=self.source.stack)
             try:
-                result = session.analyze(self.evaluation.capture)
+                while (item := self._queue.get()) is not self._END:
+                    if item is None:
+                        return
+                    stream.add(item)
+                capture = self.evaluation.capture
+                result = stream.finish(capture.resources)
             except (UsageError, EvaluationError):
                 raise
             except Exception as exc:  # noqa: BLE001 - PolicyPackError and friends
                 raise EvaluationError(f"policy pack {self.starter.pack_dir} failed on stack "
-                                      f"{self.evaluation.stack!r}: {exc}") from None
-            self.report = report(result, self.evaluation.capture, self.starter.policy_config)
+                                      f"{self.source.stack!r}: {exc}") from None
+            self.report = report(result, capture, self.starter.policy_config)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
+            self._drain()
         finally:
             self.starter.close()
+
+    def _drain(self) -> None:
+        # After a pack failure the producer may still be putting; nothing waits on this queue.
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
 
     def result(self) -> StackReport:
         self.join()

@@ -249,13 +249,21 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         if not args.eager_imports:
             lazy.install()
         for st, source in zip(starters, sources):
-            ev = evaluate.evaluate(source, answers)
+            analysis = check.StackAnalysis(st, source)
+            analyses.append(analysis)
+            analysis.start()
+            try:
+                ev = evaluate.evaluate(source, answers, on_register=analysis.put)
+            except BaseException:
+                analysis.abort()
+                raise
             out.learn(ev)
-            analyses.append(check.StackAnalysis(st, ev))
-            analyses[-1].start()
+            analysis.done(ev)
         reports = [a.result() for a in analyses]
     finally:
         for a in analyses:
+            if a.evaluation is None:
+                a.abort()
             a.join()
         for st in starters:
             st.close()

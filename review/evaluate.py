@@ -216,8 +216,11 @@ def load_answers(path: str | os.PathLike[str] | None) -> Any:
     return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"])
 
 
-def evaluate(source: Source, answers: Any = None) -> Evaluation:
-    """Run the program for `source` under mocks and capture every registration."""
+def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Evaluation:
+    """Run the program for `source` under mocks and capture every registration.
+
+    `on_register(resource)` sees each registration as it arrives (check streams them to the pack).
+    """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
     from review import capture  # noqa: PLC0415
 
@@ -229,6 +232,7 @@ def evaluate(source: Source, answers: Any = None) -> Evaluation:
                 lambda: runpy.run_path(main, run_name="__main__"),
                 stack=source.stack, project=source.project, config=source.values,
                 secret_keys=source.secret_keys, program_dir=source.program_dir, answers=answers,
+                on_register=on_register,
             )
     except pulumi.RunError as exc:
         # The program's own "bad config" path: the message lists the keys.

@@ -174,37 +174,51 @@ def _collapse(resource: Any, alias: Any, project: str, stack: str) -> str | None
     return make_urn(spec.get("stack") or stack, spec.get("project") or project, parent_type, type_, name)
 
 
-def resolve_aliases(resources: Iterable[Any], project: str, stack: str) -> dict[str, list[str]]:
+class AliasResolver:
     """Every resource's aliases as URNs, with the ones it inherits from its parents' aliases.
 
     The engine's rule (`generateAliases`/`inheritedChildAlias` in pulumi/pulumi
     pkg/resource/deploy/step_generator.go): a child of an aliased parent is also known under
     each parent alias, its name's parent-name prefix swapped for the alias's name. Under alias
-    specs the SDK leaves this to the engine, so the registrations do not carry them.
-    `resources` must be in registration order (parents first).
+    specs the SDK leaves this to the engine, so the registrations do not carry them. Resources
+    are added in registration order (parents first), one at a time, as the engine sees them.
     """
-    result: dict[str, list[str]] = {}
-    for r in resources:
+
+    def __init__(self, project: str, stack: str) -> None:
+        self.project = project
+        self.stack = stack
+        self._found: dict[str, list[str]] = {}
+
+    def of(self, urn: str) -> list[str]:
+        return self._found.get(urn, [])
+
+    def add(self, r: Any) -> list[str]:
         found: list[str] = []
 
         def add(urn: str | None) -> None:
             if urn and urn != r.urn and urn not in found:
                 found.append(urn)
 
-        own = [_collapse(r, a, project, stack) for a in r.aliases]
+        own = [_collapse(r, a, self.project, self.stack) for a in r.aliases]
         for urn in own:
             add(urn)
-        if r.parent and result.get(r.parent):
+        if r.parent and self._found.get(r.parent):
             parent_name = parse_urn(r.parent).name
-            for parent_alias in result[r.parent]:
+            for parent_alias in self._found[r.parent]:
                 alias = parse_urn(parent_alias)
                 candidates = [(r.type, r.name)] + [(parse_urn(u).type, parse_urn(u).name) for u in own if u]
                 for child_type, child_name in candidates:
                     if child_name.startswith(parent_name):
                         child_name = alias.name + child_name[len(parent_name):]
-                    add(make_urn(stack, project, alias.qualified_type, child_type, child_name))
-        result[r.urn] = found
-    return result
+                    add(make_urn(self.stack, self.project, alias.qualified_type, child_type, child_name))
+        self._found[r.urn] = found
+        return found
+
+
+def resolve_aliases(resources: Iterable[Any], project: str, stack: str) -> dict[str, list[str]]:
+    """`AliasResolver` over `resources` (registration order): URN -> its aliases."""
+    resolver = AliasResolver(project, stack)
+    return {r.urn: resolver.add(r) for r in resources}
 
 
 # --------------------------------------------------------------------------- analyzer marshalling

@@ -5,14 +5,14 @@ This is the documented way to evaluate a Pulumi program without the CLI
 `RegisterResource` request as it arrives over the wire: properties still carry Pulumi's secret
 sentinels, options such as `protect` and `aliases` are kept, and URNs are built the way the
 engine builds them (the root stack's type is elided). `mocks` answers registrations and invokes
-with plausible provider outputs; `run` runs a program inside a root stack; `model` holds what a
+with plausible provider outputs; `runner` runs a program inside a root stack; `model` holds what a
 run registered. The review tool, the policy-pack driver and the tests all use it.
 """
 
 from review.capture.mocks import Answers, InvokeNotMocked, ProgramMocks
 from review.capture.model import Capture, CapturedResource
 from review.capture.monitor import RecordingMonitor
-from review.capture.run import ProgramExited, finish, run, start
+from review.capture.runner import ProgramExited, finish, run, start
 
 __all__ = [
     "Answers", "Capture", "CapturedResource", "InvokeNotMocked", "ProgramExited", "ProgramMocks",

@@ -15,7 +15,7 @@ recorded (and what a policy pack is shown) is what `pulumi preview` would see:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pulumi
@@ -32,8 +32,10 @@ class RecordingMonitor(_mocks.MockMonitor):
     """A `MockMonitor` that keeps each registration request as the engine sees it."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks, config: Mapping[str, str] | None = None,
-                 secret_keys: Iterable[str] = ()) -> None:
+                 secret_keys: Iterable[str] = (),
+                 on_register: Callable[[CapturedResource], None] | None = None) -> None:
         super().__init__(mocks)
+        self.on_register = on_register
         self.records: dict[str, CapturedResource] = {}
         self.order: list[str] = []
         self.outputs: dict[str, dict[str, Any]] = {}
@@ -62,10 +64,8 @@ class RecordingMonitor(_mocks.MockMonitor):
                                          else value)
             if version:
                 props["version"] = version
-            self.records[urn] = CapturedResource(urn=urn, type=ptype, name=name, custom=True, parent=None,
-                                                 provider=None, props=props,
-                                                 default_provider=True)
-            self.order.append(urn)
+            self._record(CapturedResource(urn=urn, type=ptype, name=name, custom=True, parent=None,
+                                          provider=None, props=props, default_provider=True))
             self._default_providers[key] = f"{urn}::{name}-default-id"
         return self._default_providers[key]
 
@@ -76,7 +76,7 @@ class RecordingMonitor(_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.additionalSecretOutputs:
             _mark_secret(response.object, request.additionalSecretOutputs)
-        self.records[response.urn] = CapturedResource(
+        self._record(CapturedResource(
             urn=response.urn,
             type=request.type,
             name=request.name,
@@ -94,9 +94,15 @@ class RecordingMonitor(_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             aliases=tuple(_alias(a) for a in request.aliases),
-        )
-        self.order.append(response.urn)
+        ))
         return response
+
+    def _record(self, record: CapturedResource) -> None:
+        self.records[record.urn] = record
+        self.order.append(record.urn)
+        if self.on_register is not None:
+            # Called on the SDK's RPC thread, in registration order; a policy pack can start on it.
+            self.on_register(record)
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
         self.outputs[request.urn] = json_format.MessageToDict(request.outputs)

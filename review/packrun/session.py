@@ -82,7 +82,7 @@ from review.wire import (
     make_urn,
     parse_urn,
     provider_urn,
-    resolve_aliases,
+    AliasResolver,
     root_stack_urn,
 )
 
@@ -285,114 +285,34 @@ class PolicyPackSession:
             project = project or resources.project
             stack = stack or resources.stack
             resources = resources.resources
+        resources = list(resources)
+        run = self.begin(project=project, stack=stack, custom_only=custom_only, remediate=remediate)
+        for r in resources:
+            run.add(r)
+        return run.finish(resources, analyze_stack=analyze_stack)
+
+    def begin(self, *, project: str | None = None, stack: str | None = None, custom_only: bool = False,
+              remediate: bool = True) -> AnalysisRun:
+        """Start analysing one stack resource by resource, while its program is still registering them.
+
+        `AnalysisRun.add` analyses one resource (in registration order: parents and providers
+        first, as the engine sends them); `AnalysisRun.finish` runs `AnalyzeStack` and returns the
+        result. `analyze` is `begin`, `add` for each resource, `finish`.
+        """
         project = project or self.project
         stack = stack or self.stack
-        resources = list(resources)
         if self._configured_stack != (project, stack):
             self._configure_stack(project, stack)
-
-        info = self._info
-        severity = {p.name: p.severity for p in info.policies}
-        result = PolicyResult(pack=info, project=project, stack=stack,
-                              policy_config={k: {"enforcementLevel": v["enforcementLevel"],
-                                                 "properties": dict(v["properties"])}
-                                             for k, v in self.policy_config.items()})
-        by_urn = {r.urn: r for r in resources}
-        root_urn = next((r.urn for r in resources if r.type == STACK_TYPE), root_stack_urn(project, stack))
-        any_remediate = remediate and any(
-            self.effective_level(p.name) == "remediate" for p in info.policies)
-
-        def diag(d: Any, urn: str, kind: str) -> Diagnostic:
-            level = PROTO_TO_LEVEL.get(d.enforcementLevel, "advisory")
-            if level == "remediate":
-                level = "mandatory"
-            return Diagnostic(
-                policy_name=d.policyName, enforcement_level=level,
-                severity=SEVERITY.get(d.severity, "") or severity.get(d.policyName, ""),
-                message=d.message, urn=urn, kind=kind, policy_pack_name=d.policyPackName or info.name,
-                policy_pack_version=info.version, description=d.description, stack=stack,
-            )
-
-        final_props: dict[str, dict[str, Any]] = {}
-        # The engine also knows children under their aliased parents' names.
-        aliases = resolve_aliases(resources, project, stack)
-        for r in resources:
-            props = analyzer_props(r.props)
-            options = self._options(r, aliases)
-            provider = self._provider(r, by_urn, project, stack)
-            if custom_only and not r.custom:
-                final_props[r.urn] = props
-                continue
-            if any_remediate:
-                # Remediate keeps internal keys (SkipInternalKeys=false in the engine).
-                req = analyzer_pb2.AnalyzeRequest(
-                    type=r.type, urn=r.urn, name=r.name,
-                    properties=_struct({k: downgrade(v) for k, v in r.props.items()}),
-                    options=options, provider=provider)
-                resp = self._call("Remediate", req, optional=True, what=r.urn)
-                for rem in (resp.remediations if resp is not None else ()):
-                    if rem.diagnostic:
-                        result.diagnostics.append(Diagnostic(
-                            policy_name=rem.policyName, enforcement_level="advisory",
-                            severity=severity.get(rem.policyName, ""), message=rem.diagnostic, urn=r.urn,
-                            kind="remediation", policy_pack_name=rem.policyPackName or info.name,
-                            policy_pack_version=info.version, description=rem.description, stack=stack))
-                    elif rem.HasField("properties"):
-                        new = _from_struct(rem.properties)
-                        changed = tuple(sorted(k for k in set(props) | set(new)
-                                               if props.get(k) != new.get(k)))
-                        result.remediations.append(Remediation(
-                            policy_name=rem.policyName, urn=r.urn, changed_keys=changed,
-                            properties=new, stack=stack))
-                        props = analyzer_props(new)
-                for na in (resp.not_applicable if resp is not None else ()):
-                    result.not_applicable.append(NotApplicable(na.policy_name, na.reason, r.urn))
-            resp = self._call("Analyze", analyzer_pb2.AnalyzeRequest(
-                type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
-                options=options, provider=provider), what=r.urn)
-            result.analyzed += 1
-            # The engine always attaches the analyzed resource's URN to resource diagnostics.
-            result.diagnostics.extend(diag(d, r.urn, "resource") for d in resp.diagnostics)
-            result.not_applicable.extend(NotApplicable(na.policy_name, na.reason, r.urn)
-                                         for na in resp.not_applicable)
-            final_props[r.urn] = props
-
-        if analyze_stack:
-            stack_resources = []
-            for r in resources:
-                if r.custom:
-                    props = final_props.get(r.urn, analyzer_props(r.props))
-                else:
-                    props = analyzer_props(r.outputs or {})
-                res = analyzer_pb2.AnalyzerResource(
-                    type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
-                    options=self._options(r, aliases),
-                    parent=r.parent or "", dependencies=list(r.dependencies),
-                    propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
-                                          for k, v in r.property_dependencies.items() if v},
-                )
-                provider = self._provider(r, by_urn, project, stack)
-                if provider is not None:
-                    res.provider.CopyFrom(provider)
-                stack_resources.append(res)
-            resp = self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=stack_resources),
-                              optional=True)
-            if resp is not None:
-                for d in resp.diagnostics:
-                    urn = d.urn if d.urn in by_urn else root_urn
-                    result.diagnostics.append(diag(d, urn, "stack"))
-                result.not_applicable.extend(NotApplicable(na.policy_name, na.reason, "")
-                                             for na in resp.not_applicable)
-        return result
+        return AnalysisRun(self, project, stack, custom_only=custom_only, remediate=remediate)
 
     @staticmethod
-    def _options(r: CapturedResource, aliases: Mapping[str, list[str]]) -> analyzer_pb2.AnalyzerResourceOptions:
+    def _options(r: CapturedResource, aliases: Iterable[str]) -> analyzer_pb2.AnalyzerResourceOptions:
         return analyzer_pb2.AnalyzerResourceOptions(
             protect=r.protect, ignoreChanges=list(r.ignore_changes),
             deleteBeforeReplace=r.delete_before_replace,
             deleteBeforeReplaceDefined=r.delete_before_replace,
             additionalSecretOutputs=list(r.additional_secret_outputs),
-            aliases=aliases.get(r.urn, []),
+            aliases=list(aliases),
             customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
             parent=r.parent or "",
         )
@@ -415,6 +335,118 @@ class PolicyPackSession:
         purn = make_urn(stack, project, "", ptype, "default")
         return analyzer_pb2.AnalyzerProviderResource(type=ptype, urn=purn, name="default",
                                                      properties=struct_pb2.Struct())
+
+
+
+class AnalysisRun:
+    """One stack's analysis in progress on a started pack (see `PolicyPackSession.begin`)."""
+
+    def __init__(self, session: PolicyPackSession, project: str, stack: str, *, custom_only: bool,
+                 remediate: bool) -> None:
+        self.session = session
+        self.project = project
+        self.stack = stack
+        self.custom_only = custom_only
+        info = session.info
+        self._severity = {p.name: p.severity for p in info.policies}
+        self.result = PolicyResult(pack=info, project=project, stack=stack,
+                                   policy_config={k: {"enforcementLevel": v["enforcementLevel"],
+                                                      "properties": dict(v["properties"])}
+                                                  for k, v in session.policy_config.items()})
+        self._remediate = remediate and any(session.effective_level(p.name) == "remediate" for p in info.policies)
+        self._by_urn: dict[str, CapturedResource] = {}
+        # The engine also knows children under their aliased parents' names.
+        self._aliases = AliasResolver(project, stack)
+        self._final_props: dict[str, dict[str, Any]] = {}
+
+    def _diag(self, d: Any, urn: str, kind: str) -> Diagnostic:
+        info = self.session.info
+        level = PROTO_TO_LEVEL.get(d.enforcementLevel, "advisory")
+        if level == "remediate":
+            level = "mandatory"
+        return Diagnostic(
+            policy_name=d.policyName, enforcement_level=level,
+            severity=SEVERITY.get(d.severity, "") or self._severity.get(d.policyName, ""),
+            message=d.message, urn=urn, kind=kind, policy_pack_name=d.policyPackName or info.name,
+            policy_pack_version=info.version, description=d.description, stack=self.stack,
+        )
+
+    def add(self, r: CapturedResource) -> None:
+        """Remediate (when a policy remediates) and Analyze one resource, as the engine does on its step."""
+        session, result, info = self.session, self.result, self.session.info
+        self._by_urn[r.urn] = r
+        aliases = self._aliases.add(r)
+        props = analyzer_props(r.props)
+        if self.custom_only and not r.custom:
+            self._final_props[r.urn] = props
+            return
+        options = session._options(r, aliases)
+        provider = session._provider(r, self._by_urn, self.project, self.stack)
+        if self._remediate:
+            # Remediate keeps internal keys (SkipInternalKeys=false in the engine).
+            req = analyzer_pb2.AnalyzeRequest(
+                type=r.type, urn=r.urn, name=r.name,
+                properties=_struct({k: downgrade(v) for k, v in r.props.items()}),
+                options=options, provider=provider)
+            resp = session._call("Remediate", req, optional=True, what=r.urn)
+            for rem in (resp.remediations if resp is not None else ()):
+                if rem.diagnostic:
+                    result.diagnostics.append(Diagnostic(
+                        policy_name=rem.policyName, enforcement_level="advisory",
+                        severity=self._severity.get(rem.policyName, ""), message=rem.diagnostic, urn=r.urn,
+                        kind="remediation", policy_pack_name=rem.policyPackName or info.name,
+                        policy_pack_version=info.version, description=rem.description, stack=self.stack))
+                elif rem.HasField("properties"):
+                    new = _from_struct(rem.properties)
+                    changed = tuple(sorted(k for k in set(props) | set(new) if props.get(k) != new.get(k)))
+                    result.remediations.append(Remediation(
+                        policy_name=rem.policyName, urn=r.urn, changed_keys=changed, properties=new,
+                        stack=self.stack))
+                    props = analyzer_props(new)
+            for na in (resp.not_applicable if resp is not None else ()):
+                result.not_applicable.append(NotApplicable(na.policy_name, na.reason, r.urn))
+        resp = session._call("Analyze", analyzer_pb2.AnalyzeRequest(
+            type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
+            options=options, provider=provider), what=r.urn)
+        result.analyzed += 1
+        # The engine always attaches the analyzed resource's URN to resource diagnostics.
+        result.diagnostics.extend(self._diag(d, r.urn, "resource") for d in resp.diagnostics)
+        result.not_applicable.extend(NotApplicable(na.policy_name, na.reason, r.urn) for na in resp.not_applicable)
+        self._final_props[r.urn] = props
+
+    def finish(self, resources: Iterable[CapturedResource], *, analyze_stack: bool = True) -> PolicyResult:
+        """`AnalyzeStack` over every resource (components with what they registered as outputs)."""
+        session, result = self.session, self.result
+        resources = list(resources)
+        by_urn = {r.urn: r for r in resources}
+        root_urn = next((r.urn for r in resources if r.type == STACK_TYPE), root_stack_urn(self.project, self.stack))
+        if analyze_stack:
+            stack_resources = []
+            for r in resources:
+                if r.custom:
+                    props = self._final_props.get(r.urn, analyzer_props(r.props))
+                else:
+                    props = analyzer_props(r.outputs or {})
+                res = analyzer_pb2.AnalyzerResource(
+                    type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
+                    options=session._options(r, self._aliases.of(r.urn)),
+                    parent=r.parent or "", dependencies=list(r.dependencies),
+                    propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                                          for k, v in r.property_dependencies.items() if v},
+                )
+                provider = session._provider(r, by_urn, self.project, self.stack)
+                if provider is not None:
+                    res.provider.CopyFrom(provider)
+                stack_resources.append(res)
+            resp = session._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=stack_resources),
+                                 optional=True)
+            if resp is not None:
+                for d in resp.diagnostics:
+                    urn = d.urn if d.urn in by_urn else root_urn
+                    result.diagnostics.append(self._diag(d, urn, "stack"))
+                result.not_applicable.extend(NotApplicable(na.policy_name, na.reason, "")
+                                             for na in resp.not_applicable)
+        return result
 
 
 def open_policy_pack(pack_dir: str | os.PathLike[str], *, project: str, stack: str,

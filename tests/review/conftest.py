@@ -35,11 +35,15 @@ def _evaluate_once_per_session():
     real = evaluate.evaluate
     memo: dict[tuple, evaluate.Evaluation] = {}
 
-    def memoised(source: evaluate.Source, answers=None) -> evaluate.Evaluation:
+    def memoised(source: evaluate.Source, answers=None, on_register=None) -> evaluate.Evaluation:
         key = (str(source.program_dir), str(source.main), source.stack, json.dumps(source.values, sort_keys=True),
                source.secret_keys, repr(answers), _fingerprint(source.program_dir))
         if key not in memo:
             memo[key] = real(source, answers)
+        if on_register is not None:
+            # Replay the registrations in order, as a live run streams them to `check`'s pack.
+            for resource in memo[key].capture.resources:
+                on_register(resource)
         return memo[key]
 
     evaluate.evaluate = memoised

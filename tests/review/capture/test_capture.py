@@ -1,13 +1,15 @@
 """review.capture: engine-shaped URNs, secrets kept on the wire, invokes recorded, runs isolated."""
 
+import runpy
+
 import pulumi
 import pulumi_random as random
 import pytest
 
 from infra import catalog
-from review import capture, wire
 from infra.keys import GeneratedKeys, GeneratedKeysArgs
-from tests.support import run_component
+from review import capture, wire
+from tests.support import ROOT, run_component, stack_config
 
 
 class _Outer(pulumi.ComponentResource):
@@ -227,3 +229,38 @@ def test_an_output_value_marked_secret_counts_as_a_secret_and_reveals_its_value(
     plain = {wire.SECRET_SIG: wire.OUTPUT_VALUE_SIG, "value": "v"}
     assert wire.is_secret(wrapped) and not wire.is_secret(plain)
     assert wire.reveal({"a": wrapped, "b": [plain]}) == {"a": "v", "b": ["v"]}
+
+
+def test_the_linear_wait_captures_exactly_what_the_sdks_wait_captures():
+    # The capture swaps the SDK's quadratic wait for a linear one; the registrations must not change.
+    from pulumi.runtime import stack as sdk_stack
+
+    from review.capture import runner as run_module
+    from review.manifest import build
+
+    source = stack_config("preview")
+
+    def capture_with(wait):
+        original = run_module.wait_for_rpcs
+        run_module.wait_for_rpcs = wait
+        try:
+            return capture.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+                               stack="preview", config=source.values, secret_keys=source.secret_keys,
+                               program_dir=ROOT)
+        finally:
+            run_module.wait_for_rpcs = original
+
+    sdk_wait = sdk_stack.wait_for_rpcs
+    assert build(capture_with(sdk_wait)) == build(capture_with(run_module.wait_for_rpcs))
+    assert sdk_stack.wait_for_rpcs is sdk_wait
+
+
+def test_a_failing_output_still_fails_the_run_under_the_linear_wait():
+    def program():
+        def boom(_):
+            raise ValueError("apply failed")
+
+        pulumi.export("x", pulumi.Output.from_input(1).apply(boom))
+
+    with pytest.raises(ValueError, match="apply failed"):
+        capture.run(program, stack="prod")
