@@ -47,16 +47,18 @@ def test_project_policies_ignore_other_resource_types(policy):
 
 # --- deployment protection --------------------------------------------------------------
 
-def test_project_without_vercel_authentication_is_flagged():
-    out = run_resource(vp.ENABLE_DEPLOYMENT_PROTECTION, PROJECT, project(vercelAuthentication=None), name="web")
-    assert len(out.messages) == 1
-    assert "'web'" in out.text and "standard_protection_new" in out.text
+@pytest.mark.parametrize("auth", [None, {}])
+def test_project_leaving_vercel_authentication_unset_inherits_team_protection(auth):
+    # The provider documents that an omitted deployment_type inherits the team default
+    # (Standard Protection when the team has none), so unset is not "public".
+    out = run_resource(vp.ENABLE_DEPLOYMENT_PROTECTION, PROJECT, project(vercelAuthentication=auth), name="web")
+    out.assert_clean()
 
 
 def test_project_with_deployment_type_none_is_flagged():
     out = run_resource(vp.ENABLE_DEPLOYMENT_PROTECTION, PROJECT,
                        project(vercelAuthentication={"deploymentType": "none"}))
-    assert len(out.messages) == 1 and '"none"' in out.text
+    assert len(out.messages) == 1 and '"none"' in out.text and "standard_protection_new" in out.text
 
 
 @pytest.mark.parametrize("deployment_type", ["standard_protection", "all_deployments", "only_preview_deployments"])
