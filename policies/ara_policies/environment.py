@@ -88,7 +88,19 @@ def is_secret(key: str, cfg: Mapping[str, Any], value: Any = None) -> bool:
     if key in cfg.get("exemptKeys", ()) or catalog.has_public_prefix(key):
         return False
     return (key in cfg.get("additionalSecretKeys", ()) or catalog.is_secret_key(key)
-            or (not is_unknown(value) and catalog.is_credential_value(value)))
+            or catalog.is_credential_value(judged_content(value)))
+
+
+def judged_content(value: Any) -> Optional[str]:
+    """A value whose content a rule may judge: a known string that is not an offline placeholder.
+
+    The review tool stands in for secret config it does not have with a placeholder that stays a
+    Pulumi secret (`catalog.OFFLINE_PLACEHOLDER_MARK`); its content is not the value, so judging it
+    (e.g. "no sslmode") would be a false violation. `pulumi preview` passes the real value.
+    """
+    if not isinstance(value, str) or is_unknown(value) or catalog.is_offline_placeholder(value):
+        return None
+    return value
 
 
 # --- secrets must be sensitive (REMEDIATE) ------------------------------------------------
@@ -163,9 +175,8 @@ def _check_public(args, cfg, report) -> None:
             reasons.append("its name marks it as a credential")
         if as_bool(peek(entry.container, "sensitive")) is True:
             reasons.append("it is marked sensitive")
-        value = peek(entry.container, "value")
-        if (isinstance(value, str) and not is_unknown(value)
-                and (catalog.is_credential_value(value) or _CONNECTION_URL.search(value))):
+        value = judged_content(peek(entry.container, "value"))
+        if value is not None and (catalog.is_credential_value(value) or _CONNECTION_URL.search(value)):
             reasons.append("its value looks like a credential")
         if reasons:
             report(violation(who(args.resource_type, args.name, key, entry.where),
@@ -261,9 +272,9 @@ def _check_tls(args, cfg, report) -> None:
     allowed = [str(m).lower() for m in cfg["allowedSslModes"]]
     for entry in env_entries(args.resource_type, args.props):
         key = str(get(entry.container, "key", default=""))
-        value = peek(entry.container, "value")
-        if value is UNKNOWN or not isinstance(value, str):
-            continue  # judged only when the value is known
+        value = judged_content(peek(entry.container, "value"))
+        if value is None:
+            continue  # judged only when the value is known (not unknown, not an offline placeholder)
         problem = tls_problem(key, value, allowed)
         if problem:
             fix = ("use rediss:// (TLS)." if "redis" in problem

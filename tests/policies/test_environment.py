@@ -1,7 +1,7 @@
 """environment.py: sensitivity (remediated), public prefixes, development, TLS, prod/preview reuse."""
 
 import pytest
-from infra import catalog
+from infra import catalog, projectfile
 
 from ara_policies import environment as ev
 
@@ -341,6 +341,30 @@ def test_rediss_url_passes():
 def test_connection_url_with_unknown_value_is_not_judged():
     out = run_resource(ev.REQUIRE_TLS_CONNECTION_URLS, VAR, var(key="DATABASE_URL", value=UNKNOWN_STR))
     out.assert_clean()
+
+
+@pytest.mark.parametrize("config_key", ["myapp:databaseUrl", "ara-infra:replicaDatabaseUrl"])
+def test_offline_placeholder_for_secret_config_is_not_judged_on_its_content(config_key):
+    # `review check` runs without the secret: the value is its placeholder, not a URL without sslmode.
+    value = projectfile.placeholder(config_key)
+    assert catalog.is_offline_placeholder(value)
+    for policy in RESOURCE_POLICIES:
+        run_resource(policy, VAR, var(key="DATABASE_URL", value=value)).assert_clean()
+        run_resource(policy, VARS, bulk(item("DATABASE_URL", value))).assert_clean()
+    out = run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR, var(key="CACHE", value=value, targets=("development",)))
+    out.assert_clean()
+
+
+def test_plain_value_beside_a_placeholder_is_still_judged():
+    out = run_resource(ev.REQUIRE_TLS_CONNECTION_URLS, VARS, bulk(
+        item("DATABASE_URL", projectfile.placeholder("myapp:databaseUrl")),
+        item("REPLICA_DATABASE_URL", "postgresql://u:p@h/db")))
+    assert len(out.messages) == 1 and "variables[1]" in out.text and "without sslmode" in out.text
+
+
+@pytest.mark.parametrize("config_key", ["ara-infra:upstashRedisUrl", "ara-infra:sentryDsn", "x:anything"])
+def test_every_secret_config_placeholder_carries_the_offline_mark(config_key):
+    assert catalog.is_offline_placeholder(projectfile.placeholder(config_key))
 
 
 def test_allowed_sslmodes_config_can_demand_verify_full():
