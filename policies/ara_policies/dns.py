@@ -42,10 +42,9 @@ def is_vercel_target(content: Any) -> bool:
 
 
 def _record_content(record: PolicyResource):
-    content = peek(record.props, "content")
-    if content is None and record.resource_type == catalog.CF_RECORD_LEGACY:
-        content = peek(record.props, "value")  # pre-v5 field name
-    return content
+    # The legacy `Record` of the pinned SDK (pulumi_cloudflare 6.23.1 `record.py`) names it `content`
+    # too; the pre-v5 `value` no longer exists.
+    return peek(record.props, "content")
 
 
 # --- Cloudflare Access applications ---------------------------------------------------------

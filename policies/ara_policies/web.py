@@ -119,18 +119,14 @@ _BYPASS_SCHEMA = PolicyConfigSchema(properties={
 })
 
 
+# The pinned SDK (pulumiverse_vercel 5.21.1) has no `Project.protectionBypassForAutomation`: an
+# automation bypass is its own `ProjectProtectionBypass` resource, so that is what is judged.
 def _check_automation_bypass(args, cfg, report) -> None:
     if args.name in cfg["allowedBypasses"]:
         return
-    if args.resource_type == catalog.VERCEL_PROTECTION_BYPASS:
-        report(violation(subject("Vercel protection bypass", args.name),
-                         "creates a secret that skips deployment protection for anyone who holds it.",
-                         "drop the bypass, or add this resource name to allowedBypasses after review."))
-    elif as_bool(get(args.props, "protectionBypassForAutomation")) is True:
-        report(violation(_project(args),
-                         "enables protectionBypassForAutomation, a shared secret that skips deployment "
-                         "protection.",
-                         "disable it, or add the project name to allowedBypasses after review."))
+    report(violation(subject("Vercel protection bypass", args.name),
+                     "creates a secret that skips deployment protection for anyone who holds it.",
+                     "drop the bypass, or add this resource name to allowedBypasses after review."))
 
 
 RESTRICT_AUTOMATION_BYPASS = resource_policy(
@@ -138,7 +134,7 @@ RESTRICT_AUTOMATION_BYPASS = resource_policy(
     description="Vercel deployment protection should not be bypassable by an automation secret.",
     level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
-    types=[catalog.VERCEL_PROJECT, catalog.VERCEL_PROTECTION_BYPASS],
+    types=[catalog.VERCEL_PROTECTION_BYPASS],
     check=_check_automation_bypass,
     config=_BYPASS_SCHEMA,
     url=_DOCS,

@@ -119,9 +119,10 @@ def test_unknown_public_source_defers_to_runtime_advisory():
 
 # --- automation bypass --------------------------------------------------------------------
 
-def test_project_with_automation_bypass_is_flagged():
-    out = run_resource(vp.RESTRICT_AUTOMATION_BYPASS, PROJECT, project(protectionBypassForAutomation=True))
-    assert len(out.messages) == 1 and "protectionBypassForAutomation" in out.text
+def test_automation_bypass_is_judged_on_the_bypass_resource_the_sdk_has():
+    # pulumiverse_vercel 5.21.1 has no Project.protectionBypassForAutomation; ProjectProtectionBypass is the way.
+    assert vp.RESTRICT_AUTOMATION_BYPASS.resource_types == {catalog.VERCEL_PROTECTION_BYPASS}
+    run_resource(vp.RESTRICT_AUTOMATION_BYPASS, PROJECT, project()).assert_clean()
 
 
 def test_protection_bypass_resource_is_flagged_without_echoing_its_secret():
