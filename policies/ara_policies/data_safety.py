@@ -102,7 +102,7 @@ def _check_key_lengths(args, cfg, report) -> None:
 REQUIRE_GENERATED_KEY_LENGTH = stack_policy(
     name="generated-keys-require-min-length",
     description="Generated keys (ENCRYPTION_KEY, JWT_SECRET) must meet their minimum lengths.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.HIGH,
     check=_check_key_lengths,
     config=PolicyConfigSchema(properties={

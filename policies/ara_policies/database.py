@@ -211,7 +211,7 @@ def _check_vector(args, cfg, report) -> None:
 REQUIRE_VECTOR_EXTENSION = stack_policy(
     name="postgresql-database-require-vector-extension",
     description="Each managed Postgres database should have the pgvector extension the app needs.",
-    level=EnforcementLevel.ADVISORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.LOW,
     check=_check_vector,
     config=PolicyConfigSchema(properties={

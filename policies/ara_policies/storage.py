@@ -125,7 +125,7 @@ def _check_backup_lifecycle(args, cfg, report) -> None:
 REQUIRE_BACKUP_LIFECYCLE = stack_policy(
     name="cloudflare-r2-require-backup-lifecycle",
     description="The backups R2 bucket must expire objects after the retention period.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.MEDIUM,
     check=_check_backup_lifecycle,
     config=PolicyConfigSchema(properties={
@@ -250,7 +250,7 @@ def _check_token_prefixes(args, cfg, report) -> None:
 RESTRICT_TOKEN_RESOURCE_PREFIXES = resource_policy(
     name="cloudflare-token-restrict-resource-prefixes",
     description="Cloudflare API/account tokens should grant only resources under allowedResourcePrefixes (R2 buckets).",
-    level=EnforcementLevel.ADVISORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.MEDIUM,
     types=_TOKEN_TYPES,
     check=_check_token_prefixes,

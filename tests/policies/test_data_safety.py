@@ -10,7 +10,7 @@ from .conftest import PLANTED, UNKNOWN_NUM, UNKNOWN_STR, Res, assert_metadata, r
 
 @pytest.mark.parametrize("policy,level,severity,keys", [
     (ds.REQUIRE_PROTECT_STATEFUL, "mandatory", "high", {"protectedStack"}),
-    (ds.REQUIRE_GENERATED_KEY_LENGTH, "mandatory", "high", {"minLengths"}),
+    (ds.REQUIRE_GENERATED_KEY_LENGTH, "advisory", "high", {"minLengths"}),
 ])
 def test_data_safety_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)

@@ -27,7 +27,7 @@ ADMIN_GROUP = "bf7481a1826f439498276620a3e9f1e2"
 @pytest.mark.parametrize("policy,level,severity,keys", [
     (storage.DISALLOW_R2_DEV_URL, "mandatory", "critical", set()),
     (storage.DISALLOW_CORS_WILDCARD_ORIGIN, "mandatory", "medium", set()),
-    (storage.REQUIRE_BACKUP_LIFECYCLE, "mandatory", "medium", {"backupBucketPattern", "retentionDays"}),
+    (storage.REQUIRE_BACKUP_LIFECYCLE, "advisory", "medium", {"backupBucketPattern", "retentionDays"}),
     (storage.RESTRICT_TOKEN_RESOURCES, "mandatory", "high", set()),
     (storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, "advisory", "medium", {"allowedResourcePrefixes"}),
     (storage.DISALLOW_TOKEN_PERMISSION_GROUPS, "mandatory", "high", {"deniedPermissionGroupIds"}),
