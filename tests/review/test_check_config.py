@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.review.test_any_program import program
 from tests.review.test_cli_helpers import run
 
@@ -20,6 +22,8 @@ SITE = """
                                       value=cfg.require_secret("databaseUrl"), targets=["production"],
                                       sensitive=True)
 """
+pytestmark = pytest.mark.slow  # each test starts the policy pack
+
 CONFIG = """
     config:
       databaseUrl:

@@ -50,6 +50,7 @@ def test_declared_properties_and_levels_still_pass():
     assert got[PLAIN.name] == {"enforcementLevel": "advisory", "properties": {}}
 
 
+@pytest.mark.slow
 def test_the_real_pack_refuses_a_misspelt_property_in_a_config_file(tmp_path):
     path = tmp_path / "prod.json"
     path.write_text(json.dumps({"web-headers-require-hsts": {"minMaxAg": 63072000}}))
