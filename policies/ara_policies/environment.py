@@ -109,9 +109,10 @@ def _unsensitive_secrets(args, cfg) -> list[tuple[EnvEntry, str]]:
     found = []
     for entry in env_entries(args.resource_type, args.props):
         key = get(entry.container, "key")
-        if not key or as_bool(get(entry.container, "sensitive")) is True:
+        if not key:
             continue
-        if is_secret(str(key), cfg, peek(entry.container, "value")) or _secret_in_list(args, entry, str(key), cfg):
+        secret = is_secret(str(key), cfg, peek(entry.container, "value")) or _secret_in_list(args, entry, str(key), cfg)
+        if secret and as_bool(get(entry.container, "sensitive")) is not True:
             found.append((entry, str(key)))
     return found
 

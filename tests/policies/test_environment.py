@@ -114,6 +114,11 @@ def test_exempt_keys_config_skips_a_key():
     out.assert_clean()
 
 
+def test_unknown_sensitive_flag_of_a_plain_var_is_not_read():
+    run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key="NODE_ENV", value="production",
+                                                        sensitive=UNKNOWN_BOOL)).assert_clean()
+
+
 def test_unknown_sensitive_flag_defers_to_runtime_advisory():
     out = run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(sensitive=UNKNOWN_BOOL))
     assert out.unknown is not None and "sensitive" in out.unknown.message
