@@ -187,6 +187,13 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
         "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"})}]),
         "cloudflare-token-restrict-r2-resources"),
+    # A DNS token for one zone cannot reach R2 (not "account-wide"), but ARA's tokens are R2-only.
+    "zone-scoped-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+        "effect": "allow", "permissionGroups": [{"id": "4755a26eedb94da69e1066d98aa820be"}],
+        "resources": json.dumps({"com.cloudflare.api.account.zone.023e105f4ecef8ad9ca31a8372d0c353": "*"})}]),
+        "cloudflare-token-restrict-resource-prefixes"),
+    "app-role-member-of-owner-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(roles=["ara_prod_owner"]),
+                                      "postgresql-role-restrict-role-membership"),
     "superuser-app-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(superuser=True),
                            "postgresql-role-restrict-login-privileges"),
     "bypassrls-owner-role": (_typed(catalog.PG_ROLE, "ara-db-owner"), _props(bypassRowLevelSecurity=True),
