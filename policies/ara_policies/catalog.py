@@ -98,12 +98,15 @@ _SECRET_KEY_RE = re.compile("|".join(f"(?:{p})" for p in SECRET_KEY_PATTERNS))
 
 # Key names that match a secret pattern but are public by design: clients are meant to hold them.
 PUBLIC_BY_DESIGN_PATTERNS = (
-    r".*PUBLISHABLE_KEY",  # Stripe pk_*, Clerk publishable keys: "safe to expose" (Stripe API keys docs)
-    r".*_ANON_KEY",        # Supabase anon key: public, access is enforced by RLS (Supabase API keys docs)
+    r".*PUBLISHABLE_KEY",  # Stripe pk_* / Clerk / Supabase sb_publishable_ keys, made for client code
+                           # (https://docs.stripe.com/keys)
+    r".*_ANON_KEY",        # Supabase: "Your anon key is safe to expose with RLS enabled"
+                           # (https://supabase.com/docs/guides/database/secure-data)
 )
 _PUBLIC_BY_DESIGN_RE = re.compile("|".join(f"(?:{p})" for p in PUBLIC_BY_DESIGN_PATTERNS))
 # A Sentry DSN for the browser SDK is public ("DSNs are safe to keep public because they only allow
-# submission of new events", Sentry docs "Data Source Name"), so under a public prefix it is not a secret.
+# submission of new events", https://docs.sentry.io/concepts/key-terms/dsn-explainer/), so under a
+# public prefix it is not a secret.
 _PUBLIC_SENTRY_DSN_RE = re.compile(r"(?:.*_)?SENTRY_DSN")
 
 # Values shaped like credentials, whatever their key: a URL with a password in its userinfo
