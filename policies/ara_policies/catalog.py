@@ -42,6 +42,7 @@ PG_ROLE = "postgresql:index/role:Role"
 PG_DATABASE = "postgresql:index/database:Database"
 PG_EXTENSION = "postgresql:index/extension:Extension"
 PG_GRANT = "postgresql:index/grant:Grant"
+PG_GRANT_ROLE = "postgresql:index/grantRole:GrantRole"
 PG_DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"

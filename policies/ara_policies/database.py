@@ -90,7 +90,31 @@ def _memberships(role: PolicyResource) -> list[str] | None:
         return None
 
 
-def _plain_group_problem(name: str, groups: dict, seen: frozenset) -> str | None:
+def _named_role(resource: PolicyResource, prop: str, roles: list[PolicyResource]) -> str | None:
+    """The role name in `prop`: its known value, else the declared Role it was computed from."""
+    value = peek(resource.props, prop)
+    if isinstance(value, str) and not is_unknown(value):
+        return value
+    sources = [r for r in roles if depends_on(resource, prop, r)]
+    return _role_name(sources[0]) if len(sources) == 1 else None
+
+
+def membership_index(args, roles: list[PolicyResource]) -> dict[str, list[str] | None]:
+    """Role name -> the roles it is a member of (`Role.roles` and `GrantRole` resources; pulumi_postgresql
+    `grant_role.py`: `grantRole` "is added to `role`"); None while one of them is unknown."""
+    index: dict[str, list[str] | None] = {_role_name(r): _memberships(r) for r in roles}
+    for grant in resources_of(args, catalog.PG_GRANT_ROLE):
+        member = _named_role(grant, "role", roles)
+        if member is None:
+            continue
+        group = _named_role(grant, "grantRole", roles)
+        current = index.setdefault(member, [])
+        if current is not None:
+            index[member] = None if group is None else [*current, group]
+    return index
+
+
+def _plain_group_problem(name: str, groups: dict, index: dict, seen: frozenset) -> str | None:
     """Why joining `name` is more than least privilege (None: a NOLOGIN group without attributes,
     itself a member only of such groups or monitoring roles); "" when it cannot be known yet."""
     if name.startswith("pg_"):
@@ -107,11 +131,11 @@ def _plain_group_problem(name: str, groups: dict, seen: frozenset) -> str | None
     held = [sql for prop, sql in PRIVILEGED_ATTRIBUTES.items() if as_bool(peek(group.props, prop)) is True]
     if held:
         return f"a group holding {', '.join(held)}"
-    inner = _memberships(group)
+    inner = index.get(name, [])
     if inner is None:
         return ""
     for member_of in inner:
-        problem = _plain_group_problem(member_of, groups, seen | {name})
+        problem = _plain_group_problem(member_of, groups, index, seen | {name})
         if problem is not None:
             return f"a member of {problem}" if problem else ""
     return None
@@ -120,11 +144,12 @@ def _plain_group_problem(name: str, groups: dict, seen: frozenset) -> str | None
 def _check_membership(args, cfg, report) -> None:
     roles = resources_of(args, catalog.PG_ROLE)
     groups = {_role_name(r): r for r in roles}
+    index = membership_index(args, roles)
     allowed = set(cfg["allowedMemberOf"])
     for role in roles:
         if as_bool(peek(role.props, "login")) is not True or _role_name(role) in cfg["allowedAdminRoles"]:
             continue
-        memberships = _memberships(role)
+        memberships = index.get(_role_name(role))
         if memberships is None:
             continue  # not known during preview
         # Role names are identifiers (like env-var keys), not secrets; naming them tells what to drop.
@@ -132,7 +157,7 @@ def _check_membership(args, cfg, report) -> None:
         for name in dict.fromkeys(memberships):
             if name in allowed:
                 continue
-            problem = _plain_group_problem(name, groups, frozenset())
+            problem = _plain_group_problem(name, groups, index, frozenset())
             if problem:
                 refused[name] = problem
         if refused:

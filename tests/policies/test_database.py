@@ -133,6 +133,29 @@ def test_member_of_a_monitoring_predefined_role_passes(predefined):
     membership(role(roles=[predefined])).assert_clean()
 
 
+def test_grant_role_resources_count_as_memberships():
+    # postgresql.GrantRole(role=<member>, grant_role=<group>) is the other way to grant membership.
+    app = Res(catalog.PG_ROLE, "app-role", role())
+    readers = Res(catalog.PG_ROLE, "readers", group("ara_readers"))
+    admins = Res(catalog.PG_ROLE, "admins", group("ara_admins", createRole=True))
+    ok = Res(catalog.PG_GRANT_ROLE, "app-readers", {"role": "ara_app", "grantRole": "ara_readers"})
+    run_stack(MEMBERSHIP, [app, readers, ok]).assert_clean()
+    bad = Res(catalog.PG_GRANT_ROLE, "app-admins", {"role": UNKNOWN_STR, "grantRole": UNKNOWN_STR},
+              deps={"role": ["app-role"], "grantRole": ["admins"]})
+    out = run_stack(MEMBERSHIP, [app, readers, admins, ok, bad])
+    assert len(out.messages) == 1 and "ara_admins (a group holding CREATEROLE)" in out.text
+    assert "ara_readers" not in out.text
+
+
+def test_grant_role_that_nests_a_group_into_an_admin_group_is_seen():
+    resources = [Res(catalog.PG_ROLE, "app-role", role(roles=["ara_readers"])),
+                 Res(catalog.PG_ROLE, "readers", group("ara_readers")),
+                 Res(catalog.PG_ROLE, "admins", group("ara_admins", superuser=True)),
+                 Res(catalog.PG_GRANT_ROLE, "nest", {"role": "ara_readers", "grantRole": "ara_admins"})]
+    out = run_stack(MEMBERSHIP, resources)
+    assert len(out.messages) == 1 and "a member of a group holding SUPERUSER" in out.text
+
+
 def test_membership_is_a_separate_check_from_admin_attributes():
     props = role(roles=["ara_admin"])
     run_resource(pg.RESTRICT_LOGIN_ROLE_PRIVILEGES, catalog.PG_ROLE, props).assert_clean()
