@@ -6,8 +6,9 @@ against each policy's schema, Configure; then Remediate/Analyze per resource and
 One pack process per stack, started in a background thread before the program runs, so its
 start-up overlaps the program's evaluation.
 
-Policy config per stack: `--policy-config FILE` when given, else `<pack>/config/<stack>.json`
-when that file exists, else the pack's defaults.
+Policy config per stack: `--policy-config FILE` when given, else, for ARA's own project
+(`catalog.PROJECT_NAME`), `<pack>/config/<stack>.json` when that file exists, else the pack's
+defaults (the output says which).
 
 Beyond the pack: when the run evaluates a stack writing the Vercel `production` target and another
 writing the `preview` target (`check --stack prod --stack preview`), `review.crossstack`
@@ -29,20 +30,34 @@ from typing import Any
 
 # Imported here, not in the threads: while the main thread evaluates another program directory,
 # `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
+from infra import catalog
 from review import packrun, render
 from review.evaluate import EvaluationError, Source, UsageError
 
 _LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
 
 
-def policy_config_for(stack: str, pack_dir: Path, explicit: str | None) -> Path | None:
+def policy_config_for(stack: str, pack_dir: Path, explicit: str | None, project: str) -> Path | None:
+    """`--policy-config`, else `<pack>/config/<stack>.json` for ARA's own project only: those files
+    are ARA's, not the config of any stack that happens to be called `prod`."""
     if explicit:
         path = Path(explicit).resolve()
         if not path.is_file():
             raise UsageError(f"--policy-config {explicit}: file not found")
         return path
+    if project != catalog.PROJECT_NAME:
+        return None
     default = pack_dir / "config" / f"{stack}.json"
     return default if default.is_file() else None
+
+
+def _config_label(rep: StackReport) -> str:
+    if rep.policy_config:
+        return f", policy config {rep.policy_config}"
+    if rep.project != catalog.PROJECT_NAME:
+        return (f", the pack's defaults (its config/<stack>.json files are for project {catalog.PROJECT_NAME}; "
+                f"pass --policy-config to use one)")
+    return ", the pack's defaults"
 
 
 class PackStarter(threading.Thread):
@@ -254,7 +269,7 @@ def ok(reports: Sequence[StackReport]) -> bool:
 def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     lines = []
     for rep in reports:
-        cfg = f", policy config {rep.policy_config}" if rep.policy_config else ""
+        cfg = _config_label(rep)
         lines.append(f"check {rep.project}/{rep.stack}: {rep.pack}, {rep.policies} policies over "
                      f"{rep.resources} resources{cfg}: {rep.mandatory} mandatory, {rep.advisory} advisory, "
                      f"{len(rep.remediations)} remediations")

@@ -239,7 +239,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     pack_dir = Path(args.policy_pack).resolve() if args.policy_pack else HOME / "policies"
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise UsageError(f"--policy-pack {pack_dir}: no PulumiPolicy.yaml (not a policy pack)")
-    configs = [check.policy_config_for(s.stack, pack_dir, args.policy_config) for s in sources]
+    configs = [check.policy_config_for(s.stack, pack_dir, args.policy_config, s.project) for s in sources]
 
     starters = [check.PackStarter(pack_dir, s, c) for s, c in zip(sources, configs)]
     for st in starters:

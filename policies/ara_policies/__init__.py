@@ -28,4 +28,15 @@ ALL_POLICIES = [
     *data_safety.POLICIES,
 ]
 
-__all__ = ["ALL_POLICIES"]
+# Rules that encode ARA's own architecture, not a general security property: advisory in the pack,
+# mandatory in ARA's `policies/config/*.json` (which apply to the `ara-infra` project only).
+ARA_ARCHITECTURE_POLICIES = frozenset({
+    rate_limit.REQUIRE_API_RATE_LIMIT.name,
+    security_headers.REQUIRE_SECURITY_HEADERS_ROUTE.name,
+    database.REQUIRE_VECTOR_EXTENSION.name,
+    storage.RESTRICT_TOKEN_RESOURCE_PREFIXES.name,
+    storage.REQUIRE_BACKUP_LIFECYCLE.name,
+    data_safety.REQUIRE_GENERATED_KEY_LENGTH.name,
+})
+
+__all__ = ["ALL_POLICIES", "ARA_ARCHITECTURE_POLICIES"]

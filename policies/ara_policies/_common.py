@@ -49,6 +49,7 @@ __all__ = [
     "as_number",
     "config_defaults",
     "get",
+    "is_secret_value",
     "is_unknown",
     "peek",
     "plain",
@@ -111,6 +112,31 @@ def plain(value: Any) -> Any:
             except (KeyError, UnknownValueError):
                 pass
         return value
+
+
+def is_secret_value(container: Any, key: str) -> bool:
+    """True when `container[key]` is a Pulumi secret.
+
+    pulumi-policy unwraps secrets before `validate` (`policy.py` `Analyze`/`AnalyzeStack` call
+    `deserialize_properties` without `proxy_secrets`), so this is False there. `Remediate` keeps them
+    (`deserialize_properties(..., True)`: `Secret` objects behind `secrets_preserving_proxy`, whose
+    `["__target"]` is the wrapped mapping, `secret.py` `_DictSecretsProxy.__getitem__`); a hand-built
+    mapping may still hold the wire sentinel.
+    """
+    raw = container
+    try:
+        raw = container["__target"]
+    except (KeyError, TypeError, IndexError, UnknownValueError):
+        pass
+    if not isinstance(raw, Mapping) or not _has(raw, key):
+        return False
+    try:
+        value = raw[key]
+    except UnknownValueError:
+        return False
+    if isinstance(value, Secret):
+        return True
+    return isinstance(value, Mapping) and _has(value, _SIG_KEY) and value.get(_SIG_KEY) == _SECRET_SIG
 
 
 def _has(mapping: Mapping, key: Any) -> bool:

@@ -33,12 +33,16 @@ CF_API_TOKEN = "cloudflare:index/apiToken:ApiToken"
 CF_ACCOUNT_TOKEN = "cloudflare:index/accountToken:AccountToken"
 CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 CF_RECORD_LEGACY = "cloudflare:index/record:Record"
+CF_ACCESS_APPLICATION = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
+CF_ACCESS_APPLICATION_LEGACY = "cloudflare:index/accessApplication:AccessApplication"
+"""Deprecated alias of `CF_ACCESS_APPLICATION` (pulumi_cloudflare 6.23.1 `access_application.py`)."""
 
 PG_PROVIDER = "pulumi:providers:postgresql"
 PG_ROLE = "postgresql:index/role:Role"
 PG_DATABASE = "postgresql:index/database:Database"
 PG_EXTENSION = "postgresql:index/extension:Extension"
 PG_GRANT = "postgresql:index/grant:Grant"
+PG_GRANT_ROLE = "postgresql:index/grantRole:GrantRole"
 PG_DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -79,14 +83,52 @@ SECRET_KEY_PATTERNS = (
     r".*SECRET.*",
     r".*_KEY",
     r".*_KEY_ID",
+    r".*APIKEY",                                      # SENDGRID_APIKEY
     r".*_TOKEN",
     r".*PASSWORD.*",
+    r"(?:.*_)?PASS",                                  # SMTP_PASS (not BYPASS)
+    r"(?:.*_)?(?:PASSWD|PWD)",
     r".*_DSN",
-    r"DATABASE_URL",
-    r".*_DATABASE_URL",
-    r".*_REDIS_URL",
+    r".*CREDENTIALS?",
+    r"(?:.*_)?CONNECTION_STRING",
+    r"(?:.*_)?DATABASE_UR[LI](?:_.*)?",               # DATABASE_URL, READ_DATABASE_URL, DATABASE_URL_UNPOOLED
+    r"(?:.*_)?POSTGRES(?:QL)?_(?:.*_)?URL(?:_.*)?",   # Vercel/Neon POSTGRES_URL, POSTGRES_PRISMA_URL, ..._NON_POOLING
+    r"(?:.*_)?(?:REDIS|KV|MONGO(?:DB)?|MYSQL|AMQP|RABBITMQ)_UR[LI]",  # REDIS_URL, KV_URL, MONGODB_URI
 )
 _SECRET_KEY_RE = re.compile("|".join(f"(?:{p})" for p in SECRET_KEY_PATTERNS))
+
+# Key names that match a secret pattern but are public by design: clients are meant to hold them.
+PUBLIC_BY_DESIGN_PATTERNS = (
+    r".*PUBLISHABLE_KEY",  # Stripe pk_* / Clerk / Supabase sb_publishable_ keys, made for client code
+                           # (https://docs.stripe.com/keys)
+    r".*_ANON_KEY",        # Supabase: "Your anon key is safe to expose with RLS enabled"
+                           # (https://supabase.com/docs/guides/database/secure-data)
+)
+_PUBLIC_BY_DESIGN_RE = re.compile("|".join(f"(?:{p})" for p in PUBLIC_BY_DESIGN_PATTERNS))
+# A Sentry DSN for the browser SDK is public ("DSNs are safe to keep public because they only allow
+# submission of new events", https://docs.sentry.io/concepts/key-terms/dsn-explainer/), so under a
+# public prefix it is not a secret.
+_PUBLIC_SENTRY_DSN_RE = re.compile(r"(?:.*_)?SENTRY_DSN")
+
+# Values shaped like credentials, whatever their key: a URL with a password in its userinfo
+# (`postgres://u:p@h/db`, `rediss://:pw@h`), a PEM private key, Stripe/OpenAI-style secret keys.
+_CREDENTIAL_VALUE_RE = re.compile(
+    r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@|^-----BEGIN [A-Z ]*PRIVATE KEY-----|^(?:sk|rk)_(?:live|test)_|^sk-",
+    re.IGNORECASE)
+
+OFFLINE_PLACEHOLDER_MARK = "ara-placeholder-"
+"""Part of every stand-in the offline review tool uses for a secret config value it does not have
+(`infra/projectfile.py` `placeholder()`). Its content is not the value, so no policy judges it."""
+
+
+def is_offline_placeholder(value: object) -> bool:
+    """True for a value built from an offline placeholder (its real content is unknown)."""
+    return isinstance(value, str) and OFFLINE_PLACEHOLDER_MARK in value
+
+
+def is_credential_value(value: object) -> bool:
+    """True when a known value looks like a credential (matched only, never echoed)."""
+    return isinstance(value, str) and bool(_CREDENTIAL_VALUE_RE.search(value.strip()))
 
 
 class Source(str, Enum):
@@ -162,11 +204,33 @@ ENCRYPTION_KEY_LENGTH = 32
 """ENCRYPTION_KEY is exactly this long: the app derives an AES-256 key from it."""
 
 
+def is_public_by_design(key: str) -> bool:
+    """True for keys clients are meant to hold (publishable/anon keys, a public-prefixed Sentry DSN)."""
+    if _PUBLIC_BY_DESIGN_RE.fullmatch(key):
+        return True
+    return has_public_prefix(key) and bool(_PUBLIC_SENTRY_DSN_RE.fullmatch(key[len(public_prefix(key)):]))
+
+
 def is_secret_key(key: str) -> bool:
-    """True when an env-var name holds a credential: in the catalog or matching a pattern."""
+    """True when an env-var name holds a credential.
+
+    The catalog decides for its own keys; then public-by-design names are not secrets; then the
+    patterns, and for a public-prefixed key also its bare name in the catalog
+    (`NEXT_PUBLIC_OPENAI_API_KEY` is the catalog's secret with a prefix in front).
+    """
     if key in ENV_VARS_BY_KEY:
         return ENV_VARS_BY_KEY[key].sensitive
-    return bool(_SECRET_KEY_RE.fullmatch(key))
+    if is_public_by_design(key):
+        return False
+    if _SECRET_KEY_RE.fullmatch(key):
+        return True
+    bare = key[len(public_prefix(key)):]
+    return bare != key and bare in CATALOG_SECRET_KEYS
+
+
+def public_prefix(key: str) -> str:
+    """The client-exposing prefix a key starts with, or ""."""
+    return next((p for p in PUBLIC_PREFIXES if key.startswith(p)), "")
 
 
 def has_public_prefix(key: str) -> bool:

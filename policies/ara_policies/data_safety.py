@@ -15,14 +15,13 @@ from ._common import (
     Severity,
     UnknownValueError,
     as_number,
-    is_unknown,
     peek,
     resources_of,
     stack_policy,
     subject,
     violation,
 )
-from .environment import env_entries, who
+from .environment import env_entries, judged_content, who
 
 # Env-var key → minimum length, derived from the catalog: generated vars name their key in
 # `origin`, and GENERATED_KEY_LENGTHS gives that key's floor.
@@ -82,8 +81,8 @@ def _check_key_lengths(args, cfg, report) -> None:
                 continue
             minimum = minimums[key]
             label = who(resource.resource_type, resource.name, key, entry.where, resource.urn)
-            value = peek(entry.container, "value")
-            if isinstance(value, str) and not is_unknown(value) and len(value) < minimum:
+            value = judged_content(peek(entry.container, "value"))  # not unknown, not an offline placeholder
+            if value is not None and len(value) < minimum:
                 report(violation(label, f"is shorter than {minimum} characters.",
                                  f"generate it with random.RandomPassword(length={minimum})."), resource.urn)
                 continue
@@ -102,7 +101,7 @@ def _check_key_lengths(args, cfg, report) -> None:
 REQUIRE_GENERATED_KEY_LENGTH = stack_policy(
     name="generated-keys-require-min-length",
     description="Generated keys (ENCRYPTION_KEY, JWT_SECRET) must meet their minimum lengths.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.HIGH,
     check=_check_key_lengths,
     config=PolicyConfigSchema(properties={

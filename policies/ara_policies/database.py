@@ -8,6 +8,7 @@ from pulumi_policy import PolicyConfigSchema, PolicyResource
 from ._common import (
     EnforcementLevel,
     Severity,
+    UnknownValueError,
     as_bool,
     as_list,
     depends_on,
@@ -64,31 +65,116 @@ RESTRICT_LOGIN_ROLE_PRIVILEGES = resource_policy(
 )
 
 
-# --- login roles inherit no other role's rights ---------------------------------------------
+# --- login roles inherit no other role's rights (STACK) ---------------------------------------
+
+# Predefined roles a login role may join: read-only monitoring views and settings. Every other
+# pg_* role grants powers beyond the app's tables (pg_read_server_files, pg_write_server_files,
+# pg_execute_server_program: files and programs as the server's OS user; pg_signal_backend: cancel
+# or terminate other sessions; pg_read_all_data / pg_write_all_data: every table; pg_maintain,
+# pg_checkpoint, pg_create_subscription, pg_use_reserved_connections, ...) and is refused, as is a
+# predefined role a later PostgreSQL adds. https://www.postgresql.org/docs/current/predefined-roles.html
+MONITORING_PREDEFINED_ROLES = frozenset({"pg_monitor", "pg_read_all_settings", "pg_read_all_stats",
+                                         "pg_stat_scan_tables"})
+
+
+def _role_name(role: PolicyResource):
+    name = peek(role.props, "name")
+    return name if isinstance(name, str) and not is_unknown(name) else role.name
+
+
+def _memberships(role: PolicyResource) -> list[str] | None:
+    """The role names in `roles`; None while the list (or one name) is unknown."""
+    try:
+        return [str(r) for r in as_list(peek(role.props, "roles"))]
+    except UnknownValueError:
+        return None
+
+
+def _named_role(resource: PolicyResource, prop: str, roles: list[PolicyResource]) -> str | None:
+    """The role name in `prop`: its known value, else the declared Role it was computed from."""
+    value = peek(resource.props, prop)
+    if isinstance(value, str) and not is_unknown(value):
+        return value
+    sources = [r for r in roles if depends_on(resource, prop, r)]
+    return _role_name(sources[0]) if len(sources) == 1 else None
+
+
+def membership_index(args, roles: list[PolicyResource]) -> dict[str, list[str] | None]:
+    """Role name -> the roles it is a member of (`Role.roles` and `GrantRole` resources; pulumi_postgresql
+    `grant_role.py`: `grantRole` "is added to `role`"); None while one of them is unknown."""
+    index: dict[str, list[str] | None] = {_role_name(r): _memberships(r) for r in roles}
+    for grant in resources_of(args, catalog.PG_GRANT_ROLE):
+        member = _named_role(grant, "role", roles)
+        if member is None:
+            continue
+        group = _named_role(grant, "grantRole", roles)
+        current = index.setdefault(member, [])
+        if current is not None:
+            index[member] = None if group is None else [*current, group]
+    return index
+
+
+def _plain_group_problem(name: str, groups: dict, index: dict, seen: frozenset) -> str | None:
+    """Why joining `name` is more than least privilege (None: a NOLOGIN group without attributes,
+    itself a member only of such groups or monitoring roles); "" when it cannot be known yet."""
+    if name.startswith("pg_"):
+        return None if name in MONITORING_PREDEFINED_ROLES else "a predefined role with broad powers"
+    group = groups.get(name)
+    if group is None:
+        return "a role the stack does not declare, so its attributes are unknown"
+    if name in seen:
+        return None  # a cycle: PostgreSQL refuses it; the other roles on it are judged on their own
+    if any(is_unknown(peek(group.props, prop)) for prop in ("login", *PRIVILEGED_ATTRIBUTES)):
+        return ""
+    if as_bool(peek(group.props, "login")) is True:
+        return "a login role"
+    held = [sql for prop, sql in PRIVILEGED_ATTRIBUTES.items() if as_bool(peek(group.props, prop)) is True]
+    if held:
+        return f"a group holding {', '.join(held)}"
+    inner = index.get(name, [])
+    if inner is None:
+        return ""
+    for member_of in inner:
+        problem = _plain_group_problem(member_of, groups, index, seen | {name})
+        if problem is not None:
+            return f"a member of {problem}" if problem else ""
+    return None
+
 
 def _check_membership(args, cfg, report) -> None:
-    if as_bool(get(args.props, "login")) is not True:
-        return
-    name = get(args.props, "name", default=args.name)
-    if name in cfg["allowedAdminRoles"]:
-        return
+    roles = resources_of(args, catalog.PG_ROLE)
+    groups = {_role_name(r): r for r in roles}
+    index = membership_index(args, roles)
     allowed = set(cfg["allowedMemberOf"])
-    # Role names are identifiers (like env-var keys), not secrets; naming them tells what to drop.
-    granted = [str(r) for r in as_list(get(args.props, "roles")) if r not in allowed]
-    if granted:
-        report(violation(subject("Postgres role", args.name),
-                         f"can log in and is a member of {', '.join(dict.fromkeys(granted))}, so it can use "
-                         "their privileges (and their attributes with SET ROLE).",
-                         "drop the memberships from the application role and grant it table privileges "
-                         "directly, or list the roles in allowedMemberOf (or the role in allowedAdminRoles)."))
+    for role in roles:
+        if as_bool(peek(role.props, "login")) is not True or _role_name(role) in cfg["allowedAdminRoles"]:
+            continue
+        memberships = index.get(_role_name(role))
+        if memberships is None:
+            continue  # not known during preview
+        # Role names are identifiers (like env-var keys), not secrets; naming them tells what to drop.
+        refused = {}
+        for name in dict.fromkeys(memberships):
+            if name in allowed:
+                continue
+            problem = _plain_group_problem(name, groups, index, frozenset())
+            if problem:
+                refused[name] = problem
+        if refused:
+            listed = "; ".join(f"{name} ({why})" for name, why in refused.items())
+            report(violation(subject("Postgres role", role.name, role.urn),
+                             f"can log in and is a member of {listed}, so it can use their privileges "
+                             "(and their attributes with SET ROLE).",
+                             "grant the application role table privileges directly or through a NOLOGIN group "
+                             "role without admin attributes, or list the roles in allowedMemberOf (or the role "
+                             "in allowedAdminRoles)."), role.urn)
 
 
-RESTRICT_ROLE_MEMBERSHIP = resource_policy(
+RESTRICT_ROLE_MEMBERSHIP = stack_policy(
     name="postgresql-role-restrict-role-membership",
-    description="Postgres login roles must not be granted membership in roles outside allowedMemberOf.",
+    description="Postgres login roles may join only NOLOGIN group roles without admin attributes (or allowedMemberOf).",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    types=[catalog.PG_ROLE],
     check=_check_membership,
     config=PolicyConfigSchema(properties={
         "allowedMemberOf": string_list("Role names a login role may be a member of (e.g. a read-only group)."),
@@ -150,7 +236,7 @@ def _check_vector(args, cfg, report) -> None:
 REQUIRE_VECTOR_EXTENSION = stack_policy(
     name="postgresql-database-require-vector-extension",
     description="Each managed Postgres database should have the pgvector extension the app needs.",
-    level=EnforcementLevel.ADVISORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.LOW,
     check=_check_vector,
     config=PolicyConfigSchema(properties={

@@ -24,6 +24,7 @@ from ._common import (
     as_bool,
     as_list,
     get,
+    is_secret_value,
     is_unknown,
     peek,
     resource_policy,
@@ -80,11 +81,26 @@ _SECRET_KEY_CONFIG = {
 }
 
 
-def is_secret(key: str, cfg: Mapping[str, Any]) -> bool:
-    """A credential that stays server-side: catalog/pattern match, minus public-prefixed keys."""
+def is_secret(key: str, cfg: Mapping[str, Any], value: Any = None) -> bool:
+    """A credential that stays server-side: by name (`catalog.is_secret_key`, `additionalSecretKeys`)
+    or by a known credential-shaped value (a URL with a password, a private key, ...); never an
+    `exemptKeys` key, and never a public-prefixed key (the public-prefix policy judges those)."""
     if key in cfg.get("exemptKeys", ()) or catalog.has_public_prefix(key):
         return False
-    return key in cfg.get("additionalSecretKeys", ()) or catalog.is_secret_key(key)
+    return (key in cfg.get("additionalSecretKeys", ()) or catalog.is_secret_key(key)
+            or catalog.is_credential_value(judged_content(value)))
+
+
+def judged_content(value: Any) -> Optional[str]:
+    """A value whose content a rule may judge: a known string that is not an offline placeholder.
+
+    The review tool stands in for secret config it does not have with a placeholder that stays a
+    Pulumi secret (`catalog.OFFLINE_PLACEHOLDER_MARK`); its content is not the value, so judging it
+    (e.g. "no sslmode") would be a false violation. `pulumi preview` passes the real value.
+    """
+    if not isinstance(value, str) or is_unknown(value) or catalog.is_offline_placeholder(value):
+        return None
+    return value
 
 
 # --- secrets must be sensitive (REMEDIATE) ------------------------------------------------
@@ -93,9 +109,24 @@ def _unsensitive_secrets(args, cfg) -> list[tuple[EnvEntry, str]]:
     found = []
     for entry in env_entries(args.resource_type, args.props):
         key = get(entry.container, "key")
-        if key and is_secret(str(key), cfg) and as_bool(get(entry.container, "sensitive")) is not True:
+        if not key:
+            continue
+        secret = is_secret(str(key), cfg, peek(entry.container, "value")) or _secret_in_list(args, entry, str(key), cfg)
+        if secret and as_bool(get(entry.container, "sensitive")) is not True:
             found.append((entry, str(key)))
     return found
+
+
+def _secret_in_list(args, entry: EnvEntry, key: str, cfg) -> bool:
+    """A `variables[]`/`environments[]` value the program made a Pulumi secret, whatever its key.
+
+    Not for `ProjectEnvironmentVariable`: its SDK makes every `value` a secret
+    (pulumiverse_vercel 5.21.1 `project_environment_variable.py` line 613), so there it says
+    nothing. The runtime shows secrets only to Remediate (see `is_secret_value`), which runs before
+    validate, so validate then sees the remediated `sensitive`.
+    """
+    return (args.resource_type != catalog.VERCEL_ENV_VAR and is_secret_value(entry.container, "value")
+            and not catalog.has_public_prefix(key) and key not in cfg.get("exemptKeys", ()))
 
 
 def _check_sensitive(args, cfg, report) -> None:
@@ -130,10 +161,9 @@ REQUIRE_SENSITIVE_SECRETS = resource_policy(
 
 # --- no secrets under a public prefix ------------------------------------------------------
 
-# Value shapes of credentials; matched only, never reported.
-_CREDENTIAL_SHAPES = re.compile(
-    r"^(?:sk|rk)_(?:live|test)_|^sk-|^-----BEGIN|^postgres(?:ql)?://|^rediss?://|^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]+@",
-    re.IGNORECASE)
+# Value shapes that must never reach a browser besides credentials: any database/Redis URL
+# (it names the server even without a password). Matched only, never reported.
+_CONNECTION_URL = re.compile(r"^\s*(?:postgres(?:ql)?|rediss?)://", re.IGNORECASE)
 
 
 def _check_public(args, cfg, report) -> None:
@@ -141,14 +171,13 @@ def _check_public(args, cfg, report) -> None:
         key = str(get(entry.container, "key", default=""))
         if not catalog.has_public_prefix(key) or key in cfg["allowedPublicKeys"]:
             continue
-        bare = key[next(len(p) for p in catalog.PUBLIC_PREFIXES if key.startswith(p)):]
         reasons = []
-        if catalog.is_secret_key(key) or bare in catalog.CATALOG_SECRET_KEYS:
+        if catalog.is_secret_key(key):
             reasons.append("its name marks it as a credential")
         if as_bool(peek(entry.container, "sensitive")) is True:
             reasons.append("it is marked sensitive")
-        value = peek(entry.container, "value")
-        if isinstance(value, str) and not is_unknown(value) and _CREDENTIAL_SHAPES.search(value):
+        value = judged_content(peek(entry.container, "value"))
+        if value is not None and (catalog.is_credential_value(value) or _CONNECTION_URL.search(value)):
             reasons.append("its value looks like a credential")
         if reasons:
             report(violation(who(args.resource_type, args.name, key, entry.where),
@@ -177,7 +206,7 @@ DISALLOW_PUBLIC_SECRETS = resource_policy(
 def _check_development(args, cfg, report) -> None:
     for entry in env_entries(args.resource_type, args.props):
         key = str(get(entry.container, "key", default=""))
-        if key and is_secret(key, cfg) and catalog.TARGET_DEVELOPMENT in targets_of(entry):
+        if key and is_secret(key, cfg, peek(entry.container, "value")) and catalog.TARGET_DEVELOPMENT in targets_of(entry):
             report(violation(who(args.resource_type, args.name, key, entry.where),
                              "is a secret that targets development, so `vercel env pull` copies it to "
                              "laptops.",
@@ -244,9 +273,9 @@ def _check_tls(args, cfg, report) -> None:
     allowed = [str(m).lower() for m in cfg["allowedSslModes"]]
     for entry in env_entries(args.resource_type, args.props):
         key = str(get(entry.container, "key", default=""))
-        value = peek(entry.container, "value")
-        if value is UNKNOWN or not isinstance(value, str):
-            continue  # judged only when the value is known
+        value = judged_content(peek(entry.container, "value"))
+        if value is None:
+            continue  # judged only when the value is known (not unknown, not an offline placeholder)
         problem = tls_problem(key, value, allowed)
         if problem:
             fix = ("use rediss:// (TLS)." if "redis" in problem
@@ -304,7 +333,8 @@ def _stack_vars(args, cfg) -> list[_StackVar]:
         for entry in entries:
             key = peek(entry.container, "key")
             targets = peek(entry.container, "targets")
-            if not isinstance(key, str) or is_unknown(key) or not is_secret(key, cfg):
+            value = peek(entry.container, "value")
+            if not isinstance(key, str) or is_unknown(key) or not is_secret(key, cfg, value):
                 continue
             if targets is UNKNOWN:
                 continue
@@ -312,8 +342,7 @@ def _stack_vars(args, cfg) -> list[_StackVar]:
                 target_set = frozenset(str(t) for t in as_list(targets))
             except UnknownValueError:
                 continue
-            found.append(_StackVar(resource, key, entry.where, target_set,
-                                   peek(entry.container, "value"), project))
+            found.append(_StackVar(resource, key, entry.where, target_set, value, project))
     return found
 
 

@@ -127,7 +127,7 @@ def _check_rate_limit(args, cfg, report) -> None:
 REQUIRE_API_RATE_LIMIT = stack_policy(
     name="vercel-firewall-require-api-rate-limit",
     description="Every Vercel project must rate-limit its API path in the Vercel Firewall.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.MEDIUM,
     check=_check_rate_limit,
     config=PolicyConfigSchema(properties={

@@ -455,7 +455,7 @@ def _check_header_route(args, cfg, report) -> None:
 REQUIRE_SECURITY_HEADERS_ROUTE = stack_policy(
     name="web-headers-require-security-headers-route",
     description="Every Vercel project must have an enabled ProjectRoute that sets headers on every path.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.HIGH,
     check=_check_header_route,
     url=_OWASP,

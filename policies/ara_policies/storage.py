@@ -125,7 +125,7 @@ def _check_backup_lifecycle(args, cfg, report) -> None:
 REQUIRE_BACKUP_LIFECYCLE = stack_policy(
     name="cloudflare-r2-require-backup-lifecycle",
     description="The backups R2 bucket must expire objects after the retention period.",
-    level=EnforcementLevel.MANDATORY,
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.MEDIUM,
     check=_check_backup_lifecycle,
     config=PolicyConfigSchema(properties={
@@ -154,33 +154,55 @@ def _token_policies(props) -> list:
 
 
 def _resource_keys(policy) -> list[str] | None:
+    """The resource keys a policy grants; an account key with nested keys grants the nested ones."""
     resources = get(policy, "resources")
-    if isinstance(resources, Mapping):
-        return [str(k) for k in resources]
     if isinstance(resources, str):
         try:
-            parsed = json.loads(resources)
+            resources = json.loads(resources)
         except ValueError:
             return None
-        return [str(k) for k in parsed] if isinstance(parsed, dict) else None
-    return [] if resources is None else None
+    if resources is None:
+        return []
+    if not isinstance(resources, Mapping):
+        return None
+    keys: list[str] = []
+    for key in resources:
+        inner = resources[key]
+        # {"com.cloudflare.api.account.<id>": {"com.cloudflare.api.account.zone.*": "*"}}: the zones of one
+        # account (Cloudflare "Create tokens via API").
+        if isinstance(inner, Mapping) and inner:
+            keys.extend(str(k) for k in inner)
+        else:
+            keys.append(str(key))
+    return keys
 
 
-def resource_key_problem(key: str, allowed_prefixes: list[str]) -> str | None:
-    """Why a token resource key is too broad (fixed labels; the key is not echoed)."""
-    if "*" in key:
-        return "a wildcard resource"
-    if key.startswith("com.cloudflare.api.account.") and not any(key.startswith(p) for p in allowed_prefixes):
-        return "an account-wide resource"
-    if not any(key.startswith(p) for p in allowed_prefixes):
-        return "a resource outside the allowed prefixes"
-    if key.startswith(R2_BUCKET_RESOURCE_PREFIX) and not _BUCKET_KEY.match(key[len(R2_BUCKET_RESOURCE_PREFIX):]):
-        return "an R2 resource that does not name <account>_<jurisdiction>_<bucket>"
+# Resource-key families (Cloudflare "Create tokens via API": account, zone and user resources; R2
+# "API tokens": bucket resources). R2 permissions are account-level, so only account keys (and
+# wildcards) and R2 bucket keys reach buckets; zone and user keys cannot.
+_ACCOUNT_PREFIX = "com.cloudflare.api.account."
+_ZONE_PREFIX = "com.cloudflare.api.account.zone."
+_USER_PREFIX = "com.cloudflare.api.user."
+
+
+def r2_scope_problem(key: str) -> str | None:
+    """Why a token resource key gives R2 access beyond named buckets (fixed labels, key not echoed)."""
+    if key.startswith(R2_BUCKET_RESOURCE_PREFIX):
+        if "*" in key:
+            return "a wildcard R2 bucket resource"
+        if not _BUCKET_KEY.match(key[len(R2_BUCKET_RESOURCE_PREFIX):]):
+            return "an R2 resource that does not name <account>_<jurisdiction>_<bucket>"
+        return None
+    if key.startswith((_ZONE_PREFIX, _USER_PREFIX)):
+        return None  # zone/user scope: no R2 permission applies there
+    if key == "*" or (key.startswith(_ACCOUNT_PREFIX) and "*" in key):
+        return "a wildcard account resource, which reaches every R2 bucket of every account"
+    if key.startswith(_ACCOUNT_PREFIX):
+        return "an account-wide resource, which reaches every R2 bucket of the account"
     return None
 
 
 def _check_token_resources(args, cfg, report) -> None:
-    prefixes = [str(p) for p in cfg["allowedResourcePrefixes"]]
     for i, policy in enumerate(_token_policies(args.props)):
         keys = _resource_keys(policy)
         who = subject("Cloudflare token", args.name)
@@ -188,26 +210,54 @@ def _check_token_resources(args, cfg, report) -> None:
             report(violation(who, f"policies[{i}].resources is not a JSON object of resource keys.",
                              "pass json.dumps({\"com.cloudflare.edge.r2.bucket.<acct>_default_<bucket>\": \"*\"})."))
             continue
-        problems = sorted({p for p in (resource_key_problem(k, prefixes) for k in keys) if p})
+        problems = sorted({p for p in (r2_scope_problem(k) for k in keys) if p})
         if not keys:
             problems = ["no resources"]
         if problems:
             report(violation(who, f"policies[{i}] grants {', '.join(problems)}.",
-                             "scope the token to named buckets: "
+                             "scope R2 access to named buckets: "
                              "com.cloudflare.edge.r2.bucket.<account>_<jurisdiction>_<bucket>."))
 
 
 RESTRICT_TOKEN_RESOURCES = resource_policy(
     name="cloudflare-token-restrict-r2-resources",
-    description="Cloudflare API/account tokens must be scoped to named R2 buckets, never account-wide.",
+    description="Cloudflare API/account tokens must reach R2 only through named buckets, never account-wide.",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     types=_TOKEN_TYPES,
     check=_check_token_resources,
+    url="https://developers.cloudflare.com/r2/api/tokens/",
+)
+
+
+# --- tokens grant only the resource kinds the app uses (ARA: R2 buckets) -------------------
+
+def _check_token_prefixes(args, cfg, report) -> None:
+    prefixes = tuple(str(p) for p in cfg["allowedResourcePrefixes"])
+    for i, policy in enumerate(_token_policies(args.props)):
+        # Unparseable resources and keys that reach R2 are the R2 scope rule's.
+        outside = [k for k in _resource_keys(policy) or []
+                   if not k.startswith(prefixes) and r2_scope_problem(k) is None]
+        kinds = sorted({"a zone resource" if k.startswith(_ZONE_PREFIX) else
+                        "a user resource" if k.startswith(_USER_PREFIX) else "another resource" for k in outside})
+        if kinds:
+            report(violation(subject("Cloudflare token", args.name),
+                             f"policies[{i}] grants {', '.join(kinds)} outside allowedResourcePrefixes.",
+                             "give this token only the resources the app uses (by default R2 buckets); use a "
+                             "separate token for DNS or other work, or extend allowedResourcePrefixes."))
+
+
+RESTRICT_TOKEN_RESOURCE_PREFIXES = resource_policy(
+    name="cloudflare-token-restrict-resource-prefixes",
+    description="Cloudflare API/account tokens should grant only resources under allowedResourcePrefixes (R2 buckets).",
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
+    severity=Severity.MEDIUM,
+    types=_TOKEN_TYPES,
+    check=_check_token_prefixes,
     config=PolicyConfigSchema(properties={
         "allowedResourcePrefixes": string_list("Resource-key prefixes a token may grant.", [R2_BUCKET_RESOURCE_PREFIX]),
     }),
-    url="https://developers.cloudflare.com/r2/api/tokens/",
+    url="https://developers.cloudflare.com/fundamentals/api/how-to/create-via-api/",
 )
 
 
@@ -275,6 +325,7 @@ POLICIES = [
     DISALLOW_CORS_WILDCARD_ORIGIN,
     REQUIRE_BACKUP_LIFECYCLE,
     RESTRICT_TOKEN_RESOURCES,
+    RESTRICT_TOKEN_RESOURCE_PREFIXES,
     DISALLOW_TOKEN_PERMISSION_GROUPS,
     REQUIRE_CUSTOM_DOMAIN_MIN_TLS,
 ]

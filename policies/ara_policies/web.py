@@ -29,19 +29,20 @@ def _project(args) -> str:
 # --- deployment protection --------------------------------------------------------------
 
 def _check_deployment_protection(args, cfg, report) -> None:
+    # Unset is not public: "When omitted on creation, inherits the team default (Standard
+    # Protection when the team has no default)" (pulumiverse_vercel 5.21.1 `_inputs.py`,
+    # `ProjectVercelAuthenticationArgs.deployment_type`, line 6330, generated from the
+    # Terraform provider's schema). Only an explicit "none" turns it off.
     deployment_type = get(args.props, "vercelAuthentication", "deploymentType")
-    if deployment_type is None:
-        report(violation(_project(args), "has no Vercel Authentication, so preview deployments are public.",
-                         'set vercelAuthentication.deploymentType to "standard_protection_new" '
-                         '(or "standard_protection"/"all_deployments").'))
-    elif str(deployment_type).lower() == "none":
+    if deployment_type is not None and str(deployment_type).lower() == "none":
         report(violation(_project(args), 'sets vercelAuthentication.deploymentType to "none".',
-                         'use "standard_protection_new", "standard_protection" or "all_deployments".'))
+                         'use "standard_protection_new", "standard_protection", "all_deployments" or '
+                         '"only_preview_deployments", or leave it unset to inherit the team default.'))
 
 
 ENABLE_DEPLOYMENT_PROTECTION = resource_policy(
     name="vercel-project-enable-deployment-protection",
-    description="Vercel projects must protect preview deployments with Vercel Authentication.",
+    description="Vercel projects must not turn off Vercel Authentication for preview deployments.",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     types=[catalog.VERCEL_PROJECT],
@@ -118,18 +119,14 @@ _BYPASS_SCHEMA = PolicyConfigSchema(properties={
 })
 
 
+# The pinned SDK (pulumiverse_vercel 5.21.1) has no `Project.protectionBypassForAutomation`: an
+# automation bypass is its own `ProjectProtectionBypass` resource, so that is what is judged.
 def _check_automation_bypass(args, cfg, report) -> None:
     if args.name in cfg["allowedBypasses"]:
         return
-    if args.resource_type == catalog.VERCEL_PROTECTION_BYPASS:
-        report(violation(subject("Vercel protection bypass", args.name),
-                         "creates a secret that skips deployment protection for anyone who holds it.",
-                         "drop the bypass, or add this resource name to allowedBypasses after review."))
-    elif as_bool(get(args.props, "protectionBypassForAutomation")) is True:
-        report(violation(_project(args),
-                         "enables protectionBypassForAutomation, a shared secret that skips deployment "
-                         "protection.",
-                         "disable it, or add the project name to allowedBypasses after review."))
+    report(violation(subject("Vercel protection bypass", args.name),
+                     "creates a secret that skips deployment protection for anyone who holds it.",
+                     "drop the bypass, or add this resource name to allowedBypasses after review."))
 
 
 RESTRICT_AUTOMATION_BYPASS = resource_policy(
@@ -137,7 +134,7 @@ RESTRICT_AUTOMATION_BYPASS = resource_policy(
     description="Vercel deployment protection should not be bypassable by an automation secret.",
     level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
-    types=[catalog.VERCEL_PROJECT, catalog.VERCEL_PROTECTION_BYPASS],
+    types=[catalog.VERCEL_PROTECTION_BYPASS],
     check=_check_automation_bypass,
     config=_BYPASS_SCHEMA,
     url=_DOCS,

@@ -10,6 +10,7 @@ without a word.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -141,9 +142,27 @@ def reconcile_policy_config(
     return result
 
 
+def _undeclared_properties(policy: PolicyInfo, props: Mapping[str, Any], properties: Mapping[str, Any]) -> list[str]:
+    """A property the schema does not declare: the engine would pass it on and the policy ignore it."""
+    errors = []
+    for prop in sorted(set(props) - set(properties)):
+        if not properties:
+            errors.append(f"{policy.name}: property '{prop}' is not accepted: the policy declares no config "
+                          f"properties (only enforcementLevel can be set)")
+            continue
+        close = difflib.get_close_matches(prop, list(properties), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        errors.append(f"{policy.name}: property '{prop}' is not declared by the policy's configSchema; {hint}"
+                      f"known properties: {', '.join(sorted(properties))}")
+    return errors
+
+
 def _validate_properties(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
     schema_in = policy.config_schema or {}
     properties = dict(schema_in.get("properties") or {})
+    undeclared = _undeclared_properties(policy, props, properties)
+    if undeclared:
+        return undeclared
     schema: dict[str, Any] = {"type": "object"}
     if properties:
         schema["properties"] = properties

@@ -66,13 +66,20 @@ def test_unknown_superuser_flag_defers_to_runtime_advisory():
     assert out.unknown is not None and "superuser" in out.unknown.message
 
 
-# --- role membership ------------------------------------------------------------------
+# --- role membership (STACK) --------------------------------------------------------------
 
 MEMBERSHIP = pg.RESTRICT_ROLE_MEMBERSHIP
 
 
-def membership(props, **kw):
-    return run_resource(MEMBERSHIP, catalog.PG_ROLE, props, name="app-role", **kw)
+def membership(props, *others, **kw):
+    """The app role, plus other declared roles given as (logical name, props)."""
+    resources = [Res(catalog.PG_ROLE, "app-role", props)] + [Res(catalog.PG_ROLE, n, p) for n, p in others]
+    return run_stack(MEMBERSHIP, resources, **kw)
+
+
+def group(name, **attrs):
+    # The provider's default is NOLOGIN (pulumi_postgresql role.py: login "Default value is `false`").
+    return {"name": name, **attrs}
 
 
 @pytest.mark.parametrize("roles", [None, []])
@@ -86,6 +93,67 @@ def test_login_role_member_of_another_role_is_flagged_without_echo():
     assert len(out.messages) == 1 and "'app-role'" in out.text
     assert "ara_admin" in out.text and "pg_write_all_data" in out.text and "allowedMemberOf" in out.text
     assert PLANTED not in out.text
+    assert out.violations[0][1].endswith("::app-role")
+
+
+@pytest.mark.parametrize("attrs", [{}, {"login": False}, {"login": False, "superuser": False, "inherit": True}])
+def test_member_of_a_nologin_group_without_admin_attributes_passes(attrs):
+    # The standard least-privilege pattern: grant table rights to a NOLOGIN group, add the app to it.
+    membership(role(roles=["ara_readers"]), ("readers", group("ara_readers", **attrs))).assert_clean()
+
+
+def test_member_of_nested_plain_groups_passes():
+    membership(role(roles=["ara_writers"]), ("writers", group("ara_writers", roles=["ara_readers"])),
+               ("readers", group("ara_readers"))).assert_clean()
+
+
+@pytest.mark.parametrize("attrs,expected", [
+    ({"superuser": True}, "a group holding SUPERUSER"),
+    ({"createRole": True, "bypassRowLevelSecurity": True}, "a group holding CREATEROLE, BYPASSRLS"),
+    ({"login": True}, "a login role"),
+    ({"roles": ["ara_admin"]}, "a member of a role the stack does not declare"),
+    ({"roles": ["pg_execute_server_program"]}, "a member of a predefined role"),
+])
+def test_member_of_a_group_that_is_more_than_a_plain_group_is_flagged(attrs, expected):
+    out = membership(role(roles=["ara_group"]), ("group", group("ara_group", **attrs)))
+    assert len(out.messages) == 1 and "ara_group" in out.text and expected in out.text
+    assert PLANTED not in out.text
+
+
+@pytest.mark.parametrize("predefined", ["pg_write_server_files", "pg_read_server_files", "pg_execute_server_program",
+                                        "pg_signal_backend", "pg_read_all_data", "pg_write_all_data", "pg_maintain",
+                                        "pg_create_subscription", "pg_some_future_role"])
+def test_member_of_a_powerful_predefined_role_is_flagged(predefined):
+    out = membership(role(roles=[predefined]))
+    assert len(out.messages) == 1 and predefined in out.text and "predefined role with broad powers" in out.text
+
+
+@pytest.mark.parametrize("predefined", sorted(pg.MONITORING_PREDEFINED_ROLES))
+def test_member_of_a_monitoring_predefined_role_passes(predefined):
+    membership(role(roles=[predefined])).assert_clean()
+
+
+def test_grant_role_resources_count_as_memberships():
+    # postgresql.GrantRole(role=<member>, grant_role=<group>) is the other way to grant membership.
+    app = Res(catalog.PG_ROLE, "app-role", role())
+    readers = Res(catalog.PG_ROLE, "readers", group("ara_readers"))
+    admins = Res(catalog.PG_ROLE, "admins", group("ara_admins", createRole=True))
+    ok = Res(catalog.PG_GRANT_ROLE, "app-readers", {"role": "ara_app", "grantRole": "ara_readers"})
+    run_stack(MEMBERSHIP, [app, readers, ok]).assert_clean()
+    bad = Res(catalog.PG_GRANT_ROLE, "app-admins", {"role": UNKNOWN_STR, "grantRole": UNKNOWN_STR},
+              deps={"role": ["app-role"], "grantRole": ["admins"]})
+    out = run_stack(MEMBERSHIP, [app, readers, admins, ok, bad])
+    assert len(out.messages) == 1 and "ara_admins (a group holding CREATEROLE)" in out.text
+    assert "ara_readers" not in out.text
+
+
+def test_grant_role_that_nests_a_group_into_an_admin_group_is_seen():
+    resources = [Res(catalog.PG_ROLE, "app-role", role(roles=["ara_readers"])),
+                 Res(catalog.PG_ROLE, "readers", group("ara_readers")),
+                 Res(catalog.PG_ROLE, "admins", group("ara_admins", superuser=True)),
+                 Res(catalog.PG_GRANT_ROLE, "nest", {"role": "ara_readers", "grantRole": "ara_admins"})]
+    out = run_stack(MEMBERSHIP, resources)
+    assert len(out.messages) == 1 and "a member of a group holding SUPERUSER" in out.text
 
 
 def test_membership_is_a_separate_check_from_admin_attributes():
@@ -114,13 +182,11 @@ def test_allowed_admin_roles_config_exempts_the_role_itself():
     membership(props, config={"allowedAdminRoles": ["ara_migrator"]}).assert_clean()
 
 
-def test_unknown_roles_list_defers_to_runtime_advisory():
-    out = membership(role(roles=UNKNOWN_LIST))
-    assert out.unknown is not None and "roles" in out.unknown.message
-
-
-def test_unknown_login_defers_to_runtime_advisory():
-    assert membership(role(login=UNKNOWN_BOOL, roles=["ara_admin"])).unknown is not None
+def test_unknown_memberships_or_group_attributes_are_skipped_not_fatal():
+    # Stack rules skip what preview cannot know instead of stopping on it.
+    membership(role(roles=UNKNOWN_LIST)).assert_clean()
+    membership(role(login=UNKNOWN_BOOL, roles=["ara_admin"])).assert_clean()
+    membership(role(roles=["ara_group"]), ("group", group("ara_group", superuser=UNKNOWN_BOOL))).assert_clean()
 
 
 # --- provider TLS -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """environment.py: sensitivity (remediated), public prefixes, development, TLS, prod/preview reuse."""
 
 import pytest
-from infra import catalog
+from infra import catalog, projectfile
 
 from ara_policies import environment as ev
 
@@ -114,6 +114,11 @@ def test_exempt_keys_config_skips_a_key():
     out.assert_clean()
 
 
+def test_unknown_sensitive_flag_of_a_plain_var_is_not_read():
+    run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key="NODE_ENV", value="production",
+                                                        sensitive=UNKNOWN_BOOL)).assert_clean()
+
+
 def test_unknown_sensitive_flag_defers_to_runtime_advisory():
     out = run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(sensitive=UNKNOWN_BOOL))
     assert out.unknown is not None and "sensitive" in out.unknown.message
@@ -132,6 +137,48 @@ def test_bulk_env_vars_remediation_sets_sensitive_only_on_secrets():
                                {**item("JWT_SECRET", sensitive=False), "value": secret(PLANTED)}))
     assert [v["sensitive"] for v in fixed["variables"]] == [False, True]
     assert is_wire_secret(fixed["variables"][1]["value"])
+
+
+@pytest.mark.parametrize("key", ["REDIS_URL", "POSTGRES_URL", "POSTGRES_PRISMA_URL", "POSTGRES_URL_NON_POOLING",
+                                 "MONGODB_URI", "SMTP_PASS", "SENDGRID_APIKEY", "KV_URL", "DATABASE_URL_UNPOOLED"])
+def test_common_credential_names_outside_the_catalog_are_secrets(key):
+    # Names Vercel/Neon/Upstash integrations and typical apps use; each holds a credential.
+    out = run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key=key, value="x", sensitive=False))
+    assert len(out.messages) == 1 and f"key {key}" in out.text
+    out = run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR, var(key=key, value="x", targets=("development",)))
+    assert len(out.messages) == 1
+
+
+@pytest.mark.parametrize("value", [f"postgres://u:{PLANTED}@h/db", f"rediss://:{PLANTED}@h",
+                                   f"amqps://app:{PLANTED}@mq.example.com/vhost",
+                                   "-----BEGIN PRIVATE KEY-----\n" + PLANTED, "sk_live_" + PLANTED])
+def test_credential_shaped_value_under_a_plain_name_is_a_secret_without_echo(value):
+    out = run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key="CACHE", value=value, sensitive=False))
+    assert len(out.messages) == 1 and "key CACHE" in out.text
+    assert PLANTED not in out.text
+    out = run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR, var(key="CACHE", value=value, targets=("development",)))
+    assert len(out.messages) == 1 and PLANTED not in out.text
+
+
+@pytest.mark.parametrize("value", ["https://app.example.com", "https://abc123@o1.ingest.sentry.io/1", "redis://h:6379",
+                                   "production"])
+def test_plain_name_with_a_value_without_password_is_not_a_secret(value):
+    run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key="CACHE", value=value, sensitive=False)).assert_clean()
+
+
+def test_bulk_value_the_program_made_a_pulumi_secret_is_remediated_to_sensitive():
+    # Only Remediate sees secretness; a plain name with a secret value is still a secret.
+    fixed = run_remediate(ev.REQUIRE_SENSITIVE_SECRETS, VARS,
+                          bulk(item("NODE_ENV", "production", sensitive=False),
+                               {**item("LICENSE", sensitive=False), "value": secret(PLANTED)}))
+    assert [v["sensitive"] for v in fixed["variables"]] == [False, True]
+    assert is_wire_secret(fixed["variables"][1]["value"])
+
+
+def test_single_var_value_is_always_a_secret_so_secretness_alone_does_not_count():
+    # pulumiverse_vercel wraps every ProjectEnvironmentVariable.value in Output.secret.
+    assert run_remediate(ev.REQUIRE_SENSITIVE_SECRETS, VAR,
+                         var(key="NODE_ENV", value="production", sensitive=False)) is None
 
 
 def test_remediation_returns_none_when_already_sensitive():
@@ -171,6 +218,37 @@ def test_public_var_marked_sensitive_is_flagged():
 def test_catalog_publishable_key_is_public_by_design():
     props = var(key="NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", value="pk_live_abc", sensitive=False)
     run_resource(ev.DISALLOW_PUBLIC_SECRETS, VAR, props).assert_clean()
+
+
+@pytest.mark.parametrize("key,value", [
+    ("NEXT_PUBLIC_SUPABASE_ANON_KEY", "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2ln"),
+    ("NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY", "pk_live_abc"),
+    ("VITE_STRIPE_PUBLISHABLE_KEY", "pk_test_abc"),
+    ("NEXT_PUBLIC_SENTRY_DSN", "https://abc123@o1.ingest.sentry.io/1"),
+    ("PUBLIC_APP_SENTRY_DSN", "https://abc123@o1.ingest.sentry.io/1"),
+])
+def test_public_by_design_keys_are_not_flagged(key, value):
+    props = var(key=key, value=value, sensitive=False, targets=("production", "preview", "development"))
+    for policy in RESOURCE_POLICIES:
+        run_resource(policy, VAR, props).assert_clean()
+
+
+def test_public_sentry_dsn_with_a_secret_in_it_is_still_flagged_without_echo():
+    # Legacy DSNs carried the secret key as the password; the value check still catches that.
+    props = var(key="NEXT_PUBLIC_SENTRY_DSN", value=f"https://abc:{PLANTED}@sentry.io/1", sensitive=False)
+    out = run_resource(ev.DISALLOW_PUBLIC_SECRETS, VAR, props)
+    assert len(out.messages) == 1 and "value looks like a credential" in out.text and PLANTED not in out.text
+
+
+def test_server_side_sentry_dsn_and_supabase_service_key_stay_secrets():
+    for key in ("SENTRY_DSN", "SUPABASE_SERVICE_ROLE_KEY"):
+        assert len(run_resource(ev.REQUIRE_SENSITIVE_SECRETS, VAR, var(key=key, sensitive=False)).messages) == 1
+
+
+def test_the_pack_and_the_program_share_one_definition_of_a_secret_key():
+    from ara_policies import catalog as pack_catalog
+    assert catalog.is_secret_key("REDIS_URL") and not catalog.is_secret_key("NEXT_PUBLIC_SUPABASE_ANON_KEY")
+    assert catalog.SECRET_KEY_PATTERNS == pack_catalog.SECRET_KEY_PATTERNS
 
 
 def test_allowed_public_keys_config_accepts_a_key():
@@ -268,6 +346,30 @@ def test_rediss_url_passes():
 def test_connection_url_with_unknown_value_is_not_judged():
     out = run_resource(ev.REQUIRE_TLS_CONNECTION_URLS, VAR, var(key="DATABASE_URL", value=UNKNOWN_STR))
     out.assert_clean()
+
+
+@pytest.mark.parametrize("config_key", ["myapp:databaseUrl", "ara-infra:replicaDatabaseUrl"])
+def test_offline_placeholder_for_secret_config_is_not_judged_on_its_content(config_key):
+    # `review check` runs without the secret: the value is its placeholder, not a URL without sslmode.
+    value = projectfile.placeholder(config_key)
+    assert catalog.is_offline_placeholder(value)
+    for policy in RESOURCE_POLICIES:
+        run_resource(policy, VAR, var(key="DATABASE_URL", value=value)).assert_clean()
+        run_resource(policy, VARS, bulk(item("DATABASE_URL", value))).assert_clean()
+    out = run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR, var(key="CACHE", value=value, targets=("development",)))
+    out.assert_clean()
+
+
+def test_plain_value_beside_a_placeholder_is_still_judged():
+    out = run_resource(ev.REQUIRE_TLS_CONNECTION_URLS, VARS, bulk(
+        item("DATABASE_URL", projectfile.placeholder("myapp:databaseUrl")),
+        item("REPLICA_DATABASE_URL", "postgresql://u:p@h/db")))
+    assert len(out.messages) == 1 and "variables[1]" in out.text and "without sslmode" in out.text
+
+
+@pytest.mark.parametrize("config_key", ["ara-infra:upstashRedisUrl", "ara-infra:sentryDsn", "x:anything"])
+def test_every_secret_config_placeholder_carries_the_offline_mark(config_key):
+    assert catalog.is_offline_placeholder(projectfile.placeholder(config_key))
 
 
 def test_allowed_sslmodes_config_can_demand_verify_full():

@@ -17,6 +17,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+import ara_policies
+
 from .conftest import (
     ALL_POLICIES,
     PACK_DIR,
@@ -148,6 +150,25 @@ def test_example_config_files_match_the_schemas(name):
         level = props.pop("enforcementLevel", None)
         assert level is None or level in LEVELS
         jsonschema.validate(props, config_schema_json(by_name[key]))
+
+
+@pytest.mark.parametrize("policy", [p for p in ALL_POLICIES if p.name in ara_policies.ARA_ARCHITECTURE_POLICIES],
+                         ids=lambda p: p.name)
+def test_architecture_rules_are_advisory_in_the_pack_and_mandatory_in_aras_configs(policy):
+    # Another program is told about ARA's choices, not blocked by them; ARA's own stacks are.
+    assert policy.enforcement_level == EnforcementLevel.ADVISORY
+    prod = json.loads((PACK_DIR / "config" / "prod.json").read_text())
+    preview = json.loads((PACK_DIR / "config" / "preview.json").read_text())
+    assert prod[policy.name]["enforcementLevel"] == "mandatory"
+    relaxed = {"vercel-firewall-require-api-rate-limit", "cloudflare-r2-require-backup-lifecycle"}
+    assert preview[policy.name]["enforcementLevel"] == ("advisory" if policy.name in relaxed else "mandatory")
+
+
+def test_architecture_rules_are_marked_in_the_readme_table():
+    text = (PACK_DIR / "README.md").read_text()
+    for name in ara_policies.ARA_ARCHITECTURE_POLICIES:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
+        assert "advisory (ARA: mandatory)" in row, name
 
 
 def test_preview_config_turns_off_the_protected_stack():

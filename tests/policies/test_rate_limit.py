@@ -36,7 +36,7 @@ def stack(*rules, enabled=True, link="deps", extra=()):
 
 
 def test_rate_limit_policy_metadata():
-    assert_metadata(POLICY, "mandatory", "medium", {"apiPath"})
+    assert_metadata(POLICY, "advisory", "medium", {"apiPath"})
 
 
 @pytest.mark.parametrize("link", ["deps", "id"])

@@ -187,6 +187,13 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
         "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"})}]),
         "cloudflare-token-restrict-r2-resources"),
+    # A DNS token for one zone cannot reach R2 (not "account-wide"), but ARA's tokens are R2-only.
+    "zone-scoped-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+        "effect": "allow", "permissionGroups": [{"id": "4755a26eedb94da69e1066d98aa820be"}],
+        "resources": json.dumps({"com.cloudflare.api.account.zone.023e105f4ecef8ad9ca31a8372d0c353": "*"})}]),
+        "cloudflare-token-restrict-resource-prefixes"),
+    "app-role-member-of-owner-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(roles=["ara_prod_owner"]),
+                                      "postgresql-role-restrict-role-membership"),
     "superuser-app-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(superuser=True),
                            "postgresql-role-restrict-login-privileges"),
     "bypassrls-owner-role": (_typed(catalog.PG_ROLE, "ara-db-owner"), _props(bypassRowLevelSecurity=True),
@@ -196,6 +203,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
     "provider-without-tls": (_typed(catalog.PG_PROVIDER), _props(sslmode="disable"), "postgresql-provider-require-tls"),
     "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
                              "stateful-resources-require-protect"),
+    "proxied-vercel-record": (_typed(catalog.CF_DNS_RECORD), _props(proxied=True),
+                              "cloudflare-dns-require-dns-only-vercel-records"),
     "short-encryption-key": (_typed(catalog.RANDOM_PASSWORD, "ara-keys-encryption-key"), _props(length=16.0),
                              "generated-keys-require-min-length"),
 }
@@ -203,8 +212,6 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
 REMEDIATED: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedResource], Any], str, str]] = {
     "secret-not-sensitive": (_var("OPENAI_API_KEY"), _props(sensitive=False),
                              "vercel-env-require-sensitive-secrets", "sensitive"),
-    "proxied-vercel-record": (_typed(catalog.CF_DNS_RECORD), _props(proxied=True),
-                              "cloudflare-dns-require-dns-only-vercel-records", "proxied"),
 }
 
 
@@ -223,6 +230,22 @@ def test_broken_copy_of_prod_is_remediated(case, prod, session):
     result = session.analyze(_edit(prod, match, change))
     assert result.mandatory == [], result.summary()
     assert [(r.policy_name, r.changed_keys) for r in result.remediations] == [(policy, (key,))]
+
+
+def test_proxied_vercel_record_behind_cloudflare_access_is_left_proxied(prod, session):
+    # A copy that puts the app behind Cloudflare Access: the proxy is what makes Access apply.
+    (record,) = [r for r in prod.resources if r.type == catalog.CF_DNS_RECORD]
+    proxied = _edit(prod, _typed(catalog.CF_DNS_RECORD), _props(proxied=True))
+    app = CapturedResource(
+        urn=record.urn.replace(f"{catalog.CF_DNS_RECORD}::{record.name}",
+                               f"{catalog.CF_ACCESS_APPLICATION}::ara-staff-access"),
+        type=catalog.CF_ACCESS_APPLICATION, name="ara-staff-access", custom=True, parent=record.parent,
+        provider=None, props={"accountId": "acct", "name": "staff", "type": "self_hosted",
+                              "domain": record.props["name"], "zoneId": record.props["zoneId"]})
+    result = session.analyze(dataclasses.replace(proxied, resources=[*proxied.resources, app]))
+    assert result.mandatory == [], result.summary()
+    assert result.remediations == [], result.summary()
+    assert len(session.analyze(proxied).mandatory) == 1
 
 
 def test_remediation_keeps_the_secret_value_secret(prod, session):

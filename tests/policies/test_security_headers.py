@@ -62,7 +62,7 @@ def check(policy, props, **kw):
     (hd.DISABLE_X_XSS_PROTECTION, "advisory", "low", set()),
     (hd.REQUIRE_PERMISSIONS_POLICY, "advisory", "low", {"requiredFeatures"}),
     (hd.REQUIRE_CROSS_ORIGIN_POLICIES, "advisory", "low", {"allowedOpenerPolicies", "allowedResourcePolicies"}),
-    (hd.REQUIRE_SECURITY_HEADERS_ROUTE, "mandatory", "high", set()),
+    (hd.REQUIRE_SECURITY_HEADERS_ROUTE, "advisory", "high", set()),
 ])
 def test_header_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)

@@ -27,8 +27,9 @@ ADMIN_GROUP = "bf7481a1826f439498276620a3e9f1e2"
 @pytest.mark.parametrize("policy,level,severity,keys", [
     (storage.DISALLOW_R2_DEV_URL, "mandatory", "critical", set()),
     (storage.DISALLOW_CORS_WILDCARD_ORIGIN, "mandatory", "medium", set()),
-    (storage.REQUIRE_BACKUP_LIFECYCLE, "mandatory", "medium", {"backupBucketPattern", "retentionDays"}),
-    (storage.RESTRICT_TOKEN_RESOURCES, "mandatory", "high", {"allowedResourcePrefixes"}),
+    (storage.REQUIRE_BACKUP_LIFECYCLE, "advisory", "medium", {"backupBucketPattern", "retentionDays"}),
+    (storage.RESTRICT_TOKEN_RESOURCES, "mandatory", "high", set()),
+    (storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, "advisory", "medium", {"allowedResourcePrefixes"}),
     (storage.DISALLOW_TOKEN_PERMISSION_GROUPS, "mandatory", "high", {"deniedPermissionGroupIds"}),
     (storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, "mandatory", "high", {"minTlsVersion"}),
 ])
@@ -162,10 +163,9 @@ def test_bucket_scoped_token_passes(type_):
 
 
 @pytest.mark.parametrize("resources,expected", [
-    ({"com.cloudflare.api.account.*": "*"}, "wildcard resource"),
-    ({f"com.cloudflare.api.account.{ACCT}": "*"}, "account-wide resource"),
-    ({BUCKET_KEY: "*", f"com.cloudflare.edge.r2.bucket.{ACCT}_default_*": "*"}, "wildcard resource"),
-    ({"com.cloudflare.api.user.abc": "*"}, "outside the allowed prefixes"),
+    ({"com.cloudflare.api.account.*": "*"}, "wildcard account resource"),
+    ({f"com.cloudflare.api.account.{ACCT}": "*"}, "account-wide resource, which reaches every R2 bucket"),
+    ({BUCKET_KEY: "*", f"com.cloudflare.edge.r2.bucket.{ACCT}_default_*": "*"}, "wildcard R2 bucket resource"),
     ({"com.cloudflare.edge.r2.bucket.ara-prod-reports": "*"}, "does not name"),
     ({}, "no resources"),
 ])
@@ -185,10 +185,41 @@ def test_deny_policies_do_not_need_scoping():
                  token({"com.cloudflare.api.account.*": "*"}, effect="deny")).assert_clean()
 
 
+ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
+DNS_EDIT_GROUP = "4755a26eedb94da69e1066d98aa820be"
+
+
+@pytest.mark.parametrize("resources", [
+    {f"com.cloudflare.api.account.zone.{ZONE}": "*"},
+    {f"com.cloudflare.api.account.{ACCT}": {"com.cloudflare.api.account.zone.*": "*"}},
+    {"com.cloudflare.api.user.abc": "*"},
+])
+def test_zone_or_user_scoped_token_is_not_judged_by_the_r2_scope_rule(resources):
+    # A DNS token for one zone (or the zones of one account) cannot reach R2: it is not "account-wide".
+    props = token(resources, groups=(DNS_EDIT_GROUP,))
+    run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props, name="dns-token").assert_clean()
+
+
+@pytest.mark.parametrize("resources,kind", [
+    ({f"com.cloudflare.api.account.zone.{ZONE}": "*"}, "a zone resource"),
+    ({f"com.cloudflare.api.account.{ACCT}": {"com.cloudflare.api.account.zone.*": "*"}}, "a zone resource"),
+    ({"com.cloudflare.api.user.abc": "*"}, "a user resource"),
+])
+def test_non_r2_token_is_flagged_by_the_resource_prefix_rule_with_its_kind(resources, kind):
+    out = run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, token(resources), name="dns-token")
+    assert len(out.messages) == 1 and kind in out.text and "account-wide" not in out.text
+    assert ZONE not in out.text and ACCT not in out.text and PLANTED not in out.text
+
+
+def test_resource_prefix_rule_leaves_r2_reach_to_the_r2_scope_rule():
+    for resources in ({BUCKET_KEY: "*"}, {f"com.cloudflare.api.account.{ACCT}": "*"}, "not json"):
+        run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, token(resources)).assert_clean()
+
+
 def test_allowed_resource_prefixes_config():
     props = token({"com.cloudflare.api.account.zone.abc": "*"})
-    assert run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props).messages
-    run_resource(storage.RESTRICT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props,
+    assert run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, props).messages
+    run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, props,
                  config={"allowedResourcePrefixes": ["com.cloudflare.api.account.zone."]}).assert_clean()
 
 
