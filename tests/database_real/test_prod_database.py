@@ -7,6 +7,7 @@ provider_model.py. Each assertion runs as the role it is about.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -95,6 +96,47 @@ def test_every_declared_postgres_resource_applies_without_drift_or_unexpected_wa
     ]
     assert unexpected == []
     assert [(a.name, a.drift) for a in applied if a.drift] == []
+
+
+def _statements(applied: list[Applied], name: str) -> list[str]:
+    """What the model sent for one resource, passwords masked, lock and timeout housekeeping left out."""
+    record = next(a for a in applied if a.name == name)
+    masked = [re.sub(r"PASSWORD '[^']*'", "PASSWORD '…'", s) for s in record.statements]
+    return [s for s in masked if not s.startswith(("SET statement_timeout", "SELECT pg_advisory_xact_lock"))]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # resource_postgresql_role.go resourcePostgreSQLRoleCreate, setStatementTimeout, setIdleIn...
+        ("ara-db-app", [
+            'CREATE ROLE "ara_prod_app" WITH ENCRYPTED PASSWORD \'…\' VALID UNTIL \'infinity\' CONNECTION LIMIT 40'
+            " NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS NOREPLICATION",
+            'ALTER ROLE "ara_prod_app" SET statement_timeout TO 30000',
+            'ALTER ROLE "ara_prod_app" SET idle_in_transaction_session_timeout TO 60000',
+        ]),
+        # resource_postgresql_grant_role.go resourcePostgreSQLGrantRoleCreate
+        ("ara-db-admin-owner-membership", ['REVOKE "ara_prod_owner" FROM "ara_admin"',
+                                           'GRANT "ara_prod_owner" TO "ara_admin"']),
+        # resource_postgresql_database.go createDatabase: already a member, so no temporary grant
+        ("ara-db-database", ['CREATE DATABASE "ara_prod" OWNER "ara_prod_owner" TEMPLATE "template0" ENCODING \'UTF8\' '
+                             " ALLOW_CONNECTIONS true CONNECTION LIMIT 52 IS_TEMPLATE false"]),
+        # resource_postgresql_grant.go: database grants borrow no role (getRolesToGrant)
+        ("ara-db-revoke-public-connect", ['REVOKE ALL PRIVILEGES ON DATABASE "ara_prod" FROM "public"']),
+        ("ara-db-backup-connect", ['REVOKE ALL PRIVILEGES ON DATABASE "ara_prod" FROM "ara_prod_backup"',
+                                   'GRANT CONNECT ON DATABASE "ara_prod" TO "ara_prod_backup"']),
+        ("ara-db-backup-sequences", ['REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA "public" FROM "ara_prod_backup"',
+                                     'GRANT SELECT ON ALL SEQUENCES IN SCHEMA "public" TO "ara_prod_backup"']),
+        # resource_postgresql_default_privileges.go revokeRoleDefaultPrivileges, grantRoleDefaultPrivileges
+        ("ara-db-app-default-tables", [
+            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" REVOKE ALL ON TABLES FROM "ara_prod_app"',
+            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" GRANT SELECT,INSERT,UPDATE,DELETE'
+            ' ON TABLES TO "ara_prod_app"',
+        ]),
+    ],
+)
+def test_the_model_sends_the_provider_statements(applied, name, expected):
+    assert _statements(applied, name) == expected
 
 
 def test_without_the_admin_membership_extensions_fail_and_database_grants_do_nothing(
