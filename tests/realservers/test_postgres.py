@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.realservers.postgres import Credentials, PostgresServer, ServerStartError, SqlError, start_postgres
+from tests.realservers.postgres import (
+    Credentials,
+    PostgresServer,
+    ServerStartError,
+    SqlError,
+    find_bin_dir,
+    start_postgres,
+)
 
 
 def test_server_is_postgresql_18(postgres_server: PostgresServer) -> None:
@@ -83,3 +92,19 @@ def test_missing_binaries_are_a_start_error_naming_them(tmp_path: Path) -> None:
     (tmp_path / "psql").write_text("")
     with pytest.raises(ServerStartError, match="lack initdb, pg_ctl"):
         PostgresServer(bin_dir=tmp_path).start()
+
+
+def test_binaries_in_a_private_directory_still_start_as_the_unprivileged_user(tmp_path: Path) -> None:
+    # A checkout under /root (mode 700) hides the venv's binaries from `nobody`: the fixture then
+    # runs a copy of the install tree from the cluster's own directory.
+    install = find_bin_dir().parent
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(install, private / install.parent.name / install.name, symlinks=True)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, private / libs.name, symlinks=True)
+    with start_postgres(bin_dir=private / install.parent.name / install.name / "bin") as server:
+        assert server.psql("SELECT 1", role=server.admin) == "1"
+        if os.geteuid() == 0:
+            assert server.bin_dir.is_relative_to(server.root)
