@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from infra import projectfile
+from infra import catalog, projectfile
 
 
 class ConfigError(Exception):
@@ -207,8 +207,8 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
 }
 
 # Database server: PostgreSQL 14 and older leave schema public to a superuser, so a non-superuser
-# admin cannot take CREATE away from PUBLIC there (infra/database.py, MIN_SERVER_MAJOR_VERSION).
-MIN_DB_SERVER_MAJOR_VERSION = 15
+# admin cannot take CREATE away from PUBLIC there (catalog.PG_MIN_SERVER_MAJOR_VERSION).
+MIN_DB_SERVER_MAJOR_VERSION = catalog.PG_MIN_SERVER_MAJOR_VERSION
 CHECKS |= {
     "db_server_major_version": [
         lambda v: None if v >= MIN_DB_SERVER_MAJOR_VERSION else (

@@ -23,10 +23,10 @@ BACKUP_SEQUENCE_PRIVILEGES = ["SELECT"]
 EXTENSIONS = ("vector", "pg_stat_statements")
 OWNER_CONNECTION_LIMIT = 5
 """Migrations run one at a time; a few connections are plenty."""
-MIN_SERVER_MAJOR_VERSION = 15
+MIN_SERVER_MAJOR_VERSION = catalog.PG_MIN_SERVER_MAJOR_VERSION
 """PostgreSQL 15 took CREATE on schema `public` away from PUBLIC and gave the schema to the
 database owner (pg_database_owner). On 14 and older that schema is a superuser's, so a non-superuser
-admin cannot revoke PUBLIC's CREATE there: such servers are refused (infra/config.py)."""
+admin cannot revoke PUBLIC's CREATE there: such servers are refused (also by infra/config.py)."""
 # Explicitly false so the intent is in the desired state and a policy can check it.
 NO_ELEVATED_ATTRIBUTES = {
     "superuser": False,

@@ -41,6 +41,9 @@ PG_EXTENSION = "postgresql:index/extension:Extension"
 PG_GRANT = "postgresql:index/grant:Grant"
 PG_DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
 PG_GRANT_ROLE = "postgresql:index/grantRole:GrantRole"
+# PostgreSQL 15 gave schema public to the database owner and took CREATE from PUBLIC; on 14 and
+# older a non-superuser admin cannot take it back, so such servers are refused.
+PG_MIN_SERVER_MAJOR_VERSION = 15
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 

@@ -274,7 +274,6 @@ def test_bumping_the_password_version_rotates_both_role_passwords():
         ({"dbSslRootCert": "no/such-ca.pem"}, "ara-infra:dbSslRootCert: 'no/such-ca.pem' is not a readable file"),
         ({"dbSslRootCert": "tests/fixtures/db/test-ca.pem", "dbSslMode": "require"},
          "ara-infra:dbSslRootCert: only used to verify the server; set dbSslMode to verify-ca or verify-full"),
-        ({"dbSslRootCert": "pyproject.toml.pem"}, "is not a readable file"),
     ],
 )
 def test_bad_database_server_config_is_refused_naming_the_key(overrides, expected):
