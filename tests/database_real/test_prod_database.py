@@ -283,3 +283,4 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
     assert postgres_server.psql(count, role=owner, database=fresh) == postgres_server.psql(count, role=owner, database=db)
     nearest = "SELECT label FROM items ORDER BY embedding <-> '[3,6,9]' LIMIT 1"
     assert postgres_server.psql(nearest, role=owner, database=fresh) == "item 3"
+
