@@ -6,10 +6,15 @@ each database admits only its own roles.
 
 from __future__ import annotations
 
+import pytest
+
 from infra import catalog
 from tests.database_real.provider_model import apply_capture
 from tests.realservers.postgres import Credentials, PostgresServer
 from tests.support import APP_FIXTURE, run_program
+
+# Starts a real PostgreSQL server (`make test-fast` leaves these out).
+pytestmark = pytest.mark.slow
 
 
 def test_preview_stack_with_a_branch_database_applies_on_the_same_server(postgres_server: PostgresServer):

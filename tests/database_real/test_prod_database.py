@@ -19,6 +19,9 @@ from tests.database_real.provider_model import Applied, ProviderError, ProviderM
 from tests.realservers.postgres import Credentials, PostgresServer
 from tests.support import APP_FIXTURE, run_program
 
+# Starts a real PostgreSQL server (`make test-fast` leaves these out).
+pytestmark = pytest.mark.slow
+
 
 def _role(capture, resource_name: str) -> Credentials:
     props = capture.one(catalog.PG_ROLE, resource_name).plain

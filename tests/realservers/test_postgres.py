@@ -17,6 +17,9 @@ from tests.realservers.postgres import (
     start_postgres,
 )
 
+# Starts a real PostgreSQL server (`make test-fast` leaves these out).
+pytestmark = pytest.mark.slow
+
 
 def test_server_is_postgresql_18(postgres_server: PostgresServer) -> None:
     assert 180000 <= postgres_server.server_version_num() < 190000
