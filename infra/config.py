@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from infra import projectfile
+from infra import catalog, projectfile
 
 
 class ConfigError(Exception):
@@ -80,6 +80,9 @@ class StackConfig:
     db_name: str
     db_connection_limit: int
     db_password_version: int
+    # Database server: what the program may assume of it.
+    db_server_major_version: int
+    db_ssl_root_cert: str
     clerk_secret_key: pulumi.Output[str]
     clerk_jwt_key: pulumi.Output[str]
     clerk_publishable_key: str
@@ -193,14 +196,28 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_admin_database": [_matches(_IDENT, "a lowercase Postgres identifier")],
     "db_ssl_mode": [lambda v: None if v in SSL_MODES else
                     f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {v!r})"],
-    # Roles are named <db>_owner and <db>_app; Postgres truncates names past 63 characters.
+    # Roles are named <db>_owner, <db>_app and <db>_backup; Postgres truncates names past 63 characters.
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
-                lambda v: None if len(v) <= 57 else f"must be at most 57 characters so <db>_owner fits 63 (got {len(v)})"],
+                lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
     "db_connection_limit": [_between(1, 10_000)],
     "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
     "extra_preview_environments": [_each(_matches(_BRANCH, "a git branch name"))],
+}
+
+# Database server: PostgreSQL 14 and older leave schema public to a superuser, so a non-superuser
+# admin cannot take CREATE away from PUBLIC there (catalog.PG_MIN_SERVER_MAJOR_VERSION).
+MIN_DB_SERVER_MAJOR_VERSION = catalog.PG_MIN_SERVER_MAJOR_VERSION
+CHECKS |= {
+    "db_server_major_version": [
+        lambda v: None if v >= MIN_DB_SERVER_MAJOR_VERSION else (
+            f"PostgreSQL {v} is not supported: {MIN_DB_SERVER_MAJOR_VERSION} or newer is required (on 14 and older "
+            "PUBLIC may create tables in schema public and a non-superuser admin cannot revoke it); upgrade the server"),
+        _between(MIN_DB_SERVER_MAJOR_VERSION, 99),
+    ],
+    "db_ssl_root_cert": [_matches(re.compile(r"^$|^[A-Za-z0-9_./-]+\.(pem|crt)$"),
+                                  "empty or the path of a .pem/.crt file")],
 }
 
 # Secrets are checked for shape only; messages never include the value.
@@ -253,12 +270,13 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
     if len(set(slugs)) != len(slugs):
         problems.append(f"{key('extra_preview_environments')}: two branches map to the same name ({', '.join(slugs)})")
     for branch, slug in zip(branches, slugs):
-        role = f"{v.get('db_name', '')}_{slug.replace('-', '_')}_owner"
+        role = f"{v.get('db_name', '')}_{slug.replace('-', '_')}_backup"
         if len(role) > 63:
             problems.append(f"{key('extra_preview_environments')}: branch {branch!r} makes role name {role!r} "
                             "longer than Postgres' 63 characters")
         if branch == v.get("production_branch"):
             problems.append(f"{key('extra_preview_environments')}: {branch!r} is the production branch")
+    problems.extend(_database_cross_checks(v, program_dir))
     if v.get("app_directory"):
         app = (program_dir / v["app_directory"]).resolve()
         if not app.is_dir():
@@ -268,6 +286,27 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
             # program, its state files and its virtualenv to Vercel.
             problems.append(f"{key('app_directory')}: {v['app_directory']!r} contains this program; "
                             "point it at the application's own directory")
+    return problems
+
+
+def _database_cross_checks(v: Mapping[str, Any], program_dir: Path) -> list[str]:
+    """The CA file the provider verifies the server with: present, a PEM certificate, with a verifying sslmode."""
+    key = config_key
+    path = v.get("db_ssl_root_cert")
+    if not path:
+        return []
+    problems: list[str] = []
+    if v.get("db_ssl_mode") not in ("verify-ca", "verify-full"):
+        problems.append(f"{key('db_ssl_root_cert')}: only used to verify the server; set {key('db_ssl_mode')} "
+                        f"to verify-ca or verify-full (got {v.get('db_ssl_mode')!r})")
+    file = program_dir / path
+    try:
+        pem = file.read_text(errors="replace")
+    except OSError:
+        problems.append(f"{key('db_ssl_root_cert')}: {path!r} is not a readable file (relative to {program_dir})")
+    else:
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            problems.append(f"{key('db_ssl_root_cert')}: {path!r} holds no PEM certificate")
     return problems
 
 

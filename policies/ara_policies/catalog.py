@@ -44,6 +44,10 @@ PG_EXTENSION = "postgresql:index/extension:Extension"
 PG_GRANT = "postgresql:index/grant:Grant"
 PG_GRANT_ROLE = "postgresql:index/grantRole:GrantRole"
 PG_DEFAULT_PRIVILEGES = "postgresql:index/defaultPrivileges:DefaultPrivileges"
+PG_GRANT_ROLE = "postgresql:index/grantRole:GrantRole"
+# PostgreSQL 15 gave schema public to the database owner and took CREATE from PUBLIC; on 14 and
+# older a non-superuser admin cannot take it back, so such servers are refused.
+PG_MIN_SERVER_MAJOR_VERSION = 15
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
@@ -250,6 +254,9 @@ OUTPUT_DEPLOYMENT_URL = "deploymentUrl"
 OUTPUT_PREVIEW_BRANCHES = "previewBranchDatabases"
 OUTPUT_BACKUP_ACCESS_KEY_ID = "backupS3AccessKeyId"
 OUTPUT_BACKUP_SECRET_ACCESS_KEY = "backupS3SecretAccessKey"
+# The read-only backup role's TLS URL, for the backup job's pg_dump.
+OUTPUT_BACKUP_DATABASE_URL = "backupDatabaseUrl"
 SECRET_OUTPUTS = frozenset({
     OUTPUT_DATABASE_URL, OUTPUT_MIGRATION_URL, OUTPUT_BACKUP_ACCESS_KEY_ID, OUTPUT_BACKUP_SECRET_ACCESS_KEY,
+    OUTPUT_BACKUP_DATABASE_URL,
 })

@@ -1,6 +1,9 @@
-"""PostgreSQL: least-privilege login roles (attributes, memberships), provider TLS, pgvector per database."""
+"""PostgreSQL: least-privilege login roles (attributes, memberships), provider TLS, pgvector per database,
+the admin's owner membership, connection headroom and a read-only backup role."""
 
 from __future__ import annotations
+
+import re
 
 from . import catalog
 from pulumi_policy import PolicyConfigSchema, PolicyResource
@@ -11,9 +14,11 @@ from ._common import (
     UnknownValueError,
     as_bool,
     as_list,
+    as_number,
     depends_on,
     get,
     is_unknown,
+    known_items,
     peek,
     resource_policy,
     resources_of,
@@ -249,4 +254,167 @@ REQUIRE_VECTOR_EXTENSION = stack_policy(
 )
 
 
-POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, RESTRICT_ROLE_MEMBERSHIP, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION]
+# --- the provider's admin is a member of the owner before anything acts as the owner (STACK) ---
+# The provider runs CREATE EXTENSION (resource_postgresql_extension.go:87-110) and database-level
+# GRANT/REVOKE (resource_postgresql_grant.go:800-808, helpers.go:142-146) as its own user, without
+# borrowing the owner's role. A non-superuser admin outside the owner role gets "permission denied"
+# for the extension (up fails) and a WARNING for the grants, which change nothing (PUBLIC keeps
+# CONNECT). Proven on a real server in tests/database_real/.
+
+def _targets_database(resource: PolicyResource, db: PolicyResource) -> bool:
+    return depends_on(resource, "database", db) or same_known(peek(resource.props, "database"), _db_name(db))
+
+
+def _names_role(resource: PolicyResource, prop: str, role_name: object, role: PolicyResource | None) -> bool:
+    """`resource.prop` is the role: computed from its Role resource or equal to its known name."""
+    return (role is not None and depends_on(resource, prop, role)) or same_known(peek(resource.props, prop), role_name)
+
+
+def _owner_role(args, db: PolicyResource) -> PolicyResource | None:
+    return next((r for r in resources_of(args, catalog.PG_ROLE) if depends_on(db, "owner", r)), None)
+
+
+def _depends(resource: PolicyResource, target: PolicyResource) -> bool:
+    return any(d is target or d.urn == target.urn for d in resource.dependencies or [])
+
+
+def _check_owner_membership(args, cfg, report) -> None:
+    admins = {u for u in (peek(p.props, "username") for p in resources_of(args, catalog.PG_PROVIDER))
+              if isinstance(u, str) and not is_unknown(u)}
+    memberships = resources_of(args, catalog.PG_GRANT_ROLE)
+    for db in resources_of(args, catalog.PG_DATABASE):
+        owner, owner_role = peek(db.props, "owner"), _owner_role(args, db)
+        if (owner in (None, "") and owner_role is None) or (isinstance(owner, str) and owner in admins):
+            continue  # owned by the admin itself
+        acting = [e for e in resources_of(args, catalog.PG_EXTENSION) if _targets_database(e, db)] + [
+            g for g in resources_of(args, catalog.PG_GRANT)
+            if peek(g.props, "objectType") == "database" and _targets_database(g, db)]
+        if not acting:
+            continue
+        granting = [m for m in memberships if _names_role(m, "grantRole", owner, owner_role)
+                    and (not admins or peek(m.props, "role") in admins)]
+        who = subject("Postgres database", db.name, db.urn)
+        if not granting:
+            report(violation(who, "is owned by a role the provider's admin is not a member of, yet its extensions "
+                                  "and database-level grants run as that admin: CREATE EXTENSION is refused and "
+                                  "GRANT/REVOKE on the database change nothing.",
+                             "declare postgresql.GrantRole(role=<admin user>, grant_role=<owner role>) and make the "
+                             "extensions and grants depend on it."), db.urn)
+            continue
+        late = [r.name for r in acting if not any(_depends(r, m) for m in granting)]
+        if late:
+            report(violation(who, f"has extensions or grants ({', '.join(late)}) that do not depend on the admin's "
+                                  "membership in its owner, so the engine may run them before it.",
+                             "add depends_on=[<the GrantRole>] to them."), db.urn)
+
+
+REQUIRE_ADMIN_OWNER_MEMBERSHIP = stack_policy(
+    name="postgresql-database-require-admin-owner-membership",
+    description="Extensions and database-level grants on a database need the provider's admin to be a member of its "
+                "owner first.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=_check_owner_membership,
+    url="https://www.postgresql.org/docs/current/sql-grant.html",
+)
+
+
+# --- database connection limits leave headroom beyond the roles' (STACK) -----------------------
+# A database's limit counts every non-superuser session in it, the provider's admin included.
+
+def _connecting_roles(args, db: PolicyResource) -> list[PolicyResource]:
+    roles = resources_of(args, catalog.PG_ROLE)
+    owner, owner_role = peek(db.props, "owner"), _owner_role(args, db)
+    found = [r for r in roles if r is owner_role or same_known(peek(r.props, "name"), owner)]
+    for grant in resources_of(args, catalog.PG_GRANT):
+        if peek(grant.props, "objectType") != "database" or not _targets_database(grant, db):
+            continue
+        privileges = {str(p).upper() for p in known_items(peek(grant.props, "privileges"))}
+        if not privileges & {"CONNECT", "ALL"}:
+            continue
+        found += [r for r in roles if r not in found and _names_role(grant, "role", peek(r.props, "name"), r)]
+    return found
+
+
+def _check_headroom(args, cfg, report) -> None:
+    minimum = int(cfg["minHeadroom"])
+    for db in resources_of(args, catalog.PG_DATABASE):
+        limit = as_number(peek(db.props, "connectionLimit"))
+        if limit is None or limit < 0:
+            continue  # unlimited: the server's max_connections governs
+        roles = _connecting_roles(args, db)
+        limits = [as_number(peek(r.props, "connectionLimit")) for r in roles]
+        who = subject("Postgres database", db.name, db.urn)
+        unlimited = [r.name for r, n in zip(roles, limits) if n is None or n < 0]
+        if unlimited:
+            report(violation(who, f"has a connection limit, but {', '.join(unlimited)} may connect without one and can "
+                                  "take every connection.", "give those roles a connectionLimit."), db.urn)
+        elif limit < sum(limits) + minimum:  # type: ignore[arg-type]
+            report(violation(who, f"leaves fewer than {minimum} connections beyond the limits of the roles that may "
+                                  "connect, so at their peak the provider's admin (pulumi up/refresh), a backup job "
+                                  "or monitoring is refused.",
+                             f"raise the database's connectionLimit to the roles' sum plus at least {minimum}."),
+                   db.urn)
+
+
+REQUIRE_CONNECTION_HEADROOM = stack_policy(
+    name="postgresql-database-require-connection-headroom",
+    description="A database's connection limit should exceed the sum of its roles' limits by minHeadroom.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    check=_check_headroom,
+    config=PolicyConfigSchema(properties={
+        "minHeadroom": {"type": "integer", "minimum": 1, "default": 3,
+                        "description": "Connections kept free for the admin, backups and monitoring."},
+    }),
+    url="https://www.postgresql.org/docs/current/sql-createdatabase.html",
+)
+
+
+# --- the backup role can only read (STACK) ----------------------------------------------------
+# The backup job's credentials leave the platform (CI, a scheduler); a leaked dump credential
+# must not be able to change or delete data. nextval needs USAGE on a sequence: SELECT only.
+BACKUP_PRIVILEGES = {"database": {"CONNECT"}, "schema": {"USAGE"}, "table": {"SELECT"}, "sequence": {"SELECT"}}
+
+
+def _check_backup_role(args, cfg, report) -> None:
+    pattern = re.compile(str(cfg["backupRolePattern"]))
+    for role in resources_of(args, catalog.PG_ROLE):
+        name = peek(role.props, "name", default=role.name)
+        if not isinstance(name, str) or is_unknown(name) or not pattern.search(name):
+            continue
+        problems: list[str] = []
+        for grant in resources_of(args, catalog.PG_GRANT, catalog.PG_DEFAULT_PRIVILEGES):
+            if not _names_role(grant, "role", name, role):
+                continue
+            kind = str(peek(grant.props, "objectType"))
+            extra = {str(p).upper() for p in known_items(peek(grant.props, "privileges"))} - BACKUP_PRIVILEGES.get(kind, set())
+            if extra:
+                problems.append(f"{grant.name} grants {', '.join(sorted(extra))} on {kind}")
+        problems += [f"owns {db.name}" for db in resources_of(args, catalog.PG_DATABASE)
+                     if _names_role(db, "owner", name, role)]
+        problems += [f"is made a member of another role by {m.name}" for m in resources_of(args, catalog.PG_GRANT_ROLE)
+                     if _names_role(m, "role", name, role)]
+        if problems:
+            report(violation(subject("Postgres backup role", role.name, role.urn),
+                             f"can do more than read: {'; '.join(problems)}.",
+                             "give the backup role CONNECT, USAGE on the schema and SELECT on tables and sequences "
+                             "only; keep writes with the app and owner roles."), role.urn)
+
+
+RESTRICT_BACKUP_PRIVILEGES = stack_policy(
+    name="postgresql-role-restrict-backup-privileges",
+    description="Roles named like backupRolePattern may only connect, use schemas and SELECT tables and sequences.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=_check_backup_role,
+    config=PolicyConfigSchema(properties={
+        "backupRolePattern": {"type": "string", "default": "_backup$",
+                              "description": "Regular expression (search) for the names of backup roles."},
+    }),
+    url="https://www.postgresql.org/docs/current/app-pgdump.html",
+)
+
+
+POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, RESTRICT_ROLE_MEMBERSHIP, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION,
+            REQUIRE_ADMIN_OWNER_MEMBERSHIP, REQUIRE_CONNECTION_HEADROOM, RESTRICT_BACKUP_PRIVILEGES]

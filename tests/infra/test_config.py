@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"cspConnectSources": ["*"]}, "ara-infra:cspConnectSources"),
         ({"cspConnectSources": ["https://*"]}, "wildcard only as *.domain"),
         ({"cspScriptHashes": ["'unsafe-inline'"]}, "ara-infra:cspScriptHashes: must be a CSP hash"),
-        ({"dbName": "a" * 58}, "must be at most 57 characters"),
+        ({"dbName": "a" * 57}, "must be at most 56 characters"),
         ({"dbPasswordVersion": 0}, "ara-infra:dbPasswordVersion: must be between 1"),
         ({"appDirectory": "."}, "contains this program"),
         ({"appDirectory": ".."}, "contains this program"),
@@ -260,3 +261,35 @@ def test_bumping_the_password_version_rotates_both_role_passwords():
     capture = run_program("prod", {"dbPasswordVersion": 2})
     passwords = [capture.one(catalog.RANDOM_PASSWORD, f"ara-db-{r}-password") for r in ("owner", "app")]
     assert [p.props["keepers"] for p in passwords] == [{"version": "2"}] * 2
+
+
+# --- the database server: supported versions and the CA the provider verifies it with ---------
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"dbServerMajorVersion": 14}, "ara-infra:dbServerMajorVersion: PostgreSQL 14 is not supported: 15 or newer"),
+        ({"dbServerMajorVersion": 100}, "ara-infra:dbServerMajorVersion: must be between 15 and 99"),
+        ({"dbSslRootCert": "ca.txt"}, "ara-infra:dbSslRootCert: must be empty or the path of a .pem/.crt file"),
+        ({"dbSslRootCert": "no/such-ca.pem"}, "ara-infra:dbSslRootCert: 'no/such-ca.pem' is not a readable file"),
+        ({"dbSslRootCert": "tests/fixtures/db/test-ca.pem", "dbSslMode": "require"},
+         "ara-infra:dbSslRootCert: only used to verify the server; set dbSslMode to verify-ca or verify-full"),
+    ],
+)
+def test_bad_database_server_config_is_refused_naming_the_key(overrides, expected):
+    assert expected in _fails("prod", overrides)
+
+
+def test_a_root_certificate_file_that_holds_no_certificate_is_refused(tmp_path):
+    bogus = tmp_path / "not-a-cert.pem"
+    bogus.write_text("hello\n")
+    relative = os.path.relpath(bogus, ROOT)
+    assert f"{relative!r} holds no PEM certificate" in _fails("prod", {"dbSslRootCert": relative})
+
+
+def test_a_root_certificate_reaches_the_provider_of_every_database():
+    cap = run_program("preview", {"dbSslRootCert": "tests/fixtures/db/test-ca.pem", "dbSslMode": "verify-full",
+                                  "extraPreviewEnvironments": ["feature/x"]})
+    providers = cap.of_type(catalog.PG_PROVIDER)
+    assert len(providers) == 2
+    assert {p.props["sslrootcert"] for p in providers} == {"tests/fixtures/db/test-ca.pem"}

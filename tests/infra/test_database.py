@@ -1,4 +1,5 @@
-"""Database: TLS-only provider, least-privilege roles, pgvector, grants on an explicit provider."""
+"""Database: TLS-only provider, least-privilege roles, a read-only backup role, pgvector, and grants the
+non-superuser admin can really run (it is a declared member of the owner role)."""
 
 import pulumi
 import pytest
@@ -50,7 +51,9 @@ def test_admin_password_is_a_secret_even_when_given_plain():
     assert provider.plain["password"] == "admin-pw"
 
 
-@pytest.mark.parametrize(("resource", "role"), [("db-owner", "ara_t_owner"), ("db-app", "ara_t_app")])
+@pytest.mark.parametrize(
+    ("resource", "role"), [("db-owner", "ara_t_owner"), ("db-app", "ara_t_app"), ("db-backup", "ara_t_backup")]
+)
 def test_roles_log_in_with_a_secret_password_and_no_elevated_attribute(resource, role):
     props = _db().one(catalog.PG_ROLE, resource).props
     assert props["name"] == role
@@ -72,6 +75,20 @@ def test_runtime_role_defaults_to_20_connections_and_a_30_second_timeout():
     assert props["statementTimeout"] == 30_000
 
 
+def test_runtime_role_has_an_idle_in_transaction_timeout():
+    assert _db().one(catalog.PG_ROLE, "db-app").props["idleInTransactionSessionTimeout"] == 60_000
+    props = _db(idle_in_transaction_timeout_ms=5_000).one(catalog.PG_ROLE, "db-app").props
+    assert props["idleInTransactionSessionTimeout"] == 5_000
+
+
+def test_backup_role_has_its_own_small_connection_limit_and_no_timeouts():
+    props = _db().one(catalog.PG_ROLE, "db-backup").props
+    assert props["connectionLimit"] == 2
+    # pg_dump of a large database may run long and holds one transaction open by design.
+    assert "statementTimeout" not in props and "idleInTransactionSessionTimeout" not in props
+    assert _db(backup_connection_limit=3).one(catalog.PG_ROLE, "db-backup").props["connectionLimit"] == 3
+
+
 def test_migration_role_has_a_small_connection_limit_and_no_statement_timeout():
     props = _db().one(catalog.PG_ROLE, "db-owner").props
     assert props["connectionLimit"] == 5
@@ -80,7 +97,7 @@ def test_migration_role_has_a_small_connection_limit_and_no_statement_timeout():
 
 def test_role_passwords_are_random_40_characters_and_rotate_with_the_version():
     passwords = _db(password_version=3).of_type(catalog.RANDOM_PASSWORD)
-    assert [p.name for p in passwords] == ["db-app-password", "db-owner-password"]
+    assert sorted(p.name for p in passwords) == ["db-app-password", "db-backup-password", "db-owner-password"]
     for password in passwords:
         assert password.props["length"] == 40
         assert password.props["keepers"] == {"version": "3"}
@@ -92,6 +109,41 @@ def test_database_is_owned_by_the_migration_role():
     assert props["owner"] == "ara_t_owner"
     assert props["encoding"] == "UTF8"
     assert props["template"] == "template0"
+
+
+def test_database_connection_limit_leaves_headroom_beyond_every_role():
+    # app 20 + owner 5 + backup 2 + 5 for the provider's admin and monitoring.
+    assert _db().one(catalog.PG_DATABASE).props["connectionLimit"] == 32
+    props = _db(connection_limit=40, backup_connection_limit=3, connection_headroom=8).one(catalog.PG_DATABASE).props
+    assert props["connectionLimit"] == 40 + 5 + 3 + 8
+
+
+def test_admin_is_a_declared_member_of_the_owner_role():
+    membership = _db().one(catalog.PG_GRANT_ROLE, "db-admin-owner-membership")
+    assert membership.props == {"role": "admin", "grantRole": "ara_t_owner"}
+
+
+def test_everything_that_acts_as_the_owner_waits_for_the_admin_membership():
+    cap = _db()
+    membership = cap.one(catalog.PG_GRANT_ROLE).urn
+    dependents = [
+        *cap.of_type(catalog.PG_DATABASE), *cap.of_type(catalog.PG_EXTENSION),
+        *cap.of_type(catalog.PG_GRANT), *cap.of_type(catalog.PG_DEFAULT_PRIVILEGES),
+    ]
+    assert len(dependents) == 1 + 2 + 10 + 4
+    for resource in dependents:
+        assert membership in resource.dependencies, resource.name
+
+
+def test_server_older_than_15_is_refused():
+    with pytest.raises(ValueError, match="server_major_version: PostgreSQL 14 is not supported; 15"):
+        _args(server_major_version=14)
+
+
+def test_provider_gets_sslrootcert_only_when_configured():
+    assert "sslrootcert" not in _db().one(catalog.PG_PROVIDER).props
+    props = _db(sslmode="verify-full", sslrootcert="certs/db-ca.pem").one(catalog.PG_PROVIDER).props
+    assert props["sslrootcert"] == "certs/db-ca.pem"
 
 
 def test_database_is_protected_and_retained_by_default():
@@ -117,9 +169,26 @@ def test_vector_and_pg_stat_statements_are_installed_in_the_app_database():
         assert extension.props["database"] == "ara_t"
 
 
-def test_public_loses_connect_on_the_database():
-    props = _grant(_db(), "revoke-public-connect").props
+def test_public_loses_connect_on_the_database_and_everything_on_schema_public():
+    cap = _db()
+    props = _grant(cap, "revoke-public-connect").props
     assert props == {"database": "ara_t", "role": "public", "objectType": "database", "privileges": []}
+    props = _grant(cap, "revoke-public-schema").props
+    assert props == {"database": "ara_t", "role": "public", "schema": "public", "objectType": "schema", "privileges": []}
+
+
+def test_backup_role_can_connect_use_the_schema_and_only_read():
+    cap = _db()
+    connect = _grant(cap, "backup-connect").props
+    assert (connect["role"], connect["objectType"], connect["privileges"]) == ("ara_t_backup", "database", ["CONNECT"])
+    assert _grant(cap, "backup-schema").props["privileges"] == ["USAGE"]
+    for suffix, object_type in (("tables", "table"), ("sequences", "sequence")):
+        props = _grant(cap, f"backup-{suffix}").props
+        assert (props["objectType"], props["privileges"], props["objects"]) == (object_type, ["SELECT"], [])
+        default = cap.one(catalog.PG_DEFAULT_PRIVILEGES, f"db-backup-default-{suffix}").props
+        assert (default["owner"], default["role"], default["objectType"], default["privileges"]) == (
+            "ara_t_owner", "ara_t_backup", object_type, ["SELECT"]
+        )
 
 
 def test_runtime_role_can_connect_and_use_the_public_schema():
@@ -145,9 +214,13 @@ def test_runtime_role_gets_dml_on_all_tables_and_usage_on_sequences():
         assert (grant["role"], grant["schema"], grant["database"]) == ("ara_t_app", "public", "ara_t")
 
 
-def test_runtime_role_never_gets_ddl_privileges():
-    for grant in _db().of_type(catalog.PG_GRANT) + _db().of_type(catalog.PG_DEFAULT_PRIVILEGES):
+def test_no_role_gets_ddl_privileges_and_the_backup_role_cannot_write():
+    cap = _db()
+    for grant in cap.of_type(catalog.PG_GRANT) + cap.of_type(catalog.PG_DEFAULT_PRIVILEGES):
         assert not {"CREATE", "TRUNCATE", "REFERENCES", "TRIGGER", "ALL"} & set(grant.props["privileges"])
+        if grant.props["role"] == "ara_t_backup":
+            assert set(grant.props["privileges"]) <= {"CONNECT", "USAGE", "SELECT"}, grant.name
+            assert grant.props["objectType"] != "sequence" or grant.props["privileges"] == ["SELECT"], grant.name
 
 
 @pytest.mark.parametrize(
@@ -167,7 +240,7 @@ def test_every_postgresql_resource_uses_the_explicit_provider():
     cap = _db()
     provider = cap.one(catalog.PG_PROVIDER, "db-provider")
     postgres = [r for r in cap.resources if r.type.startswith("postgresql:")]
-    assert len(postgres) == 2 + 1 + 2 + 5 + 2
+    assert len(postgres) == 3 + 1 + 1 + 2 + 10 + 4
     for resource in postgres:
         # A provider reference is "<provider urn>::<provider id>".
         assert resource.provider is not None, resource.name
@@ -187,6 +260,7 @@ def test_registered_urls_are_secret():
     assert outputs["database_name"] == "ara_t"
     assert wire.is_secret(outputs["database_url"])
     assert wire.is_secret(outputs["migration_url"])
+    assert wire.is_secret(outputs["backup_url"])
 
 
 @pulumi.runtime.test
@@ -213,3 +287,16 @@ def test_migration_url_is_a_secret_tls_url_of_the_owner_role(mocks):
         assert url.endswith("?sslmode=require")
 
     return pulumi.Output.all(pulumi.Output.from_input(db.migration_url.is_secret()), db.migration_url).apply(check)
+
+
+@pulumi.runtime.test
+def test_backup_url_is_a_secret_tls_url_of_the_backup_role(mocks):
+    db = Database("db", _args(sslmode="verify-full"))
+
+    def check(values):
+        is_secret, url = values
+        assert is_secret is True
+        assert url.startswith("postgresql://ara_t_backup:")
+        assert url.endswith("@db.example.com:5432/ara_t?sslmode=verify-full")
+
+    return pulumi.Output.all(pulumi.Output.from_input(db.backup_url.is_secret()), db.backup_url).apply(check)

@@ -189,6 +189,8 @@ class Res:
     protect: bool = False
     deps: dict = field(default_factory=dict)
     parent: Optional[str] = None
+    depends_on: list = field(default_factory=list)
+    """Names of resources in `dependencies` only (explicit `depends_on`)."""
 
 
 def stack_args(resources: list[Res], *, config: Optional[dict] = None, policy=None) -> StackValidationArgs:
@@ -203,6 +205,7 @@ def stack_args(resources: list[Res], *, config: Optional[dict] = None, policy=No
         for prop, names in r.deps.items():
             pr.property_dependencies[prop] = [built[n] for n in names]
             pr.dependencies.extend(built[n] for n in names if built[n] not in pr.dependencies)
+        pr.dependencies.extend(built[n] for n in r.depends_on if built[n] not in pr.dependencies)
     return StackValidationArgs(list(built.values()), engine_config(policy, config) if policy else None)
 
 

@@ -14,6 +14,9 @@ from .conftest import (PLANTED, UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, as
     (pg.RESTRICT_ROLE_MEMBERSHIP, "mandatory", "high", {"allowedMemberOf", "allowedAdminRoles"}),
     (pg.REQUIRE_PROVIDER_TLS, "mandatory", "high", {"allowedSslModes"}),
     (pg.REQUIRE_VECTOR_EXTENSION, "advisory", "low", {"extensionName"}),
+    (pg.REQUIRE_ADMIN_OWNER_MEMBERSHIP, "mandatory", "high", set()),
+    (pg.REQUIRE_CONNECTION_HEADROOM, "advisory", "medium", {"minHeadroom"}),
+    (pg.RESTRICT_BACKUP_PRIVILEGES, "mandatory", "high", {"backupRolePattern"}),
 ])
 def test_postgres_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)
@@ -262,3 +265,155 @@ def test_stack_without_databases_passes():
 def test_extension_name_config():
     run_stack(pg.REQUIRE_VECTOR_EXTENSION, db_stack("pg_stat_statements"),
               config={"extensionName": "pg_stat_statements"}).assert_clean()
+
+
+# --- the admin's membership in the owner (STACK) ----------------------------------------------
+
+MEMBER = pg.REQUIRE_ADMIN_OWNER_MEMBERSHIP
+
+
+def owned_stack(*, membership=True, link="deps", wait=True, grant_type="database"):
+    """The Database component's shape: admin, owner role, db, an extension and a grant on it."""
+    after = ["membership"] if membership and wait else []
+    resources = [
+        Res(catalog.PG_PROVIDER, "provider", {"username": "ara_admin", "sslmode": "require"}),
+        Res(catalog.PG_ROLE, "owner", {"name": "ara_owner", "login": True}),
+        Res(catalog.PG_DATABASE, "db", {"name": "ara", "owner": "ara_owner"},
+            deps={"owner": ["owner"]} if link == "deps" else {}, depends_on=after),
+        Res(catalog.PG_EXTENSION, "vector", {"name": "vector", "database": "ara"},
+            deps={"database": ["db"]} if link == "deps" else {}, depends_on=after),
+        Res(catalog.PG_GRANT, "revoke-public", {"database": "ara", "role": "public", "objectType": grant_type,
+                                                "schema": "public", "privileges": []},
+            deps={"database": ["db"]} if link == "deps" else {}, depends_on=after),
+    ]
+    if membership:
+        resources.insert(2, Res(catalog.PG_GRANT_ROLE, "membership", {"role": "ara_admin", "grantRole": "ara_owner"},
+                                deps={"grantRole": ["owner"]} if link == "deps" else {}))
+    return resources
+
+
+@pytest.mark.parametrize("link", ["deps", "name"])
+def test_admin_member_of_the_owner_before_extensions_and_grants_passes(link):
+    run_stack(MEMBER, owned_stack(link=link)).assert_clean()
+
+
+def test_extensions_and_database_grants_without_the_membership_are_flagged():
+    out = run_stack(MEMBER, owned_stack(membership=False))
+    assert len(out.messages) == 1 and "'db'" in out.text and "GrantRole(role=<admin user>" in out.text
+    assert out.violations[0][1].endswith("::db")
+
+
+def test_membership_that_nothing_waits_for_is_flagged():
+    out = run_stack(MEMBER, owned_stack(wait=False))
+    assert len(out.messages) == 1 and "vector, revoke-public" in out.text and "depends_on" in out.text
+
+
+def test_membership_of_another_user_does_not_count():
+    resources = owned_stack()
+    resources[2].props["role"] = "someone_else"
+    assert len(run_stack(MEMBER, resources).messages) == 1
+
+
+def test_database_owned_by_the_admin_or_without_owner_needs_no_membership():
+    for owner in ("ara_admin", None):
+        resources = owned_stack(membership=False, link="name")
+        resources[2].props = {"name": "ara"} if owner is None else {"name": "ara", "owner": owner}
+        run_stack(MEMBER, resources).assert_clean()
+
+
+def test_schema_grants_alone_need_no_membership():
+    # The provider borrows the schema owner's role for those itself (helpers.go withRolesGranted).
+    resources = [r for r in owned_stack(membership=False, grant_type="schema") if r.type != catalog.PG_EXTENSION]
+    run_stack(MEMBER, resources).assert_clean()
+
+
+# --- connection headroom (STACK) --------------------------------------------------------------
+
+HEADROOM = pg.REQUIRE_CONNECTION_HEADROOM
+
+
+def limits_stack(db_limit, app=40, owner=5, backup=2):
+    def connect(name, role):
+        return Res(catalog.PG_GRANT, name, {"database": "ara", "role": role, "objectType": "database",
+                                            "privileges": ["CONNECT"]}, deps={"role": [role]})
+    return [
+        Res(catalog.PG_ROLE, "owner", {"name": "ara_owner", "connectionLimit": owner}),
+        Res(catalog.PG_ROLE, "app", {"name": "ara_app", "connectionLimit": app}),
+        Res(catalog.PG_ROLE, "backup", {"name": "ara_backup", "connectionLimit": backup}),
+        Res(catalog.PG_ROLE, "unrelated", {"name": "other", "connectionLimit": 500}),
+        Res(catalog.PG_DATABASE, "db", {"name": "ara", "owner": "ara_owner", "connectionLimit": db_limit}),
+        connect("app-connect", "app"), connect("backup-connect", "backup"),
+    ]
+
+
+@pytest.mark.parametrize("db_limit", [50, 52, -1])
+def test_limit_with_headroom_or_no_limit_passes(db_limit):
+    run_stack(HEADROOM, limits_stack(db_limit)).assert_clean()
+
+
+@pytest.mark.parametrize("db_limit", [45, 47, 49])
+def test_limit_without_headroom_is_flagged(db_limit):
+    out = run_stack(HEADROOM, limits_stack(db_limit))
+    assert len(out.messages) == 1 and "fewer than 3 connections" in out.text and "'db'" in out.text
+
+
+def test_min_headroom_config():
+    assert run_stack(HEADROOM, limits_stack(52), config={"minHeadroom": 6}).messages
+    run_stack(HEADROOM, limits_stack(52), config={"minHeadroom": 5}).assert_clean()
+
+
+def test_a_connecting_role_without_a_limit_is_flagged():
+    out = run_stack(HEADROOM, limits_stack(100, app=-1))
+    assert len(out.messages) == 1 and "app may connect without one" in out.text
+
+
+# --- the backup role only reads (STACK) -------------------------------------------------------
+
+BACKUP = pg.RESTRICT_BACKUP_PRIVILEGES
+
+
+def backup_stack(*extra, table_privileges=("SELECT",), sequence_privileges=("SELECT",)):
+    def grant(name, kind, privileges, resource_type=catalog.PG_GRANT):
+        return Res(resource_type, name, {"database": "ara", "role": "ara_backup", "objectType": kind,
+                                         "schema": "public", "privileges": list(privileges)},
+                   deps={"role": ["backup"]})
+    return [
+        Res(catalog.PG_ROLE, "backup", {"name": "ara_backup", "login": True, "password": secret(PLANTED)}),
+        Res(catalog.PG_DATABASE, "db", {"name": "ara", "owner": "ara_owner"}),
+        grant("backup-connect", "database", ["CONNECT"]),
+        grant("backup-schema", "schema", ["USAGE"]),
+        grant("backup-tables", "table", table_privileges),
+        grant("backup-sequences", "sequence", sequence_privileges),
+        grant("backup-default-tables", "table", table_privileges, catalog.PG_DEFAULT_PRIVILEGES),
+        *extra,
+    ]
+
+
+def test_read_only_backup_role_passes():
+    run_stack(BACKUP, backup_stack()).assert_clean()
+
+
+def test_backup_role_that_can_write_is_flagged_once_listing_every_grant():
+    out = run_stack(BACKUP, backup_stack(table_privileges=("SELECT", "DELETE"), sequence_privileges=("USAGE",)))
+    assert len(out.messages) == 1 and "'backup'" in out.text
+    for part in ("backup-tables grants DELETE on table", "backup-default-tables grants DELETE on table",
+                 "backup-sequences grants USAGE on sequence"):
+        assert part in out.text
+    assert PLANTED not in out.text
+
+
+def test_backup_role_that_owns_a_database_or_joins_a_role_is_flagged():
+    out = run_stack(BACKUP, backup_stack(
+        Res(catalog.PG_DATABASE, "other-db", {"name": "other", "owner": "ara_backup"}),
+        Res(catalog.PG_GRANT_ROLE, "join-owner", {"role": "ara_backup", "grantRole": "ara_owner"}),
+    ))
+    assert "owns other-db" in out.text and "is made a member of another role by join-owner" in out.text
+
+
+def test_roles_not_named_like_backups_are_not_judged_here():
+    resources = backup_stack(table_privileges=("SELECT", "DELETE"))
+    resources[0].props["name"] = "ara_app"
+    for r in resources[2:]:
+        r.props["role"] = "ara_app"
+    run_stack(BACKUP, resources).assert_clean()
+    assert run_stack(BACKUP, resources, config={"backupRolePattern": "_app$"}).messages

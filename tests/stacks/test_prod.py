@@ -60,8 +60,9 @@ def test_prod_exports_the_documented_outputs(prod):
     assert outputs[catalog.OUTPUT_PROJECT_ID]
     for key in catalog.SECRET_OUTPUTS:
         assert wire.is_secret(outputs[key]), key
-    for key in (catalog.OUTPUT_DATABASE_URL, catalog.OUTPUT_MIGRATION_URL):
+    for key in (catalog.OUTPUT_DATABASE_URL, catalog.OUTPUT_MIGRATION_URL, catalog.OUTPUT_BACKUP_DATABASE_URL):
         assert "sslmode=verify-full" in wire.reveal(outputs[key])
+    assert wire.reveal(outputs[catalog.OUTPUT_BACKUP_DATABASE_URL]).startswith("postgresql://ara_prod_backup:")
 
 
 def test_prod_csp_lets_the_browser_fetch_presigned_report_urls(prod):
