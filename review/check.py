@@ -31,7 +31,7 @@ from typing import Any
 # Imported here, not in the threads: while the main thread evaluates another program directory,
 # `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
 from infra import catalog
-from review import packrun, render
+from review import packrun, render, wire
 from review.evaluate import EvaluationError, Source, UsageError
 
 _LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
@@ -221,10 +221,8 @@ def split_message(message: str, description: str) -> tuple[str, str]:
 
 
 def _type_name(urn: str) -> tuple[str, str]:
-    parts = urn.split("::")
-    if len(parts) < 4:
-        return "", urn
-    return parts[2].split("$")[-1], parts[3]
+    parsed = wire.parse_urn(urn)
+    return parsed.type, parsed.name
 
 
 def report(result: Any, capture: Any, policy_config: Path | None) -> StackReport:

@@ -39,7 +39,7 @@ from typing import Any
 
 from infra import catalog
 from review import manifest as mf
-from review import render
+from review import render, wire
 from review.evaluate import HOME, EvaluationError, UsageError
 
 REPLACE_KEYS: dict[str, tuple[str, ...]] = {
@@ -155,9 +155,7 @@ _OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChang
 
 
 def _provider_urn(ref: str | None) -> str | None:
-    if not ref:
-        return None
-    return ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+    return wire.provider_urn(ref) if ref else None
 
 
 def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, base_ref: str = "",

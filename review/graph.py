@@ -45,9 +45,7 @@ class Graph:
 
 
 def _provider_urn(ref: str | None) -> str | None:
-    if not ref:
-        return None
-    return ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+    return wire.provider_urn(ref) if ref else None
 
 
 def build(manifest: Mapping[str, Any]) -> Graph:
