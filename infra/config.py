@@ -9,11 +9,12 @@ with `get_secret` and stay `Output`s; their shape is checked without echoing the
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import pulumi
 
@@ -37,12 +38,64 @@ SSL_MODES = ("require", "verify-ca", "verify-full")
 ONE_YEAR = 31_536_000
 STACKS = ("prod", "preview")
 
+# --- Vercel plan limits ------------------------------------------------------------------
+# The provider validates none of these (the firewall `window` is a bare Int64,
+# terraform-provider-vercel vercel/resource_firewall_config.go:277-280; the timeout allows
+# 1-900, resource_project.go:668-675), so the API or the deployment refuses them at apply.
+VercelPlan = Literal["hobby", "pro", "enterprise"]
+VERCEL_PLANS: tuple[str, ...] = get_args(VercelPlan)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanLimits:
+    """What one Vercel plan allows of the settings this program declares."""
+
+    max_rate_limit_window_seconds: int
+    """Longest WAF rate-limit counting window (vercel.com/docs/vercel-firewall/vercel-waf/rate-limiting,
+    "Limits": Hobby and Pro 10 s-10 min, Enterprise 10 s-1 h)."""
+    multiple_function_regions: bool
+    """Whether functions may run in more than one region (vercel.com/docs/functions/limitations:
+    "Pro and Enterprise teams can set multiple regions"; Hobby deployments fail with "Deploying
+    Serverless Functions to multiple regions is restricted to the Pro and Enterprise plans")."""
+    max_function_duration_seconds: int
+    """Longest configurable function duration (vercel.com/docs/functions/limitations: Hobby up to
+    300 s, Pro and Enterprise up to 800 s)."""
+    team: bool
+    """Whether the plan belongs to a team, so resources need the team scope (`vercelTeam`)."""
+
+
+MIN_RATE_LIMIT_WINDOW_SECONDS = 10
+PLAN_LIMITS: dict[str, PlanLimits] = {
+    "hobby": PlanLimits(max_rate_limit_window_seconds=600, multiple_function_regions=False,
+                        max_function_duration_seconds=300, team=False),
+    "pro": PlanLimits(max_rate_limit_window_seconds=600, multiple_function_regions=True,
+                      max_function_duration_seconds=800, team=True),
+    "enterprise": PlanLimits(max_rate_limit_window_seconds=3600, multiple_function_regions=True,
+                             max_function_duration_seconds=800, team=True),
+}
+
+
+def edge_rate_limit(requests: int, window_seconds: int, plan: str) -> tuple[int, int]:
+    """The edge rule (limit, window) closest to `requests` per `window_seconds` the plan allows.
+
+    A window the plan allows is kept exactly. A longer one is shortened to the plan's longest
+    window and the limit scaled in proportion, rounded up: a client spreading the budget evenly
+    is never refused, while a burst of the whole budget inside one short window is, which is
+    what an abuse limit is for. 100 per hour becomes 17 per 10 minutes on Hobby and Pro.
+    """
+    longest = PLAN_LIMITS[plan].max_rate_limit_window_seconds
+    if window_seconds <= longest:
+        return requests, window_seconds
+    return math.ceil(requests * longest / window_seconds), longest
+
 
 @dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the program reads from config, typed. Keys are the camelCase field names."""
 
     stack: str
+    vercel_plan: VercelPlan
+    vercel_team: str
     cloudflare_account_id: str
     vercel_project_name: str
     git_repository: str
@@ -104,6 +157,11 @@ class StackConfig:
     def is_prod(self) -> bool:
         return self.stack == "prod"
 
+    @property
+    def edge_rate_limit(self) -> tuple[int, int]:
+        """(limit, window seconds) of the edge rule: the configured budget, fitted to the plan."""
+        return edge_rate_limit(self.rate_limit_requests, self.rate_limit_window_seconds, self.vercel_plan)
+
 
 def branch_slug(branch: str) -> str:
     """A name-safe form of a git branch: lowercase letters, digits and hyphens."""
@@ -131,6 +189,8 @@ _ORIGIN = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9](
 _SCRIPT_HASH = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 _BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<!/)(?<!\.lock)$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+# A team slug (the URL name) or a team id (team_...): provider.go:204-220 resolves either.
+_VERCEL_TEAM = re.compile(r"^(team_[A-Za-z0-9]{1,64}|[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?)$")
 
 
 def _one_of(options: tuple[str, ...]) -> Callable[[Any], str | None]:
@@ -168,6 +228,9 @@ def _nonempty(v: tuple[str, ...]) -> str | None:
 
 
 CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
+    "vercel_plan": [_one_of(VERCEL_PLANS)],
+    "vercel_team": [lambda v: None if v == "" or _VERCEL_TEAM.match(v) else
+                    f"must be empty, a Vercel team slug or a team id (team_...) (got {v!r})"],
     "cloudflare_account_id": [_matches(_HEX32, "a 32-character hex Cloudflare account id")],
     "vercel_project_name": [_matches(re.compile(r"^[a-z0-9._-]{1,100}$"), "a lowercase Vercel project name")],
     "git_repository": [_matches(_REPO, "'owner/name'")],
@@ -176,7 +239,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "function_max_duration": [_between(1, 900)],
     "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
     "rate_limit_requests": [_between(1, 1_000_000)],
-    "rate_limit_window_seconds": [_between(10, 3600)],
+    "rate_limit_window_seconds": [_between(MIN_RATE_LIMIT_WINDOW_SECONDS, 3600)],
     "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
     "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
     "clerk_frontend_api": [_https_origin_or_empty],
@@ -247,8 +310,31 @@ def _parse(raw: str, decl: projectfile.Declaration) -> Any:
 _EXPECTED = {"integer": "an integer", "boolean": "true or false", "array": "a list of strings", "string": "a string"}
 
 
-def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[str]:
+def _plan_checks(v: Mapping[str, Any]) -> list[str]:
+    """What the Vercel plan (`vercelPlan`) does not allow, one message per key."""
+    plan = v.get("vercel_plan")
+    if plan not in PLAN_LIMITS:
+        return []
+    limits = PLAN_LIMITS[plan]
+    key = config_key
+    on_plan = f"on the {plan} plan ({key('vercel_plan')})"
     problems: list[str] = []
+    if limits.team and not v.get("vercel_team", "x"):
+        problems.append(f"{key('vercel_team')}: required {on_plan}: without the team scope the provider "
+                        "creates everything in the token owner's personal Hobby scope")
+    regions = v.get("function_regions") or ()
+    if not limits.multiple_function_regions and len(regions) > 1:
+        problems.append(f"{key('function_regions')}: functions run in one region {on_plan}; "
+                        f"got {len(regions)} ({', '.join(regions)})")
+    duration = v.get("function_max_duration")
+    if isinstance(duration, int) and duration > limits.max_function_duration_seconds:
+        problems.append(f"{key('function_max_duration')}: at most {limits.max_function_duration_seconds} "
+                        f"seconds {on_plan} (got {duration})")
+    return problems
+
+
+def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[str]:
+    problems: list[str] = _plan_checks(v)
     key = config_key
     if "domain" in v and "dns_zone" in v and not (v["domain"] == v["dns_zone"] or v["domain"].endswith("." + v["dns_zone"])):
         problems.append(f"{key('domain')}: {v['domain']!r} is not inside {key('dns_zone')} {v['dns_zone']!r}")

@@ -16,10 +16,10 @@ class RateLimitArgs:
 
     project_id: pulumi.Input[str]
     """Vercel project the firewall belongs to; required."""
-    requests: int = 100
-    """Requests allowed per client IP per window; defaults to 100 (the guide's limit)."""
-    window_seconds: int = 3600
-    """Window length in seconds; defaults to 3600 (one hour)."""
+    requests: int = 17
+    """Requests allowed per client IP per window; defaults to 17 (the guide's 100 per hour over 10 minutes)."""
+    window_seconds: int = 600
+    """Window length in seconds; defaults to 600, the longest Hobby and Pro allow (1 hour needs Enterprise)."""
     path_prefix: str = "/api"
     """Path prefix the rule covers; defaults to "/api"."""
 

@@ -32,12 +32,14 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     )
     project_id = web.project_id
     AppDomain("ara-domain", AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone))
+    # The configured budget fitted to the plan's longest window (infra/config.py, edge_rate_limit).
+    requests, window_seconds = cfg.edge_rate_limit
     RateLimit(
         "ara-rate-limit",
         RateLimitArgs(
             project_id=project_id,
-            requests=cfg.rate_limit_requests,
-            window_seconds=cfg.rate_limit_window_seconds,
+            requests=requests,
+            window_seconds=window_seconds,
             path_prefix=cfg.rate_limit_path,
         ),
     )

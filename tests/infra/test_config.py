@@ -40,7 +40,7 @@ def _fails(stack: str, overrides: dict) -> str:
 def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_type():
     decls = projectfile.declarations(ROOT)
     expected = {"str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
-                "pulumi.Output[str]": "string"}
+                "pulumi.Output[str]": "string", "VercelPlan": "string"}
     for field in config.fields(config.StackConfig):
         if field.name == "stack":
             continue
@@ -152,6 +152,15 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
         ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
         ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
+        ({"vercelPlan": "free"}, "ara-infra:vercelPlan: must be one of hobby, pro, enterprise"),
+        ({"vercelTeam": "Not A Slug"}, "ara-infra:vercelTeam: must be empty, a Vercel team slug"),
+        ({"vercelTeam": ""}, "ara-infra:vercelTeam: required on the pro plan (vercelPlan)"),
+        ({"vercelPlan": "enterprise", "vercelTeam": ""}, "ara-infra:vercelTeam: required on the enterprise plan"),
+        ({"vercelPlan": "hobby"}, "ara-infra:functionRegions: functions run in one region on the hobby plan "
+                                  "(vercelPlan); got 2 (iad1, sfo1)"),
+        ({"vercelPlan": "hobby", "functionRegions": ["iad1"], "functionMaxDuration": 301},
+         "ara-infra:functionMaxDuration: at most 300 seconds on the hobby plan (vercelPlan) (got 301)"),
+        ({"functionMaxDuration": 900}, "ara-infra:functionMaxDuration: at most 800 seconds on the pro plan"),
         ({"protectStatefulResources": False}, "must stay true in prod"),
         ({"extraPreviewEnvironments": ["feature-x"]}, "only the preview stack"),
         ({"appDirectory": "no/such/dir"}, "ara-infra:appDirectory: 'no/such/dir' is not a directory"),
@@ -245,6 +254,44 @@ def test_secure_values_in_a_stack_file_become_secret_placeholders(tmp_path):
     assert source.values["ara-infra:openaiApiKey"] == source.placeholders["ara-infra:openaiApiKey"]
     assert "v1:abc:def" not in json.dumps(source.values)
     assert "ara-infra:openaiApiKey" in source.secret_keys
+
+
+def test_the_vercel_plan_is_required_and_named_with_its_set_command():
+    source = projectfile.stack_config("prod", ROOT)
+    values = {k: v for k, v in source.values.items() if k != "ara-infra:vercelPlan"}
+    with pytest.raises(pulumi.RunError) as info:
+        _run_raw(values, source.secret_keys, stack="prod")
+    assert "ara-infra:vercelPlan: required" in str(info.value)
+    assert "pulumi config set vercelPlan" in str(info.value)
+
+
+def test_a_personal_hobby_account_needs_no_team_and_one_region():
+    capture = run_program("prod", {"vercelPlan": "hobby", "vercelTeam": "", "functionRegions": ["iad1"],
+                                   "functionMaxDuration": 300})
+    assert capture.one(catalog.VERCEL_PROJECT).props["resourceConfig"]["functionDefaultRegions"] == ["iad1"]
+
+
+@pytest.mark.parametrize(
+    ("requests", "window", "plan", "rule"),
+    [
+        # The guide's 100 per hour: exact where the plan allows an hour, else 17 per 10 minutes.
+        (100, 3600, "enterprise", (100, 3600)),
+        (100, 3600, "pro", (17, 600)),
+        (100, 3600, "hobby", (17, 600)),
+        # A window the plan allows is kept as configured.
+        (20, 60, "pro", (20, 60)),
+        (50, 600, "hobby", (50, 600)),
+        # Scaled limits round up: a client spreading the budget evenly is never refused.
+        (10, 3600, "pro", (2, 600)),
+        (1, 3600, "pro", (1, 600)),
+    ],
+)
+def test_the_edge_rule_fits_the_budget_into_the_plans_longest_window(requests, window, plan, rule):
+    assert config.edge_rate_limit(requests, window, plan) == rule
+    limit, edge_window = rule
+    assert edge_window <= config.PLAN_LIMITS[plan].max_rate_limit_window_seconds
+    # Never stricter on average than the budget over its own window.
+    assert limit * window / edge_window >= requests
 
 
 def test_branch_slug_is_name_safe():

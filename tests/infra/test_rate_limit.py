@@ -4,7 +4,7 @@ import pulumi
 
 from infra import catalog
 from infra.rate_limit import RateLimit, RateLimitArgs
-from tests.support import run_component
+from tests.support import run_component, run_program
 
 
 def _limit(**kwargs):
@@ -23,13 +23,14 @@ def test_firewall_is_enabled_on_the_project_as_a_child():
     assert firewall.props["enabled"] is True
 
 
-def test_one_active_rule_rate_limits_100_requests_per_hour_per_ip():
+def test_one_active_rule_rate_limits_17_requests_per_10_minutes_per_ip_by_default():
+    # 600 s is the longest window Hobby and Pro allow; 17 per 10 minutes ~ the guide's 100 per hour.
     [rule] = _rules(_limit())
     assert rule["active"] is True
     assert rule["action"]["action"] == "rate_limit"
     limit = rule["action"]["rateLimit"]
-    assert limit["limit"] == 100
-    assert limit["window"] == 3600
+    assert limit["limit"] == 17
+    assert limit["window"] == 600
     assert limit["keys"] == ["ip"]
     assert limit["algo"] == "fixed_window"
     assert limit["action"] == "rate_limit"
@@ -56,10 +57,16 @@ def test_root_path_rule_gets_a_readable_name():
     assert cap.one(catalog.TOKEN_RATE_LIMIT).outputs == {"rule_name": "rate-limit-root"}
 
 
-def test_prod_stack_limits_the_api(prod):
+def test_prod_stack_limits_the_api_within_the_pro_plans_window(prod):
     [rule] = prod.one(catalog.VERCEL_FIREWALL_CONFIG).props["rules"]["rules"]
-    assert rule["action"]["rateLimit"]["limit"] == 100
+    assert (rule["action"]["rateLimit"]["limit"], rule["action"]["rateLimit"]["window"]) == (17, 600)
     assert rule["conditionGroups"][0]["conditions"][0]["value"] == "/api"
+
+
+def test_enterprise_keeps_the_guides_exact_hourly_rule():
+    capture = run_program("prod", {"vercelPlan": "enterprise"})
+    [rule] = capture.one(catalog.VERCEL_FIREWALL_CONFIG).props["rules"]["rules"]
+    assert (rule["action"]["rateLimit"]["limit"], rule["action"]["rateLimit"]["window"]) == (100, 3600)
 
 
 def test_preview_stack_leaves_the_firewall_to_prod(preview):
