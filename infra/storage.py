@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import urllib.parse
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,11 +12,20 @@ import pulumi_cloudflare as cloudflare
 
 from infra import catalog
 
-# Object read/write on the named buckets only; no bucket admin rights.
+# Object read/write on the named buckets only; no bucket admin rights ("Workers R2 Storage
+# Bucket Item Write - Bucket - Can read, write, and list objects in buckets", Cloudflare
+# r2/api/tokens.mdx).
 R2_OBJECT_WRITE_GROUP = "Workers R2 Storage Bucket Item Write"
+R2_BUCKET_SCOPE = "com.cloudflare.edge.r2.bucket"
+"""The scope of bucket-level permission groups (the prefix of every bucket resource key)."""
 DAY = 86_400
-# Incomplete multipart uploads are invisible but billed: drop them after a day.
-ABORT_UPLOADS_AFTER_A_DAY = {"condition": {"type": "Age", "max_age": DAY}}
+
+
+def _abort_uploads_after_a_day() -> cloudflare.R2BucketLifecycleRuleAbortMultipartUploadsTransitionArgs:
+    # Incomplete multipart uploads are invisible but billed: drop them after a day.
+    return cloudflare.R2BucketLifecycleRuleAbortMultipartUploadsTransitionArgs(
+        condition=cloudflare.R2BucketLifecycleRuleAbortMultipartUploadsTransitionConditionArgs(type="Age", max_age=DAY)
+    )
 
 
 def r2_bucket_resource(account_id: str, jurisdiction: str, bucket: str) -> str:
@@ -28,6 +37,40 @@ def r2_endpoint(account_id: str, jurisdiction: str = "default") -> str:
     """The account's S3 endpoint (presigned URLs point here)."""
     region = {"eu": "eu.", "fedramp": "fedramp."}.get(jurisdiction, "")
     return f"https://{account_id}.{region}r2.cloudflarestorage.com"
+
+
+def token_resources(resources: dict[str, str]) -> str:
+    """A token policy's `resources` as the API returns it: compact JSON, keys sorted.
+
+    The provider stores the API's raw JSON in state and compares it as a plain string
+    (terraform-provider-cloudflare internal/services/api_token/schema.go:89-94, custom.go:160-168;
+    the API's compact form in custom_test.go:72-77), so `json.dumps`'s default ", " / ": "
+    would show a diff on every `up`.
+    """
+    return json.dumps(resources, separators=(",", ":"), sort_keys=True)
+
+
+class PermissionGroupNotFound(pulumi.RunError):
+    """The permission-group list has no group of the exact name the program needs.
+
+    A `RunError`: "a clean exit rather than the usual verbose unhandled error logic" (pulumi/errors.py:18-22).
+    """
+
+
+def permission_group_id(results: Sequence[object], name: str) -> str:
+    """The id of the group called exactly `name` in a permission-group list.
+
+    The API filters by name on its side, but the filter is not documented as exact, so the
+    match is made here; a missing group is an error naming it, not an IndexError.
+    """
+    ids = [getattr(r, "id") for r in results if getattr(r, "name", None) == name]
+    if not ids:
+        found = ", ".join(sorted(str(getattr(r, "name", "?")) for r in results)) or "none"
+        raise PermissionGroupNotFound(
+            f"Cloudflare permission group {name!r} not found (scope {R2_BUCKET_SCOPE}; the lookup returned: {found}). "
+            "The deploying token needs 'API Tokens Read'; see README, 'Before the first up'."
+        )
+    return ids[0]
 
 
 def s3_secret_from_token(token_value: str) -> str:
@@ -102,7 +145,11 @@ class ObjectStorage(pulumi.ComponentResource):
             **location,
         )
 
-        # r2.dev would serve every object publicly; state "off" explicitly so drift shows.
+        # r2.dev would serve every object publicly. New buckets start with it off; this states
+        # it, and turns it off on a bucket adopted with it on. It does not watch it: the
+        # provider's Read and Delete are empty (internal/services/r2_managed_domain/resource.go:
+        # 148-154), so switching r2.dev on in the dashboard shows in no refresh or preview.
+        # README ("Drift this program cannot see") says how to check it.
         for role, bucket in (("reports", reports), ("backups", backups)):
             cloudflare.R2ManagedDomain(
                 f"{name}-{role}-r2dev",
@@ -119,11 +166,13 @@ class ObjectStorage(pulumi.ComponentResource):
             bucket_name=reports.name,
             jurisdiction=args.jurisdiction,
             rules=[
-                {
-                    "id": "app-origin-only",
-                    "allowed": {"origins": [args.app_origin], "methods": list(args.cors_methods)},
-                    "max_age_seconds": 3600,
-                }
+                cloudflare.R2BucketCorsRuleArgs(
+                    id="app-origin-only",
+                    allowed=cloudflare.R2BucketCorsRuleAllowedArgs(
+                        origins=[args.app_origin], methods=list(args.cors_methods)
+                    ),
+                    max_age_seconds=3600,
+                )
             ],
             opts=child,
         )
@@ -142,23 +191,30 @@ class ObjectStorage(pulumi.ComponentResource):
             bucket_name=backups.name,
             jurisdiction=args.jurisdiction,
             rules=[
-                {
-                    "id": f"expire-after-{args.backup_retention_days}-days",
-                    "enabled": True,
-                    "conditions": {"prefix": ""},
-                    "delete_objects_transition": {
-                        "condition": {"type": "Age", "max_age": args.backup_retention_days * DAY}
-                    },
-                    "abort_multipart_uploads_transition": ABORT_UPLOADS_AFTER_A_DAY,
-                }
+                cloudflare.R2BucketLifecycleRuleArgs(
+                    id=f"expire-after-{args.backup_retention_days}-days",
+                    enabled=True,
+                    conditions=cloudflare.R2BucketLifecycleRuleConditionsArgs(prefix=""),
+                    delete_objects_transition=cloudflare.R2BucketLifecycleRuleDeleteObjectsTransitionArgs(
+                        condition=cloudflare.R2BucketLifecycleRuleDeleteObjectsTransitionConditionArgs(
+                            type="Age", max_age=args.backup_retention_days * DAY
+                        )
+                    ),
+                    abort_multipart_uploads_transition=_abort_uploads_after_a_day(),
+                )
             ],
             opts=child,
         )
 
+        # The raw name: the provider puts it into url.Values, which encodes it
+        # (api_token_permission_groups/list_data_source_model.go:30), and its own acceptance
+        # test passes a raw "DNS Read" (data_source_test.go:38). A pre-encoded name would go
+        # out as Workers%2520R2... and match nothing.
         group_id = cloudflare.get_api_token_permission_groups_list_output(
-            name=urllib.parse.quote(R2_OBJECT_WRITE_GROUP),
+            name=R2_OBJECT_WRITE_GROUP,
+            scope=R2_BUCKET_SCOPE,
             opts=pulumi.InvokeOutputOptions(parent=self),
-        ).results[0].id
+        ).results.apply(lambda results: permission_group_id(results, R2_OBJECT_WRITE_GROUP))
         # One token per bucket: the app can read and write reports but never touch the
         # database dumps; the backup job gets the backups bucket and nothing else.
         app_token = _bucket_token(f"{name}-app-token", args, reports, group_id, child)
@@ -182,13 +238,13 @@ class ObjectStorage(pulumi.ComponentResource):
         )
 
 
-def _abort_uploads_rule() -> dict:
-    return {
-        "id": "abort-incomplete-uploads",
-        "enabled": True,
-        "conditions": {"prefix": ""},
-        "abort_multipart_uploads_transition": ABORT_UPLOADS_AFTER_A_DAY,
-    }
+def _abort_uploads_rule() -> cloudflare.R2BucketLifecycleRuleArgs:
+    return cloudflare.R2BucketLifecycleRuleArgs(
+        id="abort-incomplete-uploads",
+        enabled=True,
+        conditions=cloudflare.R2BucketLifecycleRuleConditionsArgs(prefix=""),
+        abort_multipart_uploads_transition=_abort_uploads_after_a_day(),
+    )
 
 
 def _bucket_token(
@@ -202,14 +258,14 @@ def _bucket_token(
         resource_name,
         name=pulumi.Output.concat("ara-r2-", bucket.name),
         policies=[
-            {
-                "effect": "allow",
-                "permission_groups": [{"id": group_id}],
+            cloudflare.ApiTokenPolicyArgs(
+                effect="allow",
+                permission_groups=[cloudflare.ApiTokenPolicyPermissionGroupArgs(id=group_id)],
                 # A JSON string, not a map: the v6 provider's wire format.
-                "resources": pulumi.Output.json_dumps(
-                    bucket.name.apply(lambda n: {r2_bucket_resource(args.account_id, args.jurisdiction, n): "*"})
+                resources=bucket.name.apply(
+                    lambda n: token_resources({r2_bucket_resource(args.account_id, args.jurisdiction, n): "*"})
                 ),
-            }
+            )
         ],
         opts=opts,
     )

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from types import SimpleNamespace
 
 import pulumi
 import pytest
@@ -12,8 +13,11 @@ from infra.storage import (
     R2_OBJECT_WRITE_GROUP,
     ObjectStorage,
     ObjectStorageArgs,
+    PermissionGroupNotFound,
+    permission_group_id,
     r2_bucket_resource,
     s3_secret_from_token,
+    token_resources,
 )
 from tests.support import run_component
 
@@ -165,9 +169,39 @@ def test_tokens_use_the_permission_group_the_provider_returns():
         assert token.props["policies"][0]["permissionGroups"] == [{"id": expected}]
 
 
-def test_permission_group_lookup_sends_a_url_encoded_name():
+def test_permission_group_lookup_sends_the_raw_name_and_the_bucket_scope():
+    # The provider URL-encodes the name itself (list_data_source_model.go:30); a pre-encoded
+    # name would reach the API as Workers%2520R2... and match nothing.
     invokes = [args for tok, args in _storage().invokes if tok == catalog.INVOKE_GET_PERMISSION_GROUPS]
-    assert invokes == [{"name": "Workers%20R2%20Storage%20Bucket%20Item%20Write"}]
+    assert invokes == [{"name": "Workers R2 Storage Bucket Item Write", "scope": "com.cloudflare.edge.r2.bucket"}]
+
+
+def _group(name, id_):
+    return SimpleNamespace(name=name, id=id_, scopes=["com.cloudflare.edge.r2.bucket"])
+
+
+def test_the_permission_group_is_picked_by_its_exact_name():
+    results = [_group("Workers R2 Storage Bucket Item Read", "read"), _group(R2_OBJECT_WRITE_GROUP, "write")]
+    assert permission_group_id(results, R2_OBJECT_WRITE_GROUP) == "write"
+
+
+@pytest.mark.parametrize("results", [[], [SimpleNamespace(name="Workers R2 Storage Bucket Item Read", id="read")]])
+def test_a_missing_permission_group_is_a_clear_error_naming_it(results):
+    with pytest.raises(PermissionGroupNotFound, match="'Workers R2 Storage Bucket Item Write' not found"):
+        permission_group_id(results, R2_OBJECT_WRITE_GROUP)
+    # A RunError: the language host prints the message, not a traceback.
+    assert issubclass(PermissionGroupNotFound, pulumi.RunError)
+
+
+@pytest.mark.parametrize("token", ["st-app-token", "st-backup-token"])
+def test_token_resources_are_compact_json_as_the_api_returns_them(token):
+    resources = _storage().one(catalog.CF_API_TOKEN, token).props["policies"][0]["resources"]
+    assert ", " not in resources and ": " not in resources
+    assert resources == json.dumps(json.loads(resources), separators=(",", ":"), sort_keys=True)
+
+
+def test_token_resources_sort_keys_so_the_string_is_stable():
+    assert token_resources({"b": "*", "a": "*"}) == '{"a":"*","b":"*"}'
 
 
 def test_tokens_are_named_after_their_buckets():
