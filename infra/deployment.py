@@ -77,12 +77,12 @@ class AppDeployment(pulumi.ComponentResource):
             files=files.files,
             path_prefix=args.bundle_directory,
             production=args.production,
-            project_settings={
-                "framework": args.framework,
-                "build_command": args.build_command,
-                "install_command": args.install_command,
-                "output_directory": args.output_directory,
-            },
+            project_settings=vercel.DeploymentProjectSettingsArgs(
+                framework=args.framework,
+                build_command=args.build_command,
+                install_command=args.install_command,
+                output_directory=args.output_directory,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.url = deployment.url

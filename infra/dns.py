@@ -50,7 +50,7 @@ class AppDomain(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[domain]),
         )
         zone = cloudflare.get_zone_output(
-            filter={"name": args.zone, "match": "all"},
+            filter=cloudflare.GetZoneFilterArgs(name=args.zone, match="all"),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         apex = args.domain == args.zone

@@ -39,28 +39,36 @@ class RateLimit(pulumi.ComponentResource):
             f"{name}-firewall",
             project_id=args.project_id,
             enabled=True,
-            rules={
-                "rules": [
-                    {
-                        "name": rule_name,
-                        "description": f"{args.requests} requests per {args.window_seconds}s per IP on {args.path_prefix}",
-                        "active": True,
-                        "condition_groups": [
-                            {"conditions": [{"type": "path", "op": "pre", "value": args.path_prefix}]}
+            rules=vercel.FirewallConfigRulesArgs(
+                rules=[
+                    vercel.FirewallConfigRulesRuleArgs(
+                        name=rule_name,
+                        description=f"{args.requests} requests per {args.window_seconds}s per IP on {args.path_prefix}",
+                        active=True,
+                        condition_groups=[
+                            vercel.FirewallConfigRulesRuleConditionGroupArgs(
+                                conditions=[
+                                    vercel.FirewallConfigRulesRuleConditionGroupConditionArgs(
+                                        type="path", op="pre", value=args.path_prefix
+                                    )
+                                ]
+                            )
                         ],
-                        "action": {
-                            "action": "rate_limit",
-                            "rate_limit": {
-                                "algo": "fixed_window",
-                                "window": args.window_seconds,
-                                "limit": args.requests,
-                                "keys": ["ip"],
-                                "action": "rate_limit",
-                            },
-                        },
-                    }
+                        action=vercel.FirewallConfigRulesRuleActionArgs(
+                            action="rate_limit",
+                            # fixed_window and the ip key are on every plan; token_bucket needs
+                            # Enterprise (vercel.com/docs/vercel-firewall/vercel-waf/rate-limiting).
+                            rate_limit=vercel.FirewallConfigRulesRuleActionRateLimitArgs(
+                                algo="fixed_window",
+                                window=args.window_seconds,
+                                limit=args.requests,
+                                keys=["ip"],
+                                action="rate_limit",
+                            ),
+                        ),
+                    )
                 ]
-            },
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.rule_name = pulumi.Output.from_input(rule_name)

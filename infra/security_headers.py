@@ -38,9 +38,9 @@ class SecurityHeaders(pulumi.ComponentResource):
             name="security-headers",
             description="Security response headers for every path (OWASP Secure Headers).",
             enabled=True,
-            route={"src": args.source, "headers": dict(args.headers)},
+            route=vercel.ProjectRouteRouteArgs(src=args.source, headers=dict(args.headers)),
             # First, so later routes (redirects, rewrites) still carry the headers.
-            position={"placement": "start"},
+            position=vercel.ProjectRoutePositionArgs(placement="start"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.header_names = pulumi.Output.from_input(list(args.headers))

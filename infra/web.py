@@ -57,21 +57,19 @@ class WebProject(pulumi.ComponentResource):
             output_directory=args.output_directory,
             install_command=args.install_command,
             dev_command=args.dev_command,
-            git_repository={
-                "type": "github",
-                "repo": args.git_repository,
-                "production_branch": args.production_branch,
-            },
-            resource_config={
-                "function_default_regions": list(args.function_regions),
-                "function_default_timeout": args.function_max_duration,
-            },
-            vercel_authentication={"deployment_type": args.deployment_protection},
+            git_repository=vercel.ProjectGitRepositoryArgs(
+                type="github", repo=args.git_repository, production_branch=args.production_branch
+            ),
+            resource_config=vercel.ProjectResourceConfigArgs(
+                function_default_regions=list(args.function_regions),
+                function_default_timeout=args.function_max_duration,
+            ),
+            vercel_authentication=vercel.ProjectVercelAuthenticationArgs(deployment_type=args.deployment_protection),
             # Fork PRs must be approved before they build with the project's secrets.
             git_fork_protection=True,
             directory_listing=False,
             # Every pull request gets a comment with its preview URL, as the guide's workflow expects.
-            git_comments={"on_pull_request": True, "on_commit": False},
+            git_comments=vercel.ProjectGitCommentsArgs(on_pull_request=True, on_commit=False),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.project_id = project.id

@@ -334,3 +334,78 @@ def test_python_m_infra_is_not_the_review_tool():
     # The deployable package has no command line; the review tool is `python -m review`.
     assert not (ROOT / "infra" / "__main__.py").exists()
     assert (ROOT / "review" / "__main__.py").exists()
+
+
+# --- typed nested inputs ----------------------------------------------------------------------
+
+# Inputs whose SDK type is a map of strings (or of file hashes): a dict is their typed form.
+MAP_INPUTS = frozenset({"keepers", "headers", "environment", "meta", "files", "tags"})
+
+
+def _has_dict_literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Dict):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return any(_has_dict_literal(e) for e in node.elts)
+    return False
+
+
+def untyped_nested_inputs(source: str) -> list[str]:
+    """`module.Class(key={...})` or `module.get_x(key={...})` on a provider SDK: a nested input
+    written as a plain dict, which accepts a misspelt key without a word."""
+    tree = ast.parse(source)
+    modules, classes = _provider_names(tree)
+    hits = []
+    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
+            name = f"{func.value.id}.{func.attr}"
+        elif isinstance(func, ast.Name) and func.id in classes:
+            name = func.id
+        else:
+            continue
+        hits += [f"{name}({k.arg}=...)" for k in call.keywords
+                 if k.arg not in MAP_INPUTS and _has_dict_literal(k.value)]
+    return hits
+
+
+def test_untyped_input_detector_finds_dicts_and_lists_of_dicts_but_not_maps():
+    source = textwrap.dedent('''
+        import pulumi_cloudflare as cloudflare
+        import pulumiverse_vercel as vercel
+
+        cloudflare.R2BucketCors("c", rules=[{"id": "x"}])
+        cloudflare.get_zone_output(filter={"name": "z", "match": "all"})
+        vercel.Project("p", git_repository={"repo": "a/b", "type": "github"})
+        vercel.ProjectRoute("r", route=vercel.ProjectRouteRouteArgs(src="/", headers={"A": "1"}))
+        vercel.Deployment("d", environment={"A": "1"})
+    ''')
+    assert sorted(untyped_nested_inputs(source)) == [
+        "cloudflare.R2BucketCors(rules=...)", "cloudflare.get_zone_output(filter=...)",
+        "vercel.Project(git_repository=...)",
+    ]
+
+
+@pytest.mark.parametrize("path", PROGRAM_FILES)
+def test_every_nested_provider_input_uses_the_sdks_typed_args_class(path):
+    assert untyped_nested_inputs((ROOT / path).read_text()) == []
+
+
+def test_a_misspelt_nested_key_is_refused_at_construction():
+    import pulumiverse_vercel as vercel
+
+    with pytest.raises(TypeError, match="windw"):
+        vercel.FirewallConfigRulesRuleActionRateLimitArgs(
+            algo="fixed_window", windw=600, limit=17, keys=["ip"], action="rate_limit"
+        )
+
+
+def test_the_same_misspelling_in_a_plain_dict_passes_the_mocks_silently():
+    # Why the rule above exists: the SDK forwards a dict as it is, and the mocks accept it.
+    import pulumiverse_vercel as vercel
+
+    from tests.support import run_component
+
+    cap = run_component(lambda: vercel.FirewallConfig("fw", project_id="prj", rules={"rules": [
+        {"name": "r", "conditionGroups": [], "action": {"action": "rate_limit", "rateLimit": {"windw": 600}}}]}))
+    assert cap.one(catalog.VERCEL_FIREWALL_CONFIG).props["rules"]["rules"][0]["action"]["rateLimit"] == {"windw": 600}
