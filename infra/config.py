@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 import pulumi
 
 from infra import catalog, projectfile
+from infra.rate_limit import ManagedRulesMode
 
 
 class ConfigError(Exception):
@@ -111,6 +112,7 @@ class StackConfig:
     rate_limit_requests: int
     rate_limit_window_seconds: int
     rate_limit_path: str
+    firewall_managed_rules: ManagedRulesMode
     hsts_max_age: int
     hsts_preload: bool
     clerk_frontend_api: str
@@ -240,6 +242,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
     "rate_limit_requests": [_between(1, 1_000_000)],
     "rate_limit_window_seconds": [_between(MIN_RATE_LIMIT_WINDOW_SECONDS, 3600)],
+    "firewall_managed_rules": [_one_of(get_args(ManagedRulesMode))],
     "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
     "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
     "clerk_frontend_api": [_https_origin_or_empty],

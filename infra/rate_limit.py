@@ -1,13 +1,49 @@
-"""Edge rate limiting: a Vercel Firewall rate-limit rule on the API path."""
+"""The project's Vercel Firewall: a rate-limit rule on the API path and the managed rulesets.
+
+A `FirewallConfig` is the whole firewall: the provider sends it with one
+`PUT /v1/security/firewall/config` (terraform-provider-vercel client/firewall_config.go:106-128)
+and fills the managed rulesets only from what is declared (resource_firewall_config.go:981-1025),
+so a ruleset or IP rule switched on in the dashboard is switched off by the next `up`. Everything
+the firewall should do is therefore declared here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumiverse_vercel as vercel
 
 from infra import catalog
+
+
+ManagedRulesMode = Literal["log", "enforce"]
+"""How the managed rulesets act: "log" records matches only, "enforce" challenges or denies."""
+
+# (bot protection, AI bots, OWASP) actions per mode. Bot protection takes log or challenge,
+# the OWASP rules log or deny (vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets).
+_MANAGED_ACTIONS: dict[str, tuple[str, str, str]] = {
+    "log": ("log", "log", "log"),
+    "enforce": ("challenge", "deny", "deny"),
+}
+# OWASP core rule groups for a Node app (PHP and Java attack detection left out).
+_OWASP_GROUPS = ("xss", "sqli", "rce", "lfi", "rfi", "sd", "ma", "gen", "sf")
+
+
+def managed_rulesets(mode: str, owasp: bool) -> vercel.FirewallConfigManagedRulesetsArgs:
+    """Bot protection and AI-bot rules (every plan), OWASP core rules when `owasp` (Enterprise)."""
+    bot, ai, crs = _MANAGED_ACTIONS[mode]
+    rulesets: dict[str, object] = {
+        "bot_protection": vercel.FirewallConfigManagedRulesetsBotProtectionArgs(active=True, action=bot),
+        "ai_bots": vercel.FirewallConfigManagedRulesetsAiBotsArgs(active=True, action=ai),
+    }
+    if owasp:
+        rulesets["owasp"] = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
+            group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(active=True, action=crs)
+            for group in _OWASP_GROUPS
+        })
+    return vercel.FirewallConfigManagedRulesetsArgs(**rulesets)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +58,10 @@ class RateLimitArgs:
     """Window length in seconds; defaults to 600, the longest Hobby and Pro allow (1 hour needs Enterprise)."""
     path_prefix: str = "/api"
     """Path prefix the rule covers; defaults to "/api"."""
+    managed_rules: ManagedRulesMode = "log"
+    """How bot protection and the AI-bot rules act; defaults to "log" (watch before blocking)."""
+    owasp: bool = False
+    """Also declare the OWASP core ruleset (Enterprise only); defaults to False."""
 
 
 class RateLimit(pulumi.ComponentResource):
@@ -39,6 +79,7 @@ class RateLimit(pulumi.ComponentResource):
             f"{name}-firewall",
             project_id=args.project_id,
             enabled=True,
+            managed_rulesets=managed_rulesets(args.managed_rules, args.owasp),
             rules=vercel.FirewallConfigRulesArgs(
                 rules=[
                     vercel.FirewallConfigRulesRuleArgs(

@@ -100,6 +100,8 @@ class ObjectStorageArgs:
     """Methods the browser may use on reports (presigned downloads); defaults to GET and HEAD."""
     protect: bool = True
     """Protect and retain both buckets; defaults to True."""
+    lock_backups: bool = True
+    """Lock every backup against overwrite and deletion for `backup_retention_days`; defaults to True."""
 
 
 class ObjectStorage(pulumi.ComponentResource):
@@ -210,6 +212,31 @@ class ObjectStorage(pulumi.ComponentResource):
         # (api_token_permission_groups/list_data_source_model.go:30), and its own acceptance
         # test passes a raw "DNS Read" (data_source_test.go:38). A pre-encoded name would go
         # out as Workers%2520R2... and match nothing.
+        if args.lock_backups:
+            # A leaked backup token (object write on this bucket) can delete objects; the lock
+            # makes each dump immutable until it is as old as the retention, when the lifecycle
+            # rule above removes it. Lock rules take precedence over lifecycle deletion, and a
+            # token without bucket-configuration rights cannot remove them (Cloudflare
+            # r2/buckets/bucket-locks.mdx, "Notes"). Backups must be written under new keys:
+            # an overwrite of a locked key is refused too.
+            cloudflare.R2BucketLock(
+                f"{name}-backups-lock",
+                account_id=args.account_id,
+                bucket_name=backups.name,
+                jurisdiction=args.jurisdiction,
+                rules=[
+                    cloudflare.R2BucketLockRuleArgs(
+                        id=f"lock-for-{args.backup_retention_days}-days",
+                        enabled=True,
+                        prefix="",
+                        condition=cloudflare.R2BucketLockRuleConditionArgs(
+                            type="Age", max_age_seconds=args.backup_retention_days * DAY
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+
         group_id = cloudflare.get_api_token_permission_groups_list_output(
             name=R2_OBJECT_WRITE_GROUP,
             scope=R2_BUCKET_SCOPE,

@@ -37,6 +37,10 @@ class WebProjectArgs:
     """Default function timeout in seconds; defaults to 30."""
     deployment_protection: str = "standard_protection_new"
     """Vercel Authentication scope; defaults to Standard Protection (all but the production domain)."""
+    production_retention: str = "3m"
+    """How long production deployments are kept; defaults to 3 months (the rollback window)."""
+    preview_retention: str = "1m"
+    """How long preview deployments are kept; defaults to 1 month."""
 
 
 class WebProject(pulumi.ComponentResource):
@@ -70,6 +74,18 @@ class WebProject(pulumi.ComponentResource):
             directory_listing=False,
             # Every pull request gets a comment with its preview URL, as the guide's workflow expects.
             git_comments=vercel.ProjectGitCommentsArgs(on_pull_request=True, on_commit=False),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Every deployment keeps the variables it was built with and stays reachable at its own
+        # URL; without a retention policy an old deployment holds a rotated secret for the
+        # provider's default year (resource_project_deployment_retention.go:84-87).
+        vercel.ProjectDeploymentRetention(
+            f"{name}-retention",
+            project_id=project.id,
+            expiration_production=args.production_retention,
+            expiration_preview=args.preview_retention,
+            expiration_canceled="1w",
+            expiration_errored="1w",
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.project_id = project.id

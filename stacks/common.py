@@ -68,6 +68,8 @@ def data_plane(cfg: StackConfig) -> DataPlane:
             jurisdiction=cfg.r2_jurisdiction,
             backup_retention_days=cfg.backup_retention_days,
             protect=cfg.protect_stateful_resources,
+            # Throwaway preview backups stay deletable; a locked bucket cannot be emptied.
+            lock_backups=cfg.protect_stateful_resources,
         ),
     )
     database = Database("ara-db", database_args(cfg, cfg.db_name))

@@ -41,6 +41,9 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             requests=requests,
             window_seconds=window_seconds,
             path_prefix=cfg.rate_limit_path,
+            managed_rules=cfg.firewall_managed_rules,
+            # The OWASP core ruleset is Enterprise-only (vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets).
+            owasp=cfg.vercel_plan == "enterprise",
         ),
     )
     SecurityHeaders(

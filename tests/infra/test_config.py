@@ -40,7 +40,8 @@ def _fails(stack: str, overrides: dict) -> str:
 def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_type():
     decls = projectfile.declarations(ROOT)
     expected = {"str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
-                "pulumi.Output[str]": "string", "VercelPlan": "string"}
+                "pulumi.Output[str]": "string", "VercelPlan": "string",
+                "ManagedRulesMode": "string"}
     for field in config.fields(config.StackConfig):
         if field.name == "stack":
             continue
@@ -152,6 +153,7 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
         ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
         ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
+        ({"firewallManagedRules": "block"}, "ara-infra:firewallManagedRules: must be one of log, enforce"),
         ({"vercelPlan": "free"}, "ara-infra:vercelPlan: must be one of hobby, pro, enterprise"),
         ({"vercelTeam": "Not A Slug"}, "ara-infra:vercelTeam: must be empty, a Vercel team slug"),
         ({"vercelTeam": ""}, "ara-infra:vercelTeam: required on the pro plan (vercelPlan)"),

@@ -81,3 +81,32 @@ def test_rule_name_output(mocks):
         assert name == "rate-limit-api-v1"
 
     return limit.rule_name.apply(check)
+
+
+def _managed(cap):
+    return cap.one(catalog.VERCEL_FIREWALL_CONFIG).props["managedRulesets"]
+
+
+def test_bot_protection_and_ai_bot_rules_are_declared_so_up_never_switches_them_off():
+    # FirewallConfig replaces the whole firewall config: an undeclared ruleset is turned off.
+    managed = _managed(_limit())
+    assert managed == {"botProtection": {"active": True, "action": "log"},
+                       "aiBots": {"active": True, "action": "log"}}
+
+
+def test_enforce_challenges_bots_and_denies_ai_bots():
+    managed = _managed(_limit(managed_rules="enforce"))
+    assert managed["botProtection"] == {"active": True, "action": "challenge"}
+    assert managed["aiBots"] == {"active": True, "action": "deny"}
+
+
+def test_owasp_core_rules_only_when_asked_for():
+    assert "owasp" not in _managed(_limit())
+    owasp = _managed(_limit(owasp=True, managed_rules="enforce"))["owasp"]
+    assert set(owasp) == {"xss", "sqli", "rce", "lfi", "rfi", "sd", "ma", "gen", "sf"}
+    assert all(rule == {"active": True, "action": "deny"} for rule in owasp.values())
+
+
+def test_prod_declares_owasp_only_on_enterprise(prod):
+    assert "owasp" not in _managed(prod)
+    assert set(_managed(run_program("prod", {"vercelPlan": "enterprise"}))["owasp"]) >= {"xss", "sqli"}

@@ -269,3 +269,33 @@ def test_secret_access_key_is_sha256_of_the_token_value(mocks):
         assert secret != token.state["value"]
 
     return pulumi.Output.all(storage.access_key_id, storage.secret_access_key).apply(check)
+
+
+R2_LOCK = "cloudflare:index/r2BucketLock:R2BucketLock"
+
+
+def test_backups_are_locked_for_the_retention_period_so_a_leaked_token_cannot_delete_them():
+    cap = _storage(backup_retention_days=14)
+    lock = cap.one(R2_LOCK)
+    assert lock.name == "st-backups-lock"
+    assert lock.parent == cap.one(catalog.TOKEN_OBJECT_STORAGE).urn
+    assert lock.props["bucketName"] == "t-backups"
+    assert lock.props["rules"] == [{"id": "lock-for-14-days", "enabled": True, "prefix": "",
+                                    "condition": {"type": "Age", "maxAgeSeconds": 14 * DAY}}]
+
+
+def test_the_lock_never_outlasts_the_lifecycle_expiry():
+    cap = _storage()
+    [lock_rule] = cap.one(R2_LOCK).props["rules"]
+    [expiry] = _lifecycle(cap, "backups").props["rules"]
+    assert lock_rule["condition"]["maxAgeSeconds"] == expiry["deleteObjectsTransition"]["condition"]["maxAge"]
+
+
+def test_reports_are_not_locked_and_locking_can_be_left_out():
+    assert [lock.props["bucketName"] for lock in _storage().of_type(R2_LOCK)] == ["t-backups"]
+    assert _storage(lock_backups=False).of_type(R2_LOCK) == []
+
+
+def test_prod_locks_its_backups_and_preview_does_not(prod, preview):
+    assert [lock.props["bucketName"] for lock in prod.of_type(R2_LOCK)] == ["ara-prod-backups"]
+    assert preview.of_type(R2_LOCK) == []

@@ -21,7 +21,7 @@ def test_project_is_registered_under_the_component_with_a_prefixed_name():
     component = cap.one(catalog.TOKEN_WEB_PROJECT, "web")
     project = cap.one(catalog.VERCEL_PROJECT, "web-project")
     assert project.parent == component.urn
-    assert [r.name for r in cap.children(component)] == ["web-project"]
+    assert sorted(r.name for r in cap.children(component)) == ["web-project", "web-retention"]
 
 
 def test_project_builds_astro_with_npm_by_default():
@@ -120,3 +120,21 @@ def test_project_id_output_is_the_project_resource_id(mocks):
         assert project_name == "ara-test"
 
     return pulumi.Output.all(web.project_id, web.project_name).apply(check)
+
+
+RETENTION = "vercel:index/projectDeploymentRetention:ProjectDeploymentRetention"
+
+
+def test_old_deployments_and_the_secrets_built_into_them_expire():
+    cap = _web()
+    retention = cap.one(RETENTION, "web-retention")
+    assert retention.property_dependencies["projectId"] == (cap.one(catalog.VERCEL_PROJECT, "web-project").urn,)
+    assert retention.props["expirationProduction"] == "3m"
+    assert retention.props["expirationPreview"] == "1m"
+    assert retention.props["expirationCanceled"] == "1w"
+    assert retention.props["expirationErrored"] == "1w"
+
+
+def test_retention_periods_can_be_set():
+    retention = _web(production_retention="1y", preview_retention="1w").one(RETENTION)
+    assert (retention.props["expirationProduction"], retention.props["expirationPreview"]) == ("1y", "1w")
