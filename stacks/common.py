@@ -15,6 +15,7 @@ from infra.environment import AppEnvironment, AppEnvironmentArgs
 from infra.headers import HeaderPolicy
 from infra.keys import GeneratedKeys, GeneratedKeysArgs
 from infra.storage import ObjectStorage, ObjectStorageArgs, r2_endpoint
+from infra.vercel_team import VercelTeam, VercelTeamArgs
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,16 @@ class DataPlane:
     keys: GeneratedKeys
     storage: ObjectStorage
     database: Database
+
+
+def vercel_team(cfg: StackConfig) -> VercelTeam:
+    """The stack's Vercel scope (`vercelTeam`): one explicit provider for every Vercel resource."""
+    return VercelTeam("ara-vercel", VercelTeamArgs(team=cfg.vercel_team))
+
+
+def in_team(team: VercelTeam) -> pulumi.ResourceOptions:
+    """Options that put a component's Vercel children (and lookups) in the team's scope."""
+    return pulumi.ResourceOptions(providers=[team.provider])
 
 
 def header_policy(cfg: StackConfig) -> HeaderPolicy:
@@ -76,7 +87,8 @@ def data_plane(cfg: StackConfig) -> DataPlane:
     return DataPlane(keys=keys, storage=storage, database=database)
 
 
-def app_environment(cfg: StackConfig, project_id: pulumi.Input[str], target: str, plane: DataPlane) -> AppEnvironment:
+def app_environment(cfg: StackConfig, project_id: pulumi.Input[str], target: str, plane: DataPlane,
+                    opts: pulumi.ResourceOptions | None = None) -> AppEnvironment:
     """Every catalog variable for `target`, valued from this stack only."""
     return AppEnvironment(
         "ara-env",
@@ -99,10 +111,12 @@ def app_environment(cfg: StackConfig, project_id: pulumi.Input[str], target: str
             posthog_api_key=cfg.posthog_api_key,
             sentry_dsn=cfg.sentry_dsn,
         ),
+        opts,
     )
 
 
-def branch_environments(cfg: StackConfig, project_id: pulumi.Input[str]) -> dict[str, pulumi.Output[str]]:
+def branch_environments(cfg: StackConfig, project_id: pulumi.Input[str],
+                        opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Output[str]]:
     """Per-branch preview environments: own database and keys, scoped variables."""
     databases: dict[str, pulumi.Output[str]] = {}
     for branch in cfg.extra_preview_environments:
@@ -120,12 +134,14 @@ def branch_environments(cfg: StackConfig, project_id: pulumi.Input[str]) -> dict
                 encryption_key=keys.encryption_key,
                 jwt_secret=keys.jwt_secret,
             ),
+            opts,
         )
         databases[branch] = database.database_name
     return databases
 
 
-def deployment(cfg: StackConfig, project_id: pulumi.Input[str], production: bool) -> AppDeployment | None:
+def deployment(cfg: StackConfig, project_id: pulumi.Input[str], production: bool,
+               opts: pulumi.ResourceOptions | None = None) -> AppDeployment | None:
     if not cfg.app_directory:
         return None
     return AppDeployment(
@@ -141,6 +157,7 @@ def deployment(cfg: StackConfig, project_id: pulumi.Input[str], production: bool
             install_command=cfg.install_command,
             output_directory=cfg.output_directory,
         ),
+        opts,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumiverse_vercel as vercel
 
 from infra import catalog
@@ -13,16 +14,21 @@ from stacks import common
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
+    team = common.vercel_team(cfg)
+    in_team = common.in_team(team)
     # prod owns the project (settings, firewall, headers); preview only adds its target.
-    project_id = vercel.get_project_output(name=cfg.vercel_project_name).id
+    project_id = vercel.get_project_output(
+        name=cfg.vercel_project_name, opts=pulumi.InvokeOutputOptions(provider=team.provider)
+    ).id
     AppDomain(
         "ara-domain",
         AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone, git_branch=cfg.domain_git_branch),
+        in_team,
     )
     plane = common.data_plane(cfg)
-    common.app_environment(cfg, project_id, catalog.TARGET_PREVIEW, plane)
-    branches = common.branch_environments(cfg, project_id)
-    deploy = common.deployment(cfg, project_id, production=False)
+    common.app_environment(cfg, project_id, catalog.TARGET_PREVIEW, plane, in_team)
+    branches = common.branch_environments(cfg, project_id, in_team)
+    deploy = common.deployment(cfg, project_id, production=False, opts=in_team)
     out = common.exports(cfg, project_id, plane, deploy)
     if branches:
         out[catalog.OUTPUT_PREVIEW_BRANCHES] = branches

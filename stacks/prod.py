@@ -14,6 +14,8 @@ from stacks import common
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
+    team = common.vercel_team(cfg)
+    in_team = common.in_team(team)
     web = WebProject(
         "ara-web",
         WebProjectArgs(
@@ -29,9 +31,10 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             function_max_duration=cfg.function_max_duration,
             deployment_protection=cfg.deployment_protection,
         ),
+        in_team,
     )
     project_id = web.project_id
-    AppDomain("ara-domain", AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone))
+    AppDomain("ara-domain", AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone), in_team)
     # The configured budget fitted to the plan's longest window (infra/config.py, edge_rate_limit).
     requests, window_seconds = cfg.edge_rate_limit
     RateLimit(
@@ -45,12 +48,14 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             # The OWASP core ruleset is Enterprise-only (vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets).
             owasp=cfg.vercel_plan == "enterprise",
         ),
+        in_team,
     )
     SecurityHeaders(
         "ara-headers",
         SecurityHeadersArgs(project_id=project_id, headers=common.header_policy(cfg).headers()),
+        in_team,
     )
     plane = common.data_plane(cfg)
-    common.app_environment(cfg, project_id, catalog.TARGET_PRODUCTION, plane)
-    deploy = common.deployment(cfg, project_id, production=True)
+    common.app_environment(cfg, project_id, catalog.TARGET_PRODUCTION, plane, in_team)
+    deploy = common.deployment(cfg, project_id, production=True, opts=in_team)
     return common.exports(cfg, project_id, plane, deploy)

@@ -23,12 +23,15 @@ VERCEL_PROJECT_ROUTE = "vercel:index/projectRoute:ProjectRoute"
 VERCEL_FIREWALL_CONFIG = "vercel:index/firewallConfig:FirewallConfig"
 VERCEL_DEPLOYMENT = "vercel:index/deployment:Deployment"
 VERCEL_PROTECTION_BYPASS = "vercel:index/projectProtectionBypass:ProjectProtectionBypass"
+VERCEL_DEPLOYMENT_RETENTION = "vercel:index/projectDeploymentRetention:ProjectDeploymentRetention"
+VERCEL_PROVIDER = "pulumi:providers:vercel"
 
 CF_R2_BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
 CF_R2_LIFECYCLE = "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle"
 CF_R2_CORS = "cloudflare:index/r2BucketCors:R2BucketCors"
 CF_R2_MANAGED_DOMAIN = "cloudflare:index/r2ManagedDomain:R2ManagedDomain"
 CF_R2_CUSTOM_DOMAIN = "cloudflare:index/r2CustomDomain:R2CustomDomain"
+CF_R2_LOCK = "cloudflare:index/r2BucketLock:R2BucketLock"
 CF_API_TOKEN = "cloudflare:index/apiToken:ApiToken"
 CF_ACCOUNT_TOKEN = "cloudflare:index/accountToken:AccountToken"
 CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
@@ -70,6 +73,7 @@ TOKEN_GENERATED_KEYS = "ara:secrets:GeneratedKeys"
 TOKEN_OBJECT_STORAGE = "ara:storage:ObjectStorage"
 TOKEN_DATABASE = "ara:database:Database"
 TOKEN_APP_DOMAIN = "ara:dns:AppDomain"
+TOKEN_VERCEL_TEAM = "ara:vercel:VercelTeam"
 
 # Stateful types: data lives in them, so a replace or delete loses it.
 STATEFUL_TYPES = frozenset({PG_DATABASE, CF_R2_BUCKET})

@@ -35,6 +35,7 @@ COMPONENTS = [
     ("infra.storage", "ObjectStorage", "ObjectStorageArgs", "ara:storage:ObjectStorage"),
     ("infra.database", "Database", "DatabaseArgs", "ara:database:Database"),
     ("infra.dns", "AppDomain", "AppDomainArgs", "ara:dns:AppDomain"),
+    ("infra.vercel_team", "VercelTeam", "VercelTeamArgs", "ara:vercel:VercelTeam"),
 ]
 IDS = [c[1] for c in COMPONENTS]
 PROVIDER_MODULES = {"pulumiverse_vercel", "pulumi_cloudflare", "pulumi_postgresql", "pulumi_random"}
