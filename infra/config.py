@@ -116,6 +116,7 @@ class StackConfig:
     hsts_max_age: int
     hsts_preload: bool
     clerk_frontend_api: str
+    preview_clerk_frontend_api: str
     csp_connect_sources: tuple[str, ...]
     csp_script_hashes: tuple[str, ...]
     domain: str
@@ -246,6 +247,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
     "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
     "clerk_frontend_api": [_https_origin_or_empty],
+    "preview_clerk_frontend_api": [_https_origin_or_empty],
     "csp_connect_sources": [_each(_matches(_ORIGIN, "an https origin without a path (wildcard only as *.domain)"))],
     "csp_script_hashes": [_each(_matches(_SCRIPT_HASH, "a CSP hash such as sha256-<base64>"))],
     "domain": [_matches(_HOST, "a lowercase DNS name")],

@@ -37,9 +37,10 @@ def in_team(team: VercelTeam) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers=[team.provider])
 
 
-def header_policy(cfg: StackConfig) -> HeaderPolicy:
+def header_policy(cfg: StackConfig, clerk_frontend_api: str | None = None) -> HeaderPolicy:
+    """The stack's headers; `clerk_frontend_api` overrides the Clerk host (prod's preview route)."""
     return HeaderPolicy.for_clerk(
-        clerk_frontend_api=cfg.clerk_frontend_api,
+        clerk_frontend_api=cfg.clerk_frontend_api if clerk_frontend_api is None else clerk_frontend_api,
         # The browser fetches reports through presigned URLs on the R2 endpoint.
         connect_sources=(*cfg.csp_connect_sources, r2_endpoint(cfg.cloudflare_account_id, cfg.r2_jurisdiction)),
         script_hashes=cfg.csp_script_hashes,

@@ -52,7 +52,13 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     )
     SecurityHeaders(
         "ara-headers",
-        SecurityHeadersArgs(project_id=project_id, headers=common.header_policy(cfg).headers()),
+        SecurityHeadersArgs(
+            project_id=project_id,
+            headers=common.header_policy(cfg).headers(),
+            # Project routes reach every deployment: previews get their own Clerk host.
+            production_host=cfg.domain,
+            preview_headers=common.header_policy(cfg, clerk_frontend_api=cfg.preview_clerk_frontend_api).headers(),
+        ),
         in_team,
     )
     plane = common.data_plane(cfg)

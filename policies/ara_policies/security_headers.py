@@ -422,39 +422,80 @@ REQUIRE_CROSS_ORIGIN_POLICIES = resource_policy(
 CATCH_ALL_SOURCES = frozenset({"/(.*)", "/.*", "(.*)"})
 
 
-def route_sets_headers_everywhere(route) -> bool:
-    """An enabled route whose `src` matches every path unconditionally and that sets headers."""
+def _is_empty_list(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 0
+
+
+def _catch_all_header_route(route) -> bool:
+    """Enabled, `src` matching every path as a pattern, and setting headers."""
     if as_bool(peek(route.props, "enabled")) is False:  # the provider defaults to enabled
         return False
     src = peek(route.props, "route", "src")
     if not isinstance(src, str) or src.strip() not in CATCH_ALL_SOURCES:
         return False
-    # `has`/`missings` conditions narrow the route to some requests; an unknown list could too.
-    for narrowing in ("has", "missings"):
-        value = plain(peek(route.props, "route", narrowing))
-        if value is not None and not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 0):
-            return False
+    # Inferred or declared "equals", "/(.*)" matches only that literal path.
+    if peek(route.props, "srcSyntax") == "equals":
+        return False
     names = plain(peek(route.props, "route", "headers"))
     return isinstance(names, Mapping) and len(list(names)) > 0
+
+
+def _narrowing(route) -> tuple[object, object]:
+    return plain(peek(route.props, "route", "has")), plain(peek(route.props, "route", "missings"))
+
+
+def route_sets_headers_everywhere(route) -> bool:
+    """An enabled route whose `src` matches every path unconditionally and that sets headers."""
+    if not _catch_all_header_route(route):
+        return False
+    # `has`/`missings` conditions narrow the route to some requests; an unknown list could too.
+    return all(value is None or _is_empty_list(value) for value in _narrowing(route))
+
+
+def _single_host(value) -> Optional[str]:
+    """The host of a condition list holding exactly one known `host` condition, else None."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 1:
+        return None
+    condition = value[0]
+    if not isinstance(condition, Mapping) or condition.get("type") != "host":
+        return None
+    host = condition.get("value")
+    return host if isinstance(host, str) and host else None
+
+
+def routes_split_every_request_by_host(routes) -> bool:
+    """Two catch-all header routes, one with `has` host H and one with `missing` host H:
+    together they set headers on every request (a project routing to the production domain
+    and to previews with different headers)."""
+    scoped = [r for r in routes if _catch_all_header_route(r)]
+    has_hosts, missing_hosts = set(), set()
+    for route in scoped:
+        has, missings = _narrowing(route)
+        if _single_host(has) and (missings is None or _is_empty_list(missings)):
+            has_hosts.add(_single_host(has))
+        if _single_host(missings) and (has is None or _is_empty_list(has)):
+            missing_hosts.add(_single_host(missings))
+    return bool(has_hosts & missing_hosts)
 
 
 def _check_header_route(args, cfg, report) -> None:
     routes = resources_of(args, catalog.VERCEL_PROJECT_ROUTE)
     for project in resources_of(args, catalog.VERCEL_PROJECT):
         linked = [r for r in routes if links_to(r, "projectId", project)]
-        if any(route_sets_headers_everywhere(r) for r in linked):
+        if any(route_sets_headers_everywhere(r) for r in linked) or routes_split_every_request_by_host(linked):
             continue
         problem = ("has no ProjectRoute" if not linked else "has no enabled ProjectRoute") + \
             " that sets security headers on every path, so the header rules have nothing to judge."
         report(violation(subject("Vercel project", project.name, project.urn), problem,
-                         'add vercel.ProjectRoute(project_id=project.id, enabled=True, route={"src": "/(.*)", '
-                         '"headers": {...}}, position={"placement": "start"}) without has/missings '
-                         'conditions.'), project.urn)
+                         'add vercel.ProjectRoute(project_id=project.id, enabled=True, src_syntax="regex", '
+                         'route={"src": "/(.*)", "headers": {...}}, position={"placement": "start"}) without '
+                         'has/missings conditions, or two such routes with has=[host H] and missings=[host H].'),
+               project.urn)
 
 
 REQUIRE_SECURITY_HEADERS_ROUTE = stack_policy(
     name="web-headers-require-security-headers-route",
-    description="Every Vercel project must have an enabled ProjectRoute that sets headers on every path.",
+    description="Every Vercel project must have enabled ProjectRoutes that set headers on every path of every host.",
     level=EnforcementLevel.ADVISORY,  # ARA's architecture: mandatory in policies/config/*.json
     severity=Severity.HIGH,
     check=_check_header_route,

@@ -302,7 +302,7 @@ def test_branch_slug_is_name_safe():
 
 def test_a_wildcard_subdomain_origin_is_accepted_for_connections():
     capture = run_program("prod", {"cspConnectSources": ["https://*.posthog.com"]})
-    route = capture.one(catalog.VERCEL_PROJECT_ROUTE)
+    route = capture.one(catalog.VERCEL_PROJECT_ROUTE, "ara-headers-route")
     assert "https://*.posthog.com" in route.props["route"]["headers"]["Content-Security-Policy"]
 
 

@@ -462,6 +462,40 @@ def test_one_good_route_among_partial_routes_is_enough():
     run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack(link="id", extra=[partial])).assert_clean()
 
 
+def _host_route(name, **narrowing):
+    return Res(ROUTE, name, {**with_route(**narrowing), "projectId": "prj_1", "enabled": True})
+
+
+HOST = [{"type": "host", "value": "app.example.com"}]
+
+
+def test_two_routes_splitting_every_request_by_host_pass():
+    # The production domain gets one header set, every other host (previews) another.
+    resources = stack(False) + [_host_route("prod", has=HOST), _host_route("previews", missings=HOST)]
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, resources).assert_clean()
+
+
+@pytest.mark.parametrize("routes", [
+    [dict(has=HOST)],
+    [dict(missings=HOST)],
+    [dict(has=HOST), dict(missings=[{"type": "host", "value": "other.example.com"}])],
+    [dict(has=HOST), dict(missings=[{"type": "header", "key": "host", "value": "app.example.com"}])],
+    [dict(has=HOST + [{"type": "cookie", "key": "beta"}]), dict(missings=HOST)],
+    [dict(has=HOST, missings=HOST), dict(missings=HOST)],
+])
+def test_host_scoped_routes_that_leave_some_requests_bare_are_flagged(routes):
+    resources = stack(False) + [_host_route(f"r{i}", **r) for i, r in enumerate(routes)]
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, resources)
+    assert len(out.messages) == 1 and "every path" in out.text
+
+
+def test_a_catch_all_source_read_as_equals_is_flagged():
+    # With srcSyntax "equals", "/(.*)" matches only that literal path.
+    out = run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack({**route(), "srcSyntax": "equals"}))
+    assert len(out.messages) == 1
+    run_stack(hd.REQUIRE_SECURITY_HEADERS_ROUTE, stack({**route(), "srcSyntax": "regex"})).assert_clean()
+
+
 def test_header_route_message_never_echoes_header_values():
     props = route(**{"Content-Security-Policy": "default-src https://secret-host.example"})
     props["enabled"] = False
