@@ -29,6 +29,8 @@ class AppEnvironmentArgs:
     """CLERK_SECRET_KEY; defaults to None."""
     clerk_jwt_key: pulumi.Input[str] | None = None
     """CLERK_JWT_KEY; defaults to None."""
+    public_clerk_publishable_key: pulumi.Input[str] | None = None
+    """PUBLIC_CLERK_PUBLISHABLE_KEY; defaults to None."""
     next_public_clerk_publishable_key: pulumi.Input[str] | None = None
     """NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY; defaults to None."""
     openai_api_key: pulumi.Input[str] | None = None
@@ -45,10 +47,10 @@ class AppEnvironmentArgs:
     """JWT_SECRET; defaults to None."""
     upstash_redis_url: pulumi.Input[str] | None = None
     """UPSTASH_REDIS_URL; defaults to None."""
+    public_app_url: pulumi.Input[str] | None = None
+    """PUBLIC_APP_URL; defaults to None."""
     next_public_app_url: pulumi.Input[str] | None = None
     """NEXT_PUBLIC_APP_URL; defaults to None."""
-    node_env: pulumi.Input[str] | None = None
-    """NODE_ENV; defaults to None."""
     posthog_api_key: pulumi.Input[str] | None = None
     """POSTHOG_API_KEY; defaults to None."""
     sentry_dsn: pulumi.Input[str] | None = None

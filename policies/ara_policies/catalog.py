@@ -177,8 +177,13 @@ ENV_VARS: tuple[EnvVarSpec, ...] = (
                description="Clerk backend API key."),
     EnvVarSpec(key="CLERK_JWT_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="clerkJwtKey",
                description="Clerk JWT verification key (PEM) for networkless session checks."),
+    # Astro exposes only PUBLIC_* variables to client code, and @clerk/astro reads
+    # PUBLIC_CLERK_PUBLISHABLE_KEY (clerk/javascript PR #3669); the guide's NEXT_PUBLIC_* names
+    # (the Next.js convention) stay for server code written against the guide.
+    EnvVarSpec(key="PUBLIC_CLERK_PUBLISHABLE_KEY", source=Source.CONFIG, sensitive=False,
+               origin="clerkPublishableKey", description="Clerk publishable key for @clerk/astro; public by design."),
     EnvVarSpec(key="NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", source=Source.CONFIG, sensitive=False,
-               origin="clerkPublishableKey", description="Clerk publishable key; public by design."),
+               origin="clerkPublishableKey", description="Clerk publishable key (the guide's name); public by design."),
     EnvVarSpec(key="OPENAI_API_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="openaiApiKey",
                description="OpenAI API key for chat and embeddings."),
     EnvVarSpec(key="CLOUDFLARE_R2_ACCESS_KEY_ID", source=Source.DERIVED, sensitive=True,
@@ -193,10 +198,13 @@ ENV_VARS: tuple[EnvVarSpec, ...] = (
                description="HMAC secret for internal tokens."),
     EnvVarSpec(key="UPSTASH_REDIS_URL", source=Source.SECRET_CONFIG, sensitive=True, origin="upstashRedisUrl",
                description="Upstash Redis URL (rediss://) for the app-level rate limiter."),
+    EnvVarSpec(key="PUBLIC_APP_URL", source=Source.DERIVED, sensitive=False, origin="app_url",
+               description="Public base URL of the app (client-visible in Astro)."),
     EnvVarSpec(key="NEXT_PUBLIC_APP_URL", source=Source.DERIVED, sensitive=False, origin="app_url",
-               description="Public base URL of the app."),
-    EnvVarSpec(key="NODE_ENV", source=Source.LITERAL, sensitive=False, origin="production",
-               description="Node runtime mode; preview builds run as production too."),
+               description="Public base URL of the app (the guide's name)."),
+    # No NODE_ENV: project variables reach the build too, and NODE_ENV=production makes
+    # `npm ci` skip devDependencies (npm-install docs), where Astro's build tools live. Astro
+    # and Vercel set it themselves for the build and the functions.
     EnvVarSpec(key="POSTHOG_API_KEY", source=Source.SECRET_CONFIG, sensitive=True, origin="posthogApiKey",
                description="PostHog project API key."),
     EnvVarSpec(key="SENTRY_DSN", source=Source.SECRET_CONFIG, sensitive=True, origin="sentryDsn",

@@ -225,6 +225,37 @@ DISALLOW_SECRETS_IN_DEVELOPMENT = resource_policy(
 )
 
 
+# --- no NODE_ENV=production at build time ---------------------------------------------------
+
+_BUILD_TARGETS = (catalog.TARGET_PRODUCTION, catalog.TARGET_PREVIEW)
+
+
+def _check_build_node_env(args, cfg, report) -> None:
+    for entry in env_entries(args.resource_type, args.props):
+        if str(get(entry.container, "key", default="")) != "NODE_ENV":
+            continue
+        value = peek(entry.container, "value")
+        if not isinstance(value, str) or is_unknown(value) or value.strip().lower() != "production":
+            continue
+        if any(t in _BUILD_TARGETS for t in targets_of(entry)):
+            report(violation(who(args.resource_type, args.name, "NODE_ENV", entry.where),
+                             "is production for a target that builds: project variables reach the build "
+                             "too, and `npm ci` then skips devDependencies, where build tools live.",
+                             "remove NODE_ENV (the framework and Vercel set it for the build and the "
+                             "functions), or install with `npm ci --include=dev`."))
+
+
+DISALLOW_BUILD_NODE_ENV = resource_policy(
+    name="vercel-env-disallow-production-node-env",
+    description="NODE_ENV=production must not be a Vercel variable of a target that builds.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    types=ENV_TYPES,
+    check=_check_build_node_env,
+    url="https://docs.npmjs.com/cli/commands/npm-install",
+)
+
+
 # --- connection URLs require TLS ----------------------------------------------------------
 
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -394,6 +425,7 @@ POLICIES = [
     REQUIRE_SENSITIVE_SECRETS,
     DISALLOW_PUBLIC_SECRETS,
     DISALLOW_SECRETS_IN_DEVELOPMENT,
+    DISALLOW_BUILD_NODE_ENV,
     REQUIRE_TLS_CONNECTION_URLS,
     DISALLOW_PROD_VALUES_IN_PREVIEW,
 ]

@@ -17,16 +17,24 @@ GUIDE_VARIABLES = {
     "CLOUDFLARE_R2_ACCESS_KEY_ID", "CLOUDFLARE_R2_SECRET_ACCESS_KEY", "CLOUDFLARE_R2_BUCKET_NAME", "ENCRYPTION_KEY",
     "JWT_SECRET", "UPSTASH_REDIS_URL", "NEXT_PUBLIC_APP_URL", "NODE_ENV", "POSTHOG_API_KEY", "SENTRY_DSN",
 }
-NOT_SECRET = {"NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "CLOUDFLARE_R2_BUCKET_NAME", "NEXT_PUBLIC_APP_URL", "NODE_ENV"}
+# Astro's client sees only PUBLIC_*; the guide's NODE_ENV would break `npm ci` at build time.
+ASTRO_PUBLIC = {"PUBLIC_CLERK_PUBLISHABLE_KEY", "PUBLIC_APP_URL"}
+NOT_DECLARED = {"NODE_ENV"}
+NOT_SECRET = {"NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "CLOUDFLARE_R2_BUCKET_NAME", "NEXT_PUBLIC_APP_URL", *ASTRO_PUBLIC}
 
 
-def test_catalog_lists_every_variable_of_the_guide_except_the_one_vercel_sets():
-    assert {spec.key for spec in catalog.ENV_VARS} == GUIDE_VARIABLES
+def test_catalog_lists_the_guides_variables_but_node_env_plus_the_astro_public_names():
+    assert {spec.key for spec in catalog.ENV_VARS} == (GUIDE_VARIABLES - NOT_DECLARED) | ASTRO_PUBLIC
     assert "VERCEL_ANALYTICS_ID" not in catalog.ENV_VARS_BY_KEY
 
 
+def test_every_astro_public_name_mirrors_a_guide_name():
+    for key in ASTRO_PUBLIC:
+        assert catalog.ENV_VARS_BY_KEY[key].origin == catalog.ENV_VARS_BY_KEY["NEXT_" + key].origin
+
+
 def test_every_credential_is_sensitive_and_nothing_public_is():
-    assert catalog.CATALOG_SECRET_KEYS == GUIDE_VARIABLES - NOT_SECRET
+    assert catalog.CATALOG_SECRET_KEYS == GUIDE_VARIABLES - NOT_DECLARED - NOT_SECRET
 
 
 def test_no_secret_carries_a_public_prefix():

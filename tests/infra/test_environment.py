@@ -32,8 +32,8 @@ def test_declares_one_variable_per_catalog_entry_given():
 
 
 def test_variables_left_as_none_are_not_declared():
-    cap = _env(values={"database_url": "postgresql://x", "node_env": "production"})
-    assert sorted(_vars(cap)) == ["DATABASE_URL", "NODE_ENV"]
+    cap = _env(values={"database_url": "postgresql://x", "public_app_url": "https://app.example.com"})
+    assert sorted(_vars(cap)) == ["DATABASE_URL", "PUBLIC_APP_URL"]
 
 
 def test_uses_one_resource_per_variable_not_the_bulk_resource():
@@ -129,11 +129,11 @@ def test_preview_stack_never_targets_development(preview):
 @pulumi.runtime.test
 def test_keys_output_resolves_to_the_declared_keys(mocks):
     env = AppEnvironment(
-        "env", AppEnvironmentArgs(project_id="prj_123", target="preview", jwt_secret="j", node_env="production")
+        "env", AppEnvironmentArgs(project_id="prj_123", target="preview", jwt_secret="j", public_app_url="https://a.example")
     )
 
     def check(keys):
-        assert keys == ["JWT_SECRET", "NODE_ENV"]
+        assert keys == ["JWT_SECRET", "PUBLIC_APP_URL"]
 
     return env.keys.apply(check)
 
@@ -141,3 +141,18 @@ def test_keys_output_resolves_to_the_declared_keys(mocks):
 def test_a_branch_scope_on_a_production_environment_is_refused():
     with pytest.raises(ValueError, match="git_branch scopes preview variables only"):
         _env(target=catalog.TARGET_PRODUCTION, git_branch="feature/x")
+
+
+def test_no_build_time_node_env_is_declared(prod, preview):
+    # Project variables reach `npm ci` too; NODE_ENV=production there skips devDependencies.
+    for stack in (prod, preview):
+        assert "NODE_ENV" not in _vars(stack)
+
+
+def test_astro_client_code_gets_the_public_names_with_the_guides_values(prod):
+    variables = _vars(prod)
+    for public, guide in (("PUBLIC_CLERK_PUBLISHABLE_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"),
+                          ("PUBLIC_APP_URL", "NEXT_PUBLIC_APP_URL")):
+        assert variables[public].plain["value"] == variables[guide].plain["value"]
+        assert variables[public].props["sensitive"] is False
+    assert variables["PUBLIC_APP_URL"].plain["value"] == "https://app.appstoagents.com"

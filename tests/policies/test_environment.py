@@ -46,6 +46,7 @@ def item(key, value=PLANTED, targets=("production",), sensitive=True):
     (ev.DISALLOW_SECRETS_IN_DEVELOPMENT, "mandatory", "high", {"additionalSecretKeys", "exemptKeys"}),
     (ev.REQUIRE_TLS_CONNECTION_URLS, "mandatory", "high", {"allowedSslModes"}),
     (ev.DISALLOW_PROD_VALUES_IN_PREVIEW, "mandatory", "high", {"additionalSecretKeys", "exemptKeys"}),
+    (ev.DISALLOW_BUILD_NODE_ENV, "advisory", "medium", set()),
 ])
 def test_env_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)
@@ -60,7 +61,7 @@ def test_compliant_env_vars_pass(policy):
     run_resource(policy, VAR, var(key="DATABASE_URL", value=GOOD_DB_URL)).assert_clean()
     run_resource(policy, VAR, var(key="NEXT_PUBLIC_APP_URL", value="https://app.example.com",
                                   targets=("production", "preview", "development"), sensitive=False)).assert_clean()
-    run_resource(policy, VARS, bulk(item("JWT_SECRET"), item("NODE_ENV", "production", sensitive=False))).assert_clean()
+    run_resource(policy, VARS, bulk(item("JWT_SECRET"), item("LOG_LEVEL", "info", sensitive=False))).assert_clean()
 
 
 # --- sensitive (REMEDIATE) ----------------------------------------------------------------
@@ -461,3 +462,25 @@ def test_unknown_targets_in_stack_are_skipped_not_fatal():
     res.props["targets"] = UNKNOWN_LIST
     out = run_stack(ev.DISALLOW_PROD_VALUES_IN_PREVIEW, [res, env_res("y", "OPENAI_API_KEY", ["production", "preview"])])
     assert out.unknown is None and len(out.messages) == 1 and "'y'" in out.text
+
+
+# --- no NODE_ENV=production at build time ---------------------------------------------------
+
+@pytest.mark.parametrize("props_type,props", [
+    (VAR, var(key="NODE_ENV", value="production", sensitive=False)),
+    (VAR, var(key="NODE_ENV", value=" Production ", targets=("preview",), sensitive=False)),
+    (VARS, bulk(item("NODE_ENV", "production", targets=("production", "preview"), sensitive=False))),
+])
+def test_production_node_env_on_a_building_target_is_flagged(props_type, props):
+    out = run_resource(ev.DISALLOW_BUILD_NODE_ENV, props_type, props)
+    assert len(out.messages) == 1 and "devDependencies" in out.text
+
+
+@pytest.mark.parametrize("props", [
+    var(key="NODE_ENV", value="development", sensitive=False),
+    var(key="NODE_ENV", value="production", targets=("development",), sensitive=False),
+    var(key="NODE_ENV", value=UNKNOWN_STR, sensitive=False),
+    var(key="APP_ENV", value="production", sensitive=False),
+])
+def test_other_node_env_values_targets_and_keys_pass(props):
+    run_resource(ev.DISALLOW_BUILD_NODE_ENV, VAR, props).assert_clean()
