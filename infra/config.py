@@ -65,13 +65,14 @@ class PlanLimits:
     """Whether the plan belongs to a team, so resources need the team scope (`vercelTeam`)."""
 
 
-MIN_RATE_LIMIT_WINDOW_SECONDS = 10
+MIN_RATE_LIMIT_WINDOW_SECONDS = catalog.RATE_LIMIT_MIN_WINDOW_SECONDS
+_WINDOW = catalog.RATE_LIMIT_MAX_WINDOW_SECONDS
 PLAN_LIMITS: dict[str, PlanLimits] = {
-    "hobby": PlanLimits(max_rate_limit_window_seconds=600, multiple_function_regions=False,
+    "hobby": PlanLimits(max_rate_limit_window_seconds=_WINDOW["hobby"], multiple_function_regions=False,
                         max_function_duration_seconds=300, team=False),
-    "pro": PlanLimits(max_rate_limit_window_seconds=600, multiple_function_regions=True,
+    "pro": PlanLimits(max_rate_limit_window_seconds=_WINDOW["pro"], multiple_function_regions=True,
                       max_function_duration_seconds=800, team=True),
-    "enterprise": PlanLimits(max_rate_limit_window_seconds=3600, multiple_function_regions=True,
+    "enterprise": PlanLimits(max_rate_limit_window_seconds=_WINDOW["enterprise"], multiple_function_regions=True,
                              max_function_duration_seconds=800, team=True),
 }
 

@@ -75,6 +75,12 @@ TOKEN_DATABASE = "ara:database:Database"
 TOKEN_APP_DOMAIN = "ara:dns:AppDomain"
 TOKEN_VERCEL_TEAM = "ara:vercel:VercelTeam"
 
+# --- Vercel plan limits shared by infra/config.py and the pack ---
+# Longest WAF rate-limit counting window per plan, in seconds (vercel.com/docs/vercel-firewall/
+# vercel-waf/rate-limiting, "Limits": Hobby and Pro 10 s-10 min, Enterprise 10 s-1 h).
+RATE_LIMIT_MAX_WINDOW_SECONDS = {"hobby": 600, "pro": 600, "enterprise": 3600}
+RATE_LIMIT_MIN_WINDOW_SECONDS = 10
+
 # Stateful types: data lives in them, so a replace or delete loses it.
 STATEFUL_TYPES = frozenset({PG_DATABASE, CF_R2_BUCKET})
 

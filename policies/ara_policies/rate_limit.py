@@ -18,6 +18,7 @@ from ._common import (
     links_to,
     peek,
     plain,
+    resource_policy,
     resources_of,
     stack_policy,
     subject,
@@ -140,4 +141,41 @@ REQUIRE_API_RATE_LIMIT = stack_policy(
 )
 
 
-POLICIES = [REQUIRE_API_RATE_LIMIT]
+# --- the counting window the plan allows -----------------------------------------------------
+
+def _check_window(args, cfg, report) -> None:
+    longest, shortest = as_number(cfg["maxWindowSeconds"]), as_number(cfg["minWindowSeconds"])
+    for i, rule in enumerate(known_items(peek(args.props, "rules", "rules"))):
+        window = as_number(peek(rule, "action", "rateLimit", "window"))
+        if window is None or not is_rate_limit_rule(rule):
+            continue
+        if window > longest or window < shortest:
+            report(violation(subject("Vercel firewall", args.name),
+                             f"rules[{i}] counts over {window:g} s, outside the {shortest:g}-{longest:g} s the "
+                             "plan allows, so the API refuses it.",
+                             f"use a window of at most {longest:g} s (10 minutes below Enterprise) and scale the "
+                             "limit in proportion."))
+
+
+RESTRICT_RATE_LIMIT_WINDOW = resource_policy(
+    name="vercel-firewall-restrict-rate-limit-window",
+    description="A Vercel rate-limit rule's window must be one the team's plan allows (10 s-10 min; 1 h on Enterprise).",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.VERCEL_FIREWALL_CONFIG],
+    check=_check_window,
+    config=PolicyConfigSchema(properties={
+        "maxWindowSeconds": {
+            "type": "number", "minimum": 10, "default": catalog.RATE_LIMIT_MAX_WINDOW_SECONDS["pro"],
+            "description": "Longest counting window: 600 on Hobby and Pro, 3600 on Enterprise.",
+        },
+        "minWindowSeconds": {
+            "type": "number", "minimum": 1, "default": catalog.RATE_LIMIT_MIN_WINDOW_SECONDS,
+            "description": "Shortest counting window.",
+        },
+    }),
+    url="https://vercel.com/docs/vercel-firewall/vercel-waf/rate-limiting",
+)
+
+
+POLICIES = [REQUIRE_API_RATE_LIMIT, RESTRICT_RATE_LIMIT_WINDOW]

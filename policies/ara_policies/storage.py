@@ -288,6 +288,33 @@ DISALLOW_TOKEN_PERMISSION_GROUPS = resource_policy(
 )
 
 
+def _check_compact_resources(args, cfg, report) -> None:
+    for i, policy in enumerate(_token_policies(args.props)):
+        resources = peek(policy, "resources")
+        if not isinstance(resources, str) or is_unknown(resources):
+            continue  # a map is the wrong shape (cloudflare-token-restrict-r2-resources) or not known yet
+        try:
+            parsed = json.loads(resources)
+        except ValueError:
+            continue
+        if resources != json.dumps(parsed, separators=(",", ":"), ensure_ascii=False):
+            report(violation(subject("Cloudflare token", args.name),
+                             f"policies[{i}].resources is JSON with whitespace; the API returns it compact and "
+                             "the provider compares the strings, so every `up` shows a change.",
+                             'use json.dumps(resources, separators=(",", ":")).'))
+
+
+REQUIRE_COMPACT_TOKEN_RESOURCES = resource_policy(
+    name="cloudflare-token-require-compact-resources",
+    description="Cloudflare token policy resources must be compact JSON, as the API returns them.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.LOW,
+    types=_TOKEN_TYPES,
+    check=_check_compact_resources,
+    url="https://github.com/cloudflare/terraform-provider-cloudflare/blob/v5.22.0/internal/services/api_token/custom.go",
+)
+
+
 # --- custom domain TLS --------------------------------------------------------------------
 
 _TLS_VERSIONS = ["1.0", "1.1", "1.2", "1.3"]
@@ -321,6 +348,7 @@ REQUIRE_CUSTOM_DOMAIN_MIN_TLS = resource_policy(
 
 
 POLICIES = [
+    REQUIRE_COMPACT_TOKEN_RESOURCES,
     DISALLOW_R2_DEV_URL,
     DISALLOW_CORS_WILDCARD_ORIGIN,
     REQUIRE_BACKUP_LIFECYCLE,

@@ -311,9 +311,7 @@ def test_bumping_the_password_version_rotates_both_role_passwords():
     passwords = [capture.one(catalog.RANDOM_PASSWORD, f"ara-db-{r}-password") for r in ("owner", "app")]
     assert [p.props["keepers"] for p in passwords] == [{"version": "2"}] * 2
 
-
 # --- the database server: supported versions and the CA the provider verifies it with ---------
-
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
@@ -327,18 +325,22 @@ def test_bumping_the_password_version_rotates_both_role_passwords():
 )
 def test_bad_database_server_config_is_refused_naming_the_key(overrides, expected):
     assert expected in _fails("prod", overrides)
-
-
 def test_a_root_certificate_file_that_holds_no_certificate_is_refused(tmp_path):
     bogus = tmp_path / "not-a-cert.pem"
     bogus.write_text("hello\n")
     relative = os.path.relpath(bogus, ROOT)
     assert f"{relative!r} holds no PEM certificate" in _fails("prod", {"dbSslRootCert": relative})
-
-
 def test_a_root_certificate_reaches_the_provider_of_every_database():
     cap = run_program("preview", {"dbSslRootCert": "tests/fixtures/db/test-ca.pem", "dbSslMode": "verify-full",
                                   "extraPreviewEnvironments": ["feature/x"]})
     providers = cap.of_type(catalog.PG_PROVIDER)
     assert len(providers) == 2
     assert {p.props["sslrootcert"] for p in providers} == {"tests/fixtures/db/test-ca.pem"}
+@pytest.mark.parametrize("stack", ["prod", "preview"])
+def test_the_policy_packs_window_limit_is_the_stacks_plan_limit(stack):
+    # The pack judges the firewall against the window the stack's plan allows; the two must move together.
+    plan = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["ara-infra:vercelPlan"]
+    pack = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())
+    configured = pack.get("vercel-firewall-restrict-rate-limit-window", {}).get("maxWindowSeconds")
+    default = catalog.RATE_LIMIT_MAX_WINDOW_SECONDS["pro"]
+    assert (configured or default) == config.PLAN_LIMITS[plan].max_rate_limit_window_seconds

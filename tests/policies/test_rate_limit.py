@@ -5,7 +5,7 @@ from infra import catalog
 
 from ara_policies import rate_limit
 
-from .conftest import UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_stack
+from .conftest import UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack
 
 POLICY = rate_limit.REQUIRE_API_RATE_LIMIT
 
@@ -169,3 +169,39 @@ def test_one_covering_group_is_enough_because_groups_are_ored():
 def test_empty_or_unknown_groups_do_not_cover_the_api(groups):
     out = run_stack(POLICY, stack(rate_rule(groups=groups)))
     assert out.unknown is None and len(out.messages) == 1
+
+
+# --- the window the plan allows ----------------------------------------------------------------
+
+WINDOW = rate_limit.RESTRICT_RATE_LIMIT_WINDOW
+
+
+def firewall(*rules):
+    return {"projectId": "prj_1", "enabled": True, "rules": {"rules": list(rules)}}
+
+
+def test_window_policy_metadata():
+    assert_metadata(WINDOW, "mandatory", "medium", {"maxWindowSeconds", "minWindowSeconds"})
+
+
+@pytest.mark.parametrize("window", [10, 60, 600])
+def test_windows_hobby_and_pro_allow_pass(window):
+    run_resource(WINDOW, catalog.VERCEL_FIREWALL_CONFIG, firewall(rate_rule(window=window))).assert_clean()
+
+
+@pytest.mark.parametrize("window", [3600, 601, 5])
+def test_a_window_outside_the_plans_range_is_flagged(window):
+    # The seed's 3600 s window is Enterprise-only; Hobby and Pro stop at 10 minutes.
+    out = run_resource(WINDOW, catalog.VERCEL_FIREWALL_CONFIG, firewall(rate_rule(), rate_rule(window=window)))
+    assert len(out.messages) == 1 and "rules[1]" in out.text
+
+
+def test_enterprise_config_allows_an_hour():
+    run_resource(WINDOW, catalog.VERCEL_FIREWALL_CONFIG, firewall(rate_rule(window=3600)),
+                 config={"maxWindowSeconds": 3600}).assert_clean()
+
+
+def test_inactive_or_other_rules_and_unknown_windows_are_not_judged():
+    rules = [rate_rule(window=3600, active=False), rate_rule(window=3600, action="deny"),
+             rate_rule(window=UNKNOWN_STR)]
+    run_resource(WINDOW, catalog.VERCEL_FIREWALL_CONFIG, firewall(*rules)).assert_clean()

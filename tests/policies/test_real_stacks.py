@@ -130,6 +130,10 @@ def _log_only(rule: dict[str, Any]) -> None:
     rule["action"]["rateLimit"]["action"] = "log"
 
 
+def _hourly(rule: dict[str, Any]) -> None:
+    rule["action"]["rateLimit"]["window"] = 3600.0
+
+
 def _one_ip(rule: dict[str, Any]) -> None:
     for group in rule["conditionGroups"]:
         group["conditions"].append({"type": "ip_address", "op": "eq", "value": "203.0.113.7"})
@@ -174,6 +178,9 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                              "vercel-firewall-require-api-rate-limit"),
     "rate-limit-for-one-ip": (_typed(catalog.VERCEL_FIREWALL_CONFIG), _rate_limit_rule(_one_ip),
                               "vercel-firewall-require-api-rate-limit"),
+    # The seed's hour: Enterprise only; prod's plan (pro) counts over 10 minutes at most.
+    "hourly-window-on-pro": (_typed(catalog.VERCEL_FIREWALL_CONFIG), _rate_limit_rule(_hourly),
+                             "vercel-firewall-restrict-rate-limit-window"),
     "no-headers-route": (_typed(catalog.VERCEL_PROJECT_ROUTE), lambda r: None,
                          "web-headers-require-security-headers-route"),
     "frame-ancestors-anyone": (_typed(catalog.VERCEL_PROJECT_ROUTE), _csp_frame_ancestors("*"),
@@ -185,7 +192,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                              "cloudflare-r2-require-backup-lifecycle"),
     "account-wide-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
-        "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"})}]),
+        "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"},
+                                separators=(",", ":"))}]),
         "cloudflare-token-restrict-r2-resources"),
     # A DNS token for one zone cannot reach R2 (not "account-wide"), but ARA's tokens are R2-only.
     "zone-scoped-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
@@ -194,6 +202,11 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
         "cloudflare-token-restrict-resource-prefixes"),
     "app-role-member-of-owner-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(roles=["ara_prod_owner"]),
                                       "postgresql-role-restrict-role-membership"),
+    "spaced-token-resources": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+        "effect": "allow", "permissionGroups": [{"id": "abc"}],
+        "resources": json.dumps({"com.cloudflare.edge.r2.bucket.0123456789abcdef0123456789abcdef_default_ara-prod-reports":
+                                 "*"})}]),
+        "cloudflare-token-require-compact-resources"),
     "superuser-app-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(superuser=True),
                            "postgresql-role-restrict-login-privileges"),
     "bypassrls-owner-role": (_typed(catalog.PG_ROLE, "ara-db-owner"), _props(bypassRowLevelSecurity=True),

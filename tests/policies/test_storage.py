@@ -32,6 +32,7 @@ ADMIN_GROUP = "bf7481a1826f439498276620a3e9f1e2"
     (storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, "advisory", "medium", {"allowedResourcePrefixes"}),
     (storage.DISALLOW_TOKEN_PERMISSION_GROUPS, "mandatory", "high", {"deniedPermissionGroupIds"}),
     (storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, "mandatory", "high", {"minTlsVersion"}),
+    (storage.REQUIRE_COMPACT_TOKEN_RESOURCES, "advisory", "low", set()),
 ])
 def test_r2_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)
@@ -272,3 +273,30 @@ def test_min_tls_config_can_demand_tls13():
 def test_unknown_min_tls_defers_to_runtime_advisory():
     out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(UNKNOWN_STR))
     assert out.unknown is not None
+
+
+# --- compact token resources ----------------------------------------------------------------
+
+@pytest.mark.parametrize("type_", [catalog.CF_API_TOKEN, catalog.CF_ACCOUNT_TOKEN])
+def test_compact_token_resources_pass(type_):
+    compact = json.dumps({BUCKET_KEY: "*"}, separators=(",", ":"))
+    run_resource(storage.REQUIRE_COMPACT_TOKEN_RESOURCES, type_, token(compact)).assert_clean()
+
+
+@pytest.mark.parametrize("resources", [
+    json.dumps({BUCKET_KEY: "*"}),  # Python's default ", " and ": "
+    json.dumps({BUCKET_KEY: "*"}, indent=2),
+])
+def test_token_resources_with_whitespace_are_flagged(resources):
+    # The provider stores the API's compact JSON and compares strings: a diff on every up.
+    out = run_resource(storage.REQUIRE_COMPACT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, token(resources))
+    assert len(out.messages) == 1 and "compact" in out.text
+    assert BUCKET_KEY not in out.text
+
+
+@pytest.mark.parametrize("resources", [UNKNOWN_STR, "not json", {BUCKET_KEY: "*"}])
+def test_unknown_invalid_or_map_resources_are_left_to_the_other_token_policy(resources):
+    props = token(resources)
+    if isinstance(resources, dict):
+        props["policies"][0]["resources"] = resources
+    run_resource(storage.REQUIRE_COMPACT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props).assert_clean()
