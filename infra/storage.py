@@ -44,8 +44,8 @@ def token_resources(resources: dict[str, str]) -> str:
 
     The provider stores the API's raw JSON in state and compares it as a plain string
     (terraform-provider-cloudflare internal/services/api_token/schema.go:89-94, custom.go:160-168;
-    the API's compact form in custom_test.go:72-77), so `json.dumps`'s default ", " / ": "
-    would show a diff on every `up`.
+    the API's compact form in custom_test.go:72-77; account_token/custom.go does the same), so
+    `json.dumps`'s default ", " / ": " would show a diff on every `up`.
     """
     return json.dumps(resources, separators=(",", ":"), sort_keys=True)
 
@@ -68,7 +68,7 @@ def permission_group_id(results: Sequence[object], name: str) -> str:
         found = ", ".join(sorted(str(getattr(r, "name", "?")) for r in results)) or "none"
         raise PermissionGroupNotFound(
             f"Cloudflare permission group {name!r} not found (scope {R2_BUCKET_SCOPE}; the lookup returned: {found}). "
-            "The deploying token needs 'API Tokens Read'; see README, 'Before the first up'."
+            "The deploying token needs 'Account API Tokens Read'; see README, 'Before the first up'."
         )
     return ids[0]
 
@@ -208,10 +208,6 @@ class ObjectStorage(pulumi.ComponentResource):
             opts=child,
         )
 
-        # The raw name: the provider puts it into url.Values, which encodes it
-        # (api_token_permission_groups/list_data_source_model.go:30), and its own acceptance
-        # test passes a raw "DNS Read" (data_source_test.go:38). A pre-encoded name would go
-        # out as Workers%2520R2... and match nothing.
         if args.lock_backups:
             # A leaked backup token (object write on this bucket) can delete objects; the lock
             # makes each dump immutable until it is as old as the retention, when the lifecycle
@@ -237,7 +233,13 @@ class ObjectStorage(pulumi.ComponentResource):
                 opts=child,
             )
 
-        group_id = cloudflare.get_api_token_permission_groups_list_output(
+        # The raw name: the provider puts it into url.Values, which encodes it
+        # (account_api_token_permission_groups/list_data_source_model.go:33, and the user-token
+        # twin api_token_permission_groups/list_data_source_model.go:30, whose acceptance test
+        # passes a raw "DNS Read", data_source_test.go:38). A pre-encoded name would go out as
+        # Workers%2520R2... and match nothing.
+        group_id = cloudflare.get_account_api_token_permission_groups_list_output(
+            account_id=args.account_id,
             name=R2_OBJECT_WRITE_GROUP,
             scope=R2_BUCKET_SCOPE,
             opts=pulumi.InvokeOutputOptions(parent=self),
@@ -280,14 +282,19 @@ def _bucket_token(
     bucket: cloudflare.R2Bucket,
     group_id: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
-) -> cloudflare.ApiToken:
-    return cloudflare.ApiToken(
+) -> cloudflare.AccountToken:
+    # Account-owned, not user-owned: a user token "become[s] inactive if your user is removed
+    # from the account", an account token stays "valid until manually revoked" (Cloudflare
+    # r2/api/tokens.mdx), and minting one needs "Account API Tokens Write" rather than the
+    # user-wide "API Tokens Write" (account_token/schema.go, Scopes).
+    return cloudflare.AccountToken(
         resource_name,
+        account_id=args.account_id,
         name=pulumi.Output.concat("ara-r2-", bucket.name),
         policies=[
-            cloudflare.ApiTokenPolicyArgs(
+            cloudflare.AccountTokenPolicyArgs(
                 effect="allow",
-                permission_groups=[cloudflare.ApiTokenPolicyPermissionGroupArgs(id=group_id)],
+                permission_groups=[cloudflare.AccountTokenPolicyPermissionGroupArgs(id=group_id)],
                 # A JSON string, not a map: the v6 provider's wire format.
                 resources=bucket.name.apply(
                     lambda n: token_resources({r2_bucket_resource(args.account_id, args.jurisdiction, n): "*"})
@@ -298,6 +305,6 @@ def _bucket_token(
     )
 
 
-def _s3_credentials(token: cloudflare.ApiToken) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+def _s3_credentials(token: cloudflare.AccountToken) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
     """(access key id, secret access key) of a token, both secret."""
     return pulumi.Output.secret(token.id), pulumi.Output.secret(token.value.apply(s3_secret_from_token))

@@ -62,6 +62,9 @@ INVOKE_GET_ZONE = "cloudflare:index/getZone:getZone"
 INVOKE_GET_PERMISSION_GROUPS = (
     "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList"
 )
+INVOKE_GET_ACCOUNT_PERMISSION_GROUPS = (
+    "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList"
+)
 
 # --- our component type tokens: ara:<area>:<Class> ---
 TOKEN_WEB_PROJECT = "ara:vercel:WebProject"

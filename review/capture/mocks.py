@@ -159,6 +159,7 @@ def _deployment_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]
 
 _RESOURCE_OUTPUTS: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
     catalog.CF_API_TOKEN: _token_outputs,
+    catalog.CF_ACCOUNT_TOKEN: _token_outputs,
     catalog.RANDOM_PASSWORD: _password_outputs,
     catalog.VERCEL_PROJECT: _project_outputs,
     catalog.VERCEL_DEPLOYMENT: _deployment_outputs,
@@ -187,17 +188,27 @@ def _get_project(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
     return {"id": f"prj_{_digest(name)}", "name": name}
 
 
+# The bucket-scoped R2 groups (Cloudflare r2/api/tokens.mdx, "Permission groups"); ids are stand-ins.
+MOCK_PERMISSION_GROUPS = ("Workers R2 Storage Bucket Item Write", "Workers R2 Storage Bucket Item Read")
+
+
 def _get_permission_groups(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
-    name = urllib.parse.unquote(args.get("name", ""))
+    # Lenient on purpose: a pre-encoded name (what revisions before the fix sent, and which
+    # the real API never matches) is decoded so `diff --base` can still evaluate them. The
+    # program's own test asserts the raw name on the wire (tests/infra/test_storage.py).
+    name = args.get("name")
+    name = urllib.parse.unquote(name) if name is not None else None
     return {
         "results": [
             {
-                "id": _digest("permission-group", name, n=32),
-                "name": name,
+                "id": _digest("permission-group", group, n=32),
+                "name": group,
                 "category": "R2",
                 "isSelectable": True,
                 "scopes": ["com.cloudflare.edge.r2.bucket"],
             }
+            for group in MOCK_PERMISSION_GROUPS
+            if name is None or name == group
         ]
     }
 
@@ -211,5 +222,6 @@ _INVOKES: dict[str, Callable[[ProgramMocks, dict[str, Any]], dict[str, Any]]] = 
     catalog.INVOKE_GET_DOMAIN_CONFIG: _get_domain_config,
     catalog.INVOKE_GET_PROJECT: _get_project,
     catalog.INVOKE_GET_PERMISSION_GROUPS: _get_permission_groups,
+    catalog.INVOKE_GET_ACCOUNT_PERMISSION_GROUPS: _get_permission_groups,
     catalog.INVOKE_GET_PROJECT_DIRECTORY: _get_project_directory,
 }

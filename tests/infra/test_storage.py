@@ -145,7 +145,7 @@ def test_reports_are_never_expired():
 
 @pytest.mark.parametrize(("token", "bucket"), [("st-app-token", "t-reports"), ("st-backup-token", "t-backups")])
 def test_each_token_is_scoped_to_exactly_its_own_bucket(token, bucket):
-    [policy] = _storage().one(catalog.CF_API_TOKEN, token).props["policies"]
+    [policy] = _storage().one(catalog.CF_ACCOUNT_TOKEN, token).props["policies"]
     assert policy["effect"] == "allow"
     # The v6 provider takes `resources` as a JSON string.
     assert isinstance(policy["resources"], str)
@@ -153,27 +153,28 @@ def test_each_token_is_scoped_to_exactly_its_own_bucket(token, bucket):
 
 
 def test_the_app_token_cannot_reach_the_backups():
-    app = _storage().one(catalog.CF_API_TOKEN, "st-app-token")
+    app = _storage().one(catalog.CF_ACCOUNT_TOKEN, "st-app-token")
     assert "t-backups" not in app.props["policies"][0]["resources"]
 
 
 def test_token_resources_follow_the_jurisdiction():
-    tokens = _storage(jurisdiction="eu").of_type(catalog.CF_API_TOKEN)
+    tokens = _storage(jurisdiction="eu").of_type(catalog.CF_ACCOUNT_TOKEN)
     resources = {k for t in tokens for k in json.loads(t.props["policies"][0]["resources"])}
     assert resources == {r2_bucket_resource(ACCOUNT, "eu", b) for b in ("t-reports", "t-backups")}
 
 
 def test_tokens_use_the_permission_group_the_provider_returns():
     expected = hashlib.sha256(f"permission-group/{R2_OBJECT_WRITE_GROUP}".encode()).hexdigest()[:32]
-    for token in _storage().of_type(catalog.CF_API_TOKEN):
+    for token in _storage().of_type(catalog.CF_ACCOUNT_TOKEN):
         assert token.props["policies"][0]["permissionGroups"] == [{"id": expected}]
 
 
 def test_permission_group_lookup_sends_the_raw_name_and_the_bucket_scope():
     # The provider URL-encodes the name itself (list_data_source_model.go:30); a pre-encoded
     # name would reach the API as Workers%2520R2... and match nothing.
-    invokes = [args for tok, args in _storage().invokes if tok == catalog.INVOKE_GET_PERMISSION_GROUPS]
-    assert invokes == [{"name": "Workers R2 Storage Bucket Item Write", "scope": "com.cloudflare.edge.r2.bucket"}]
+    invokes = [args for tok, args in _storage().invokes if tok == catalog.INVOKE_GET_ACCOUNT_PERMISSION_GROUPS]
+    assert invokes == [{"accountId": ACCOUNT, "name": "Workers R2 Storage Bucket Item Write",
+                        "scope": "com.cloudflare.edge.r2.bucket"}]
 
 
 def _group(name, id_):
@@ -195,7 +196,7 @@ def test_a_missing_permission_group_is_a_clear_error_naming_it(results):
 
 @pytest.mark.parametrize("token", ["st-app-token", "st-backup-token"])
 def test_token_resources_are_compact_json_as_the_api_returns_them(token):
-    resources = _storage().one(catalog.CF_API_TOKEN, token).props["policies"][0]["resources"]
+    resources = _storage().one(catalog.CF_ACCOUNT_TOKEN, token).props["policies"][0]["resources"]
     assert ", " not in resources and ": " not in resources
     assert resources == json.dumps(json.loads(resources), separators=(",", ":"), sort_keys=True)
 
@@ -205,7 +206,7 @@ def test_token_resources_sort_keys_so_the_string_is_stable():
 
 
 def test_tokens_are_named_after_their_buckets():
-    names = {t.name: t.props["name"] for t in _storage().of_type(catalog.CF_API_TOKEN)}
+    names = {t.name: t.props["name"] for t in _storage().of_type(catalog.CF_ACCOUNT_TOKEN)}
     assert names == {"st-app-token": "ara-r2-t-reports", "st-backup-token": "ara-r2-t-backups"}
 
 
@@ -271,7 +272,7 @@ def test_secret_access_key_is_sha256_of_the_token_value(mocks):
     return pulumi.Output.all(storage.access_key_id, storage.secret_access_key).apply(check)
 
 
-R2_LOCK = "cloudflare:index/r2BucketLock:R2BucketLock"
+R2_LOCK = catalog.CF_R2_LOCK
 
 
 def test_backups_are_locked_for_the_retention_period_so_a_leaked_token_cannot_delete_them():
@@ -299,3 +300,11 @@ def test_reports_are_not_locked_and_locking_can_be_left_out():
 def test_prod_locks_its_backups_and_preview_does_not(prod, preview):
     assert [lock.props["bucketName"] for lock in prod.of_type(R2_LOCK)] == ["ara-prod-backups"]
     assert preview.of_type(R2_LOCK) == []
+
+
+@pytest.mark.parametrize("token", ["st-app-token", "st-backup-token"])
+def test_tokens_are_owned_by_the_account_not_by_a_user(token):
+    # A user token goes inactive when its user leaves the account (r2/api/tokens.mdx).
+    cap = _storage()
+    assert cap.of_type(catalog.CF_API_TOKEN) == []
+    assert cap.one(catalog.CF_ACCOUNT_TOKEN, token).props["accountId"] == ACCOUNT

@@ -122,7 +122,7 @@ def test_project_id_output_is_the_project_resource_id(mocks):
     return pulumi.Output.all(web.project_id, web.project_name).apply(check)
 
 
-RETENTION = "vercel:index/projectDeploymentRetention:ProjectDeploymentRetention"
+RETENTION = catalog.VERCEL_DEPLOYMENT_RETENTION
 
 
 def test_old_deployments_and_the_secrets_built_into_them_expire():

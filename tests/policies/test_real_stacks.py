@@ -190,19 +190,20 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                       "cloudflare-r2-disallow-cors-wildcard-origin"),
     "backups-kept-forever": (_typed(catalog.CF_R2_LIFECYCLE, "ara-storage-backups-lifecycle"), lambda r: None,
                              "cloudflare-r2-require-backup-lifecycle"),
-    "account-wide-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+    "account-wide-token": (_typed(catalog.CF_ACCOUNT_TOKEN), _props(policies=[{
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
         "resources": json.dumps({"com.cloudflare.api.account.0123456789abcdef0123456789abcdef": "*"},
                                 separators=(",", ":"))}]),
         "cloudflare-token-restrict-r2-resources"),
     # A DNS token for one zone cannot reach R2 (not "account-wide"), but ARA's tokens are R2-only.
-    "zone-scoped-token": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+    "zone-scoped-token": (_typed(catalog.CF_ACCOUNT_TOKEN), _props(policies=[{
         "effect": "allow", "permissionGroups": [{"id": "4755a26eedb94da69e1066d98aa820be"}],
-        "resources": json.dumps({"com.cloudflare.api.account.zone.023e105f4ecef8ad9ca31a8372d0c353": "*"})}]),
+        "resources": json.dumps({"com.cloudflare.api.account.zone.023e105f4ecef8ad9ca31a8372d0c353": "*"},
+                                separators=(",", ":"))}]),
         "cloudflare-token-restrict-resource-prefixes"),
     "app-role-member-of-owner-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(roles=["ara_prod_owner"]),
                                       "postgresql-role-restrict-role-membership"),
-    "spaced-token-resources": (_typed(catalog.CF_API_TOKEN), _props(policies=[{
+    "spaced-token-resources": (_typed(catalog.CF_ACCOUNT_TOKEN), _props(policies=[{
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
         "resources": json.dumps({"com.cloudflare.edge.r2.bucket.0123456789abcdef0123456789abcdef_default_ara-prod-reports":
                                  "*"})}]),
