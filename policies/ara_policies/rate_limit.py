@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Optional
 
 from . import catalog
@@ -178,4 +179,47 @@ RESTRICT_RATE_LIMIT_WINDOW = resource_policy(
 )
 
 
-POLICIES = [REQUIRE_API_RATE_LIMIT, RESTRICT_RATE_LIMIT_WINDOW]
+# --- the managed rulesets are declared, not left to the dashboard ---------------------------
+
+def ruleset_active(declared, name: str) -> bool:
+    """`managedRulesets.<name>.active`; OWASP is a group of rules, active when one of them is."""
+    if not isinstance(declared, Mapping):
+        return False
+    if name == "owasp":
+        rules = peek(declared, "owasp")
+        return isinstance(rules, Mapping) and any(as_bool(peek(r, "active")) is True for r in rules.values())
+    return as_bool(peek(declared, name, "active")) is True
+
+
+def _check_managed_rulesets(args, cfg, report) -> None:
+    declared = peek(args.props, "managedRulesets")
+    if is_unknown(declared):
+        return
+    missing = [name for name in cfg["requiredRulesets"] if not ruleset_active(declared, name)]
+    if missing:
+        report(violation(subject("Vercel firewall", args.name),
+                         f"does not declare {', '.join(missing)} active; the provider PUTs the whole firewall "
+                         "config, so a ruleset switched on in the dashboard is switched off by the next `up`.",
+                         "declare managed_rulesets=FirewallConfigManagedRulesetsArgs(bot_protection=..."
+                         "(active=True, action=\"log\" or \"challenge\"), ai_bots=...(active=True, action=...))."))
+
+
+REQUIRE_MANAGED_RULESETS = resource_policy(
+    name="vercel-firewall-require-managed-rulesets",
+    description="A Vercel FirewallConfig must declare the managed rulesets it wants active (bot protection, AI bots).",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    types=[catalog.VERCEL_FIREWALL_CONFIG],
+    check=_check_managed_rulesets,
+    config=PolicyConfigSchema(properties={
+        "requiredRulesets": {
+            "type": "array", "items": {"type": "string", "enum": ["botProtection", "aiBots", "owasp"]},
+            "default": ["botProtection", "aiBots"],
+            "description": "Managed rulesets that must be declared active (owasp needs Enterprise).",
+        },
+    }),
+    url="https://vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets",
+)
+
+
+POLICIES = [REQUIRE_API_RATE_LIMIT, RESTRICT_RATE_LIMIT_WINDOW, REQUIRE_MANAGED_RULESETS]

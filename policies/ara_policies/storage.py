@@ -142,6 +142,57 @@ REQUIRE_BACKUP_LIFECYCLE = stack_policy(
 )
 
 
+# --- backups locked against early deletion ----------------------------------------------
+
+def lock_rule_holds(rule, min_seconds: float) -> bool:
+    """An enabled whole-bucket lock rule keeping objects at least `min_seconds` (or forever)."""
+    if as_bool(peek(rule, "enabled")) is not True or peek(rule, "prefix", default="") != "":
+        return False
+    condition = peek(rule, "condition")
+    kind = peek(condition, "type") if isinstance(condition, Mapping) else None
+    if kind == "Indefinite":
+        return True
+    age = as_number(peek(condition, "maxAgeSeconds")) if kind == "Age" else None
+    return age is not None and age >= min_seconds
+
+
+def _check_backup_lock(args, cfg, report) -> None:
+    pattern = re.compile(str(cfg["backupBucketPattern"]))
+    seconds = float(cfg["minLockDays"]) * 86400
+    locks = resources_of(args, catalog.CF_R2_LOCK)
+    for bucket in resources_of(args, catalog.CF_R2_BUCKET):
+        if not pattern.fullmatch(bucket_name(bucket)):
+            continue
+        linked = [lock for lock in locks if _lifecycle_targets(lock, bucket)]
+        if any(lock_rule_holds(rule, seconds) for lock in linked for rule in known_items(peek(lock.props, "rules"))):
+            continue
+        report(violation(subject("R2 bucket", bucket.name, bucket.urn),
+                         f"holds backups that a token with object write can delete: no enabled whole-bucket lock "
+                         f"keeps them {cfg['minLockDays']:g} days.",
+                         "add cloudflare.R2BucketLock(bucket_name=..., rules=[{id, enabled: True, prefix: \"\", "
+                         f"condition: {{type: \"Age\", max_age_seconds: {int(seconds)}}}}}])."), bucket.urn)
+
+
+REQUIRE_BACKUP_LOCK = stack_policy(
+    name="cloudflare-r2-require-backup-lock",
+    description="The backups R2 bucket must lock objects against deletion for the retention period.",
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.HIGH,
+    check=_check_backup_lock,
+    config=PolicyConfigSchema(properties={
+        "backupBucketPattern": {
+            "type": "string", "default": ".*backups?.*",
+            "description": "Regex (full match) for names of buckets that hold backups.",
+        },
+        "minLockDays": {
+            "type": "number", "exclusiveMinimum": 0, "default": 30,
+            "description": "Objects must stay locked at least this many days.",
+        },
+    }),
+    url="https://developers.cloudflare.com/r2/buckets/bucket-locks/",
+)
+
+
 # --- API / account token scope ------------------------------------------------------------
 
 _TOKEN_TYPES = [catalog.CF_API_TOKEN, catalog.CF_ACCOUNT_TOKEN]
@@ -349,6 +400,7 @@ REQUIRE_CUSTOM_DOMAIN_MIN_TLS = resource_policy(
 
 POLICIES = [
     REQUIRE_COMPACT_TOKEN_RESOURCES,
+    REQUIRE_BACKUP_LOCK,
     DISALLOW_R2_DEV_URL,
     DISALLOW_CORS_WILDCARD_ORIGIN,
     REQUIRE_BACKUP_LIFECYCLE,

@@ -205,3 +205,43 @@ def test_inactive_or_other_rules_and_unknown_windows_are_not_judged():
     rules = [rate_rule(window=3600, active=False), rate_rule(window=3600, action="deny"),
              rate_rule(window=UNKNOWN_STR)]
     run_resource(WINDOW, catalog.VERCEL_FIREWALL_CONFIG, firewall(*rules)).assert_clean()
+
+
+# --- managed rulesets declared --------------------------------------------------------------
+
+MANAGED = rate_limit.REQUIRE_MANAGED_RULESETS
+DECLARED = {"botProtection": {"active": True, "action": "log"}, "aiBots": {"active": True, "action": "deny"}}
+
+
+def test_managed_rulesets_policy_metadata():
+    assert_metadata(MANAGED, "advisory", "medium", {"requiredRulesets"})
+
+
+def test_declared_bot_and_ai_bot_rulesets_pass():
+    run_resource(MANAGED, catalog.VERCEL_FIREWALL_CONFIG, {**firewall(rate_rule()), "managedRulesets": DECLARED}
+                 ).assert_clean()
+
+
+@pytest.mark.parametrize("managed", [None, {}, {"botProtection": {"active": True, "action": "log"}},
+                                     {**DECLARED, "aiBots": {"active": False, "action": "log"}}])
+def test_a_firewall_that_leaves_rulesets_to_the_dashboard_is_flagged(managed):
+    props = firewall(rate_rule())
+    if managed is not None:
+        props["managedRulesets"] = managed
+    out = run_resource(MANAGED, catalog.VERCEL_FIREWALL_CONFIG, props)
+    assert len(out.messages) == 1 and "switched off" in out.text
+
+
+def test_owasp_can_be_required_on_enterprise():
+    props = {**firewall(rate_rule()), "managedRulesets": DECLARED}
+    out = run_resource(MANAGED, catalog.VERCEL_FIREWALL_CONFIG, props,
+                       config={"requiredRulesets": ["botProtection", "aiBots", "owasp"]})
+    assert len(out.messages) == 1 and "owasp" in out.text
+    props["managedRulesets"] = {**DECLARED, "owasp": {"xss": {"active": True, "action": "deny"}}}
+    run_resource(MANAGED, catalog.VERCEL_FIREWALL_CONFIG, props,
+                 config={"requiredRulesets": ["botProtection", "aiBots", "owasp"]}).assert_clean()
+
+
+def test_unknown_managed_rulesets_are_not_judged():
+    props = {**firewall(rate_rule()), "managedRulesets": UNKNOWN_OBJ}
+    run_resource(MANAGED, catalog.VERCEL_FIREWALL_CONFIG, props).assert_clean()

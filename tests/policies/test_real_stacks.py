@@ -181,6 +181,11 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
     # The seed's hour: Enterprise only; prod's plan (pro) counts over 10 minutes at most.
     "hourly-window-on-pro": (_typed(catalog.VERCEL_FIREWALL_CONFIG), _rate_limit_rule(_hourly),
                              "vercel-firewall-restrict-rate-limit-window"),
+    "managed-rulesets-left-to-the-dashboard": (
+        _typed(catalog.VERCEL_FIREWALL_CONFIG),
+        lambda r: dataclasses.replace(r, props={k: v for k, v in r.props.items() if k != "managedRulesets"}),
+        "vercel-firewall-require-managed-rulesets"),
+    "unlocked-backups": (_typed(catalog.CF_R2_LOCK), lambda r: None, "cloudflare-r2-require-backup-lock"),
     "no-headers-route": (_typed(catalog.VERCEL_PROJECT_ROUTE), lambda r: None,
                          "web-headers-require-security-headers-route"),
     "frame-ancestors-anyone": (_typed(catalog.VERCEL_PROJECT_ROUTE), _csp_frame_ancestors("*"),

@@ -33,6 +33,7 @@ ADMIN_GROUP = "bf7481a1826f439498276620a3e9f1e2"
     (storage.DISALLOW_TOKEN_PERMISSION_GROUPS, "mandatory", "high", {"deniedPermissionGroupIds"}),
     (storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, "mandatory", "high", {"minTlsVersion"}),
     (storage.REQUIRE_COMPACT_TOKEN_RESOURCES, "advisory", "low", set()),
+    (storage.REQUIRE_BACKUP_LOCK, "advisory", "high", {"backupBucketPattern", "minLockDays"}),
 ])
 def test_r2_policy_metadata(policy, level, severity, keys):
     assert_metadata(policy, level, severity, keys)
@@ -300,3 +301,43 @@ def test_unknown_invalid_or_map_resources_are_left_to_the_other_token_policy(res
     if isinstance(resources, dict):
         props["policies"][0]["resources"] = resources
     run_resource(storage.REQUIRE_COMPACT_TOKEN_RESOURCES, catalog.CF_API_TOKEN, props).assert_clean()
+
+
+# --- backups locked ---------------------------------------------------------------------------
+
+def lock_rule(condition=None, enabled=True, prefix=""):
+    return {"id": "lock", "enabled": enabled, "prefix": prefix,
+            "condition": condition or {"type": "Age", "maxAgeSeconds": 30 * 86400}}
+
+
+def locked_stack(*rules, link="name", bucket="ara-prod-backups"):
+    return [
+        Res(catalog.CF_R2_BUCKET, "backups", {"accountId": ACCT, "name": bucket}),
+        Res(catalog.CF_R2_BUCKET, "reports", {"accountId": ACCT, "name": "ara-prod-reports"}),
+        *([Res(catalog.CF_R2_LOCK, "backups-lock",
+               {"accountId": ACCT, "bucketName": bucket if link == "name" else UNKNOWN_STR, "rules": list(rules)},
+               deps={"bucketName": ["backups"]} if link == "deps" else {})] if rules else []),
+    ]
+
+
+@pytest.mark.parametrize("link", ["name", "deps"])
+@pytest.mark.parametrize("condition", [None, {"type": "Indefinite"}, {"type": "Age", "maxAgeSeconds": 90 * 86400}])
+def test_backups_locked_for_the_retention_pass(link, condition):
+    run_stack(storage.REQUIRE_BACKUP_LOCK, locked_stack(lock_rule(condition), link=link)).assert_clean()
+
+
+@pytest.mark.parametrize("rules", [
+    (),
+    (lock_rule({"type": "Age", "maxAgeSeconds": 7 * 86400}),),
+    (lock_rule(enabled=False),),
+    (lock_rule(prefix="daily/"),),
+    (lock_rule({"type": "Date", "date": "2027-01-01T00:00:00Z"}),),
+])
+def test_backups_a_token_could_delete_are_flagged(rules):
+    out = run_stack(storage.REQUIRE_BACKUP_LOCK, locked_stack(*rules))
+    assert len(out.messages) == 1 and "'backups'" in out.text and "'reports'" not in out.text
+
+
+def test_the_lock_period_comes_from_config():
+    resources = locked_stack(lock_rule({"type": "Age", "maxAgeSeconds": 7 * 86400}))
+    run_stack(storage.REQUIRE_BACKUP_LOCK, resources, config={"minLockDays": 7}).assert_clean()
