@@ -11,6 +11,20 @@ import pulumiverse_vercel as vercel
 from infra import catalog
 
 
+class BranchDomainError(pulumi.RunError):
+    """A branch domain on the project's production branch (a RunError: the message, no traceback)."""
+
+
+def branch_for_domain(name: str, branch: str, production_branch: str | None) -> str:
+    """`branch`, unless it is the project's production branch (then a clear error)."""
+    if production_branch and branch == production_branch:
+        raise BranchDomainError(
+            f"{name}: git branch {branch!r} is the Vercel project's production branch; a branch domain "
+            "must follow another branch (config domainGitBranch), and that branch must exist in the repository"
+        )
+    return branch
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppDomainArgs:
     """Inputs of `AppDomain`."""
@@ -23,6 +37,9 @@ class AppDomainArgs:
     """Cloudflare zone that holds the record, e.g. appstoagents.com; required."""
     git_branch: str = ""
     """Branch whose deployments get the domain; defaults to "" (production)."""
+    production_branch: pulumi.Input[str] | None = None
+    """The project's production branch as the provider reads it, so a branch domain on it is
+    refused before Vercel does; defaults to None (not checked)."""
 
 
 class AppDomain(pulumi.ComponentResource):
@@ -35,11 +52,18 @@ class AppDomain(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(catalog.TOKEN_APP_DOMAIN, name, None, opts)
+        git_branch: pulumi.Input[str] | None = args.git_branch or None
+        if args.git_branch and args.production_branch is not None:
+            # The branch must exist in the repository, which nothing here can read; what can be
+            # read is the project's production branch, whose deployments get production domains.
+            git_branch = pulumi.Output.from_input(args.production_branch).apply(
+                lambda production: branch_for_domain(name, args.git_branch, production)
+            )
         domain = vercel.ProjectDomain(
             f"{name}-domain",
             project_id=args.project_id,
             domain=args.domain,
-            git_branch=args.git_branch or None,
+            git_branch=git_branch,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Vercel assigns each domain its own target; ask for it once the domain is attached

@@ -17,12 +17,17 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     team = common.vercel_team(cfg)
     in_team = common.in_team(team)
     # prod owns the project (settings, firewall, headers); preview only adds its target.
-    project_id = vercel.get_project_output(
+    project = vercel.get_project_output(
         name=cfg.vercel_project_name, opts=pulumi.InvokeOutputOptions(provider=team.provider)
-    ).id
+    )
+    project_id = project.id
     AppDomain(
         "ara-domain",
-        AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone, git_branch=cfg.domain_git_branch),
+        AppDomainArgs(
+            project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone, git_branch=cfg.domain_git_branch,
+            # What prod configured, read back from Vercel: the preview branch must be another one.
+            production_branch=project.git_repository.apply(lambda repo: repo.production_branch if repo else None),
+        ),
         in_team,
     )
     plane = common.data_plane(cfg)

@@ -103,3 +103,20 @@ def test_url_output_is_https_of_the_domain(mocks):
         assert url == "https://app.example.com"
 
     return domain.url.apply(check)
+
+
+def test_a_branch_domain_on_another_branch_than_production_is_declared():
+    domain = _domain(domain="preview.example.com", git_branch="preview", production_branch="main").one(
+        catalog.VERCEL_PROJECT_DOMAIN)
+    assert domain.props["gitBranch"] == "preview"
+
+
+def test_a_branch_domain_on_the_projects_production_branch_is_a_run_error_naming_the_key():
+    import pytest
+
+    from infra.dns import BranchDomainError, branch_for_domain
+
+    assert issubclass(BranchDomainError, pulumi.RunError)
+    assert branch_for_domain("d", "preview", None) == "preview"
+    with pytest.raises(BranchDomainError, match="config domainGitBranch"):
+        branch_for_domain("d", "main", "main")
