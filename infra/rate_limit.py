@@ -40,7 +40,8 @@ def managed_rulesets(mode: str, owasp: bool) -> vercel.FirewallConfigManagedRule
     }
     if owasp:
         rulesets["owasp"] = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
-            group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(active=True, action=crs)
+            group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(
+                active=True, action=crs)
             for group in _OWASP_GROUPS
         })
     return vercel.FirewallConfigManagedRulesetsArgs(**rulesets)

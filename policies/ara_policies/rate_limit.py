@@ -160,7 +160,8 @@ def _check_window(args, cfg, report) -> None:
 
 RESTRICT_RATE_LIMIT_WINDOW = resource_policy(
     name="vercel-firewall-restrict-rate-limit-window",
-    description="A Vercel rate-limit rule's window must be one the team's plan allows (10 s-10 min; 1 h on Enterprise).",
+    description="A Vercel rate-limit rule's window must be one the team's plan allows "
+                "(10 s-10 min; 1 h on Enterprise).",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     types=[catalog.VERCEL_FIREWALL_CONFIG],

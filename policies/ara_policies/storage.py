@@ -362,7 +362,8 @@ REQUIRE_COMPACT_TOKEN_RESOURCES = resource_policy(
     severity=Severity.LOW,
     types=_TOKEN_TYPES,
     check=_check_compact_resources,
-    url="https://github.com/cloudflare/terraform-provider-cloudflare/blob/v5.22.0/internal/services/api_token/custom.go",
+    url=("https://github.com/cloudflare/terraform-provider-cloudflare/blob/v5.22.0/"
+         "internal/services/api_token/custom.go"),
 )
 
 

@@ -129,7 +129,8 @@ def test_preview_stack_never_targets_development(preview):
 @pulumi.runtime.test
 def test_keys_output_resolves_to_the_declared_keys(mocks):
     env = AppEnvironment(
-        "env", AppEnvironmentArgs(project_id="prj_123", target="preview", jwt_secret="j", public_app_url="https://a.example")
+        "env",
+        AppEnvironmentArgs(project_id="prj_123", target="preview", jwt_secret="j", public_app_url="https://a.example"),
     )
 
     def check(keys):

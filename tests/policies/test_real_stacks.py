@@ -210,8 +210,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                                       "postgresql-role-restrict-role-membership"),
     "spaced-token-resources": (_typed(catalog.CF_ACCOUNT_TOKEN), _props(policies=[{
         "effect": "allow", "permissionGroups": [{"id": "abc"}],
-        "resources": json.dumps({"com.cloudflare.edge.r2.bucket.0123456789abcdef0123456789abcdef_default_ara-prod-reports":
-                                 "*"})}]),
+        "resources": json.dumps({
+            "com.cloudflare.edge.r2.bucket.0123456789abcdef0123456789abcdef_default_ara-prod-reports": "*"})}]),
         "cloudflare-token-require-compact-resources"),
     "superuser-app-role": (_typed(catalog.PG_ROLE, "ara-db-app"), _props(superuser=True),
                            "postgresql-role-restrict-login-privileges"),

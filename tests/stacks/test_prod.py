@@ -67,6 +67,7 @@ def test_prod_exports_the_documented_outputs(prod):
 
 
 def test_prod_csp_lets_the_browser_fetch_presigned_report_urls(prod):
-    csp = prod.one(catalog.VERCEL_PROJECT_ROUTE, "ara-headers-route").props["route"]["headers"]["Content-Security-Policy"]
+    route = prod.one(catalog.VERCEL_PROJECT_ROUTE, "ara-headers-route")
+    csp = route.props["route"]["headers"]["Content-Security-Policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
     assert prod.stack_outputs[catalog.OUTPUT_R2_ENDPOINT] in connect
