@@ -236,7 +236,10 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "vercel_team": [lambda v: None if v == "" or _VERCEL_TEAM.match(v) else
                     f"must be empty, a Vercel team slug or a team id (team_...) (got {v!r})"],
     "cloudflare_account_id": [_matches(_HEX32, "a 32-character hex Cloudflare account id")],
-    "vercel_project_name": [_matches(re.compile(r"^[a-z0-9._-]{1,100}$"), "a lowercase Vercel project name")],
+    # The provider's own rule: LengthBetween(1, 52) and ^[a-z0-9\-]{0,100}$ (terraform-provider-vercel
+    # vercel/resource_project.go:94-101); "." and "_" would fail at preview.
+    "vercel_project_name": [_matches(re.compile(r"^[a-z0-9-]{1,52}$"),
+                                     "a Vercel project name: 1-52 lowercase letters, digits or hyphens")],
     "git_repository": [_matches(_REPO, "'owner/name'")],
     "production_branch": [_matches(_BRANCH, "a git branch name")],
     "function_regions": [_nonempty, _each(_matches(_REGION, "a Vercel region id such as iad1"))],

@@ -153,6 +153,8 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
         ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
         ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
+        ({"vercelProjectName": "ara.prod"}, "ara-infra:vercelProjectName: must be a Vercel project name"),
+        ({"vercelProjectName": "a" * 53}, "1-52 lowercase letters, digits or hyphens"),
         ({"firewallManagedRules": "block"}, "ara-infra:firewallManagedRules: must be one of log, enforce"),
         ({"vercelPlan": "free"}, "ara-infra:vercelPlan: must be one of hobby, pro, enterprise"),
         ({"vercelTeam": "Not A Slug"}, "ara-infra:vercelTeam: must be empty, a Vercel team slug"),
