@@ -73,6 +73,17 @@ def permission_group_id(results: Sequence[object], name: str) -> str:
     return ids[0]
 
 
+def r2_bucket_origins(account_id: str, jurisdiction: str = "default") -> str:
+    """A CSP source matching the virtual-hosted origin of every bucket in the account.
+
+    Presigned URLs use https://<bucket>.<account>.r2.cloudflarestorage.com by default
+    (Cloudflare's example, r2/api/s3/presigned-urls.mdx; AWS SDKs unless told to use path
+    style), which the account endpoint alone does not match. The wildcard covers each stack's
+    own reports bucket, so previews (served by prod's routes) reach theirs too.
+    """
+    return r2_endpoint(account_id, jurisdiction).replace("https://", "https://*.", 1)
+
+
 def s3_secret_from_token(token_value: str) -> str:
     """R2's S3 secret access key is the SHA-256 hex digest of the API token value."""
     return hashlib.sha256(token_value.encode()).hexdigest()

@@ -14,7 +14,7 @@ from infra.deployment import AppDeployment, AppDeploymentArgs
 from infra.environment import AppEnvironment, AppEnvironmentArgs
 from infra.headers import HeaderPolicy
 from infra.keys import GeneratedKeys, GeneratedKeysArgs
-from infra.storage import ObjectStorage, ObjectStorageArgs, r2_endpoint
+from infra.storage import ObjectStorage, ObjectStorageArgs, r2_bucket_origins, r2_endpoint
 from infra.vercel_team import VercelTeam, VercelTeamArgs
 
 
@@ -42,7 +42,9 @@ def header_policy(cfg: StackConfig, clerk_frontend_api: str | None = None) -> He
     return HeaderPolicy.for_clerk(
         clerk_frontend_api=cfg.clerk_frontend_api if clerk_frontend_api is None else clerk_frontend_api,
         # The browser fetches reports through presigned URLs on the R2 endpoint.
-        connect_sources=(*cfg.csp_connect_sources, r2_endpoint(cfg.cloudflare_account_id, cfg.r2_jurisdiction)),
+        # Path-style and virtual-hosted (the SDKs' default) forms of the reports bucket's URLs.
+        connect_sources=(*cfg.csp_connect_sources, r2_endpoint(cfg.cloudflare_account_id, cfg.r2_jurisdiction),
+                         r2_bucket_origins(cfg.cloudflare_account_id, cfg.r2_jurisdiction)),
         script_hashes=cfg.csp_script_hashes,
         hsts_max_age=cfg.hsts_max_age,
         hsts_preload=cfg.hsts_preload,

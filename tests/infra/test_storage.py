@@ -15,6 +15,7 @@ from infra.storage import (
     ObjectStorageArgs,
     PermissionGroupNotFound,
     permission_group_id,
+    r2_bucket_origins,
     r2_bucket_resource,
     s3_secret_from_token,
     token_resources,
@@ -308,3 +309,11 @@ def test_tokens_are_owned_by_the_account_not_by_a_user(token):
     cap = _storage()
     assert cap.of_type(catalog.CF_API_TOKEN) == []
     assert cap.one(catalog.CF_ACCOUNT_TOKEN, token).props["accountId"] == ACCOUNT
+
+
+@pytest.mark.parametrize(("jurisdiction", "origins"), [
+    ("default", f"https://*.{ACCOUNT}.r2.cloudflarestorage.com"),
+    ("eu", f"https://*.{ACCOUNT}.eu.r2.cloudflarestorage.com"),
+])
+def test_bucket_origins_cover_virtual_hosted_urls_in_the_jurisdiction(jurisdiction, origins):
+    assert r2_bucket_origins(ACCOUNT, jurisdiction) == origins

@@ -71,3 +71,11 @@ def test_prod_csp_lets_the_browser_fetch_presigned_report_urls(prod):
     csp = route.props["route"]["headers"]["Content-Security-Policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
     assert prod.stack_outputs[catalog.OUTPUT_R2_ENDPOINT] in connect
+
+
+def test_prod_csp_allows_virtual_hosted_presigned_urls_on_every_host(prod):
+    # SDKs sign https://<bucket>.<account>.r2.cloudflarestorage.com unless forced to path style.
+    for name in ("ara-headers-route", "ara-headers-preview-route"):
+        csp = prod.one(catalog.VERCEL_PROJECT_ROUTE, name).props["route"]["headers"]["Content-Security-Policy"]
+        connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+        assert "https://*.0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com" in connect
