@@ -3,6 +3,14 @@
 The program uses the declarations as the single source of types and defaults
 (infra/config.py); the mock runs (tests, `python -m infra`) use the stack files
 to build the config the CLI would pass, with secrets replaced by placeholders.
+
+A pull request from a fork controls these files, so they are read defensively
+(`read_yaml`): only regular files up to `MAX_FILE_BYTES`, UTF-8, YAML 1.2 core
+scalars (no YAML 1.1 `yes`/`0o17`/`1:30`/timestamps), no duplicate keys, only string
+keys, no tags beyond the plain ones, and aliases expanding to at most
+`MAX_EXPANDED_NODES` nodes. A stack file is then checked the way `pulumi` checks it
+before a program runs (`stack_config`): every problem is listed in one
+`ProjectFileError` naming the file and key, and no secret value is ever shown.
 """
 
 from __future__ import annotations
@@ -11,6 +19,9 @@ import copy
 import functools
 import hashlib
 import json
+import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +30,12 @@ from typing import Any
 import yaml
 
 PROJECT_FILE = "Pulumi.yaml"
+MAX_FILE_BYTES = 1 << 20
+"""Largest project or stack file read (1 MiB; ours are under 10 KB)."""
+MAX_EXPANDED_NODES = 20_000
+"""Most YAML nodes a document may expand to through aliases (a 1 KB alias bomb expands to 10^9)."""
+MAX_DEPTH = 64
+"""Deepest YAML nesting accepted (the parser recurses per level)."""
 
 
 class ProjectFileError(Exception):
@@ -50,32 +67,212 @@ class StackConfigSource:
     """Namespaced secret key -> the placeholder that stands in for it."""
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# --------------------------------------------------------------------------- the YAML reader
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
-def _load_yaml(path: Path) -> Any:
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core scalars, unique string keys and bounded expansion."""
+
+    yaml_implicit_resolvers: dict = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None:
+            _bounded_size(node)
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        if node.tag not in _PLAIN_TAGS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"tag {node.tag!r} is not allowed (plain strings, numbers, booleans, lists "
+                "and mappings only)", node.start_mark)
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"mapping keys must be strings (got {key!r})", key_node.start_mark)
+                if key in seen:
+                    # The last one silently wins elsewhere; Go's yaml.v3 refuses it too.
+                    raise yaml.constructor.ConstructorError(
+                        f"key {key!r} first defined", seen[key], f"key {key!r} is defined twice",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _bounded_size(root: Any) -> None:
+    """Count the nodes `root` expands to (aliases counted each time); refuse past the bound."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise yaml.constructor.ConstructorError(None, None, "an alias refers to itself", node.start_mark)
+        in_progress.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        in_progress.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expands to more than {MAX_EXPANDED_NODES} nodes through aliases", node.start_mark)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+# YAML 1.2 core schema (yaml.org/spec/1.2.2/#1032-tag-resolution), decimal integers only: what
+# PyYAML's YAML 1.1 rules would otherwise read as booleans (`on`, `no`), octal (`010`),
+# sexagesimal (`1:30`), leading zeros, `3_0` or dates stays a string, which the typed check then refuses.
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?(0|[1-9][0-9]*)", "-+0123456789"),
+    ("float", r"[-+]?(\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+              r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+     "-+0123456789."),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+):
+    _StrictLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(rf"\A(?:{_pattern})\Z"), list(_first))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"\A<<\Z"), ["<"])
+
+
+def read_text(path: Path) -> str:
+    """The text of a regular UTF-8 file of at most MAX_FILE_BYTES; ProjectFileError naming it otherwise."""
     try:
-        stamp = path.stat().st_mtime_ns
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ProjectFileError(f"{path}: file not found") from None
-    return copy.deepcopy(_parse_yaml(str(path), stamp))
+    except OSError as exc:
+        raise ProjectFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ProjectFileError(f"{path}: is {_kind(mode)}, not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ProjectFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise ProjectFileError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; refusing to read it")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProjectFileError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a file"
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    """One YAML document read with the strict loader; ProjectFileError naming `path` otherwise."""
+    try:
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise ProjectFileError(f"{path}: not valid YAML ({_one_line(exc)})") from None
+    except RecursionError:
+        raise ProjectFileError(f"{path}: not valid YAML (nested too deeply)") from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
+def read_yaml(path: Path) -> Any:
+    """`read_text` then `parse_yaml`: the only way this package reads a project or stack file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ProjectFileError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ProjectFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        read_text(path)  # raises, naming what the path is instead
+    # Keyed on identity and modification time: one run reads Pulumi.yaml several times.
+    return copy.deepcopy(_cached(str(path), st.st_ino, st.st_size, st.st_mtime_ns))
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_yaml(path: str, _stamp: int) -> Any:
-    # Keyed on the modification time: one run reads Pulumi.yaml several times.
-    try:
-        return yaml.load(Path(path).read_text(), Loader=_Loader) or {}  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise ProjectFileError(f"{path}: not valid YAML ({exc})") from None
+def _cached(path: str, _ino: int, _size: int, _mtime: int) -> Any:
+    return parse_yaml(read_text(Path(path)), path)
+
+
+_load_yaml = read_yaml
+
+
+# --------------------------------------------------------------------------- Pulumi.yaml
+
+_TYPES = ("string", "integer", "boolean", "array")
 
 
 def project_name(program_dir: Path) -> str:
-    data = _load_yaml(program_dir / PROJECT_FILE)
+    path = program_dir / PROJECT_FILE
+    data = _load_yaml(path)
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str) or not name:
-        raise ProjectFileError(f"{program_dir / PROJECT_FILE}: 'name' must be a non-empty string")
+        raise ProjectFileError(f"{path}: 'name' must be a non-empty string")
     return name
+
+
+def _default_problem(key: str, spec: Mapping[str, Any]) -> str | None:
+    if "default" not in spec:
+        return None
+    default, kind = spec["default"], spec["type"]
+    if default is None:
+        return f"config.{key}.default is null; leave the default out instead"
+    if spec.get("secret"):
+        # Pulumi applies a default as a plain value and then refuses it for a secret key
+        # (pulumi/pulumi sdk/go/common/workspace/config.go, mergeConfig then validateStackConfigValue).
+        return f"config.{key} is secret, so it cannot have a default (Pulumi would refuse it as unencrypted)"
+    ok = {
+        "string": isinstance(default, str),
+        "integer": isinstance(default, int) and not isinstance(default, bool),
+        "boolean": isinstance(default, bool),
+        "array": isinstance(default, list) and all(isinstance(x, str) for x in default),
+    }[kind]
+    return None if ok else f"config.{key}.default must be {_EXPECTED[kind]} (its type is {kind})"
 
 
 def _config_section(path: Path) -> dict[str, Any]:
@@ -96,22 +293,38 @@ def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
     (`pulumi:tags: {value: {...}}` as `pulumi new` writes it). Those are not declarations; see
     `project_values`.
     """
-    path = (program_dir or Path(__file__).resolve().parent.parent) / PROJECT_FILE
+    path = (program_dir or default_program_dir()) / PROJECT_FILE
+    raw = _config_section(path)
     out: dict[str, Declaration] = {}
-    for key, spec in _config_section(path).items():
+    problems: list[str] = []
+    for key, spec in raw.items():
         if not isinstance(spec, dict) or "type" not in spec:
             continue
-        if spec["type"] not in {"string", "integer", "boolean", "array"}:
-            raise ProjectFileError(f"{path}: config.{key}: type must be one of string, integer, boolean, array")
+        if spec["type"] not in _TYPES:
+            problems.append(f"config.{key}: type must be one of string, integer, boolean, array")
+            continue
+        if not isinstance(spec.get("secret", False), bool):
+            problems.append(f"config.{key}.secret must be true or false")
+            continue
+        items = spec.get("items")
+        if spec["type"] == "array" and (not isinstance(items, dict) or items.get("type") != "string"):
+            problems.append(f"config.{key}: arrays need `items: {{type: string}}`")
+            continue
+        problem = _default_problem(key, spec)
+        if problem:
+            problems.append(problem)
+            continue
         out[key] = Declaration(
             key=key,
             type=spec["type"],
             description=str(spec.get("description", "")),
-            secret=bool(spec.get("secret", False)),
+            secret=spec.get("secret", False),
             default=spec.get("default"),
             has_default="default" in spec,
-            item_type=(spec.get("items") or {}).get("type"),
+            item_type=(items or {}).get("type") if isinstance(items, dict) else None,
         )
+    if problems:
+        raise ProjectFileError(f"{path}: " + "; ".join(problems))
     return out
 
 
@@ -151,7 +364,37 @@ _PLACEHOLDER_SHAPES = {
     "upstashRedisUrl": "rediss://default:ara-placeholder-{digest}@placeholder.upstash.io:6379",
     "sentryDsn": "https://ara-placeholder-{digest}@o0.ingest.sentry.io/0",
     "clerkSecretKey": "sk_test_araplaceholder{digest}",
+    "clerkJwtKey": "-----BEGIN PUBLIC KEY-----\nYXJhLXBsYWNlaG9sZGVy{digest}\n-----END PUBLIC KEY-----",
 }
+
+
+# --------------------------------------------------------------------------- Pulumi.<stack>.yaml
+
+_EXPECTED = {"integer": "an integer", "boolean": "true or false", "array": "a list of strings", "string": "a string"}
+# Pulumi config keys are `<namespace>:<name>` (pulumi/pulumi sdk/go/common/resource/config/key.go, ParseKey).
+_NAMESPACED = re.compile(r"[^:\s]+:[^:\s]+")
+# Ciphertexts are base64 (passphrase provider `v1:<nonce>:<ciphertext>`, cloud KMS and the service).
+_CIPHERTEXT = re.compile(r"[A-Za-z0-9+/=:_.-]+")
+
+
+def _secure(value: Any) -> bool | None:
+    """True for a well-formed `secure:` value, False for a malformed one, None for no `secure:` at all."""
+    if not isinstance(value, dict) or "secure" not in value:
+        return None
+    text = value["secure"]
+    return set(value) == {"secure"} and isinstance(text, str) and bool(_CIPHERTEXT.fullmatch(text))
+
+
+def _type_problem(decl: Declaration, value: Any) -> str | None:
+    """What Pulumi's typed-config check would refuse (declared type vs the stack file's value)."""
+    scalar = isinstance(value, (str, int, float, bool))
+    ok = {
+        "string": scalar,
+        "integer": scalar,  # the program parses and range-checks the string it is handed
+        "boolean": scalar,
+        "array": isinstance(value, list) and all(isinstance(x, str) for x in value),
+    }[decl.type]
+    return None if ok else f"must be {_EXPECTED[decl.type]} (its declared type is {decl.type})"
 
 
 def stack_config(
@@ -160,14 +403,38 @@ def stack_config(
     *,
     overrides: Mapping[str, Any] | None = None,
 ) -> StackConfigSource:
-    """Merge Pulumi.yaml defaults with Pulumi.<stack>.yaml, replacing secrets by placeholders."""
+    """Merge Pulumi.yaml defaults with Pulumi.<stack>.yaml, replacing secrets by placeholders.
+
+    Refuses, in one ProjectFileError naming the file and every key, what `pulumi` would refuse
+    before running the program: keys without a namespace, plain-text values of `secret: true`
+    keys, malformed `secure:` values, null values and values of the wrong declared type.
+    """
     project = project_name(program_dir)
     decls = declarations(program_dir)
     stack_path = program_dir / f"Pulumi.{stack}.yaml"
     data = _load_yaml(stack_path)
-    raw = (data.get("config") or {}) if isinstance(data, dict) else None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ProjectFileError(f"{stack_path}: must be a mapping with a 'config' mapping")
+    raw = data.get("config")
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise ProjectFileError(f"{stack_path}: 'config' must be a mapping")
+    problems: list[str] = []
+    for key, value in raw.items():
+        problems.extend(f"{stack_path}: {p}" for p in _stack_value_problems(project, decls, key, value))
+    for key, value in (overrides or {}).items():
+        namespace, _, name = key.rpartition(":")
+        decl = decls.get(name) if namespace in ("", project) else None
+        if value is None:
+            problems.append(f"--config {key}: null is not a value")
+        elif decl is not None and _secure(value) is None and (problem := _type_problem(decl, value)):
+            problems.append(f"--config {key}: {problem}")
+    if problems:
+        raise ProjectFileError("\n".join(problems))
+
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     placeholders: dict[str, str] = {}
@@ -180,7 +447,7 @@ def stack_config(
     merged.update({(k if ":" in k else f"{project}:{k}"): v for k, v in (overrides or {}).items()})
     for key, value in merged.items():
         full = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        if _secure(value):
             # An encrypted value needs the stack's secrets provider; stand in for it.
             placeholders[full] = placeholder(full)
             values[full] = placeholders[full]
@@ -196,6 +463,29 @@ def stack_config(
             if full not in secret_keys:
                 secret_keys.append(full)
     return StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders)
+
+
+def _stack_value_problems(project: str, decls: Mapping[str, Declaration], key: str, value: Any) -> list[str]:
+    """Problems of one `config:` entry of a stack file; never includes a value of a secret key."""
+    if not _NAMESPACED.fullmatch(key):
+        hint = f"; write '{project}:{key}'" if ":" not in key else ""
+        return [f"config key {key!r} must be '<namespace>:<name>'{hint}"]
+    namespace, _, name = key.partition(":")
+    decl = decls.get(name) if namespace == project else None
+    secure = _secure(value)
+    if secure is False:
+        return [f"{key}: a 'secure:' value must be the only key and a ciphertext string "
+                f"(set it with `pulumi config set --secret {name}`)"]
+    if value is None:
+        return [f"{key}: has no value (null or ~); remove the line or set a value"]
+    if decl is None or secure:
+        return []
+    if decl.secret:
+        # Pulumi's own refusal (pulumi/pulumi sdk/go/common/workspace/config.go, validateStackConfigValue).
+        return [f"{key}: must be encrypted as it's secret; a plain value was committed (value not shown): "
+                f"rotate it, then set it with `pulumi config set --secret {name}`"]
+    problem = _type_problem(decl, value)
+    return [f"{key}: {problem}"] if problem else []
 
 
 def default_program_dir() -> Path:

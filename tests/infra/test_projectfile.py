@@ -1,0 +1,178 @@
+"""Project and stack files: read defensively (a fork controls them), refused the way Pulumi refuses them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from infra import projectfile
+from tests.support import ROOT
+
+PROD = (ROOT / "Pulumi.prod.yaml").read_text()
+CANARY = "sk-proj-CANARY-7f3a9c"
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.prod.yaml").write_text(PROD)
+    return tmp_path
+
+
+def _refused(program: Path, stack_text: str | None = None, **kwargs) -> str:
+    if stack_text is not None:
+        (program / "Pulumi.prod.yaml").write_text(stack_text)
+    with pytest.raises(projectfile.ProjectFileError) as info:
+        projectfile.stack_config("prod", program, **kwargs)
+    return str(info.value)
+
+
+# A 1 KB document that expands to 9^6 strings through aliases.
+ALIAS_BOMB = 'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\n' + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcde", "bcdef"))
+
+# One row per class of bad stack-file input: (what is appended or written, what the message must say).
+BAD_STACK_FILES = {
+    "duplicate key (the last would silently win)": (
+        PROD + "  ara-infra:dbSslMode: require\n", "key 'ara-infra:dbSslMode' is defined twice"),
+    "plain-text value of a secret key": (
+        PROD + f"  ara-infra:openaiApiKey: {CANARY}\n",
+        "ara-infra:openaiApiKey: must be encrypted as it's secret"),
+    "empty secure value": (
+        PROD + "  ara-infra:openaiApiKey:\n    secure: ''\n", "ara-infra:openaiApiKey: a 'secure:' value"),
+    "secure value that is a number": (
+        PROD + "  ara-infra:openaiApiKey:\n    secure: 12\n", "ara-infra:openaiApiKey: a 'secure:' value"),
+    "secure value that is a list": (
+        PROD + "  ara-infra:openaiApiKey:\n    secure: [a, b]\n", "ara-infra:openaiApiKey: a 'secure:' value"),
+    "secure value with extra keys": (
+        PROD + "  ara-infra:openaiApiKey:\n    secure: v1:abc:def\n    plain: x\n",
+        "ara-infra:openaiApiKey: a 'secure:' value"),
+    "key without namespace": (PROD + "  dbHost: db.example.com\n", "write 'ara-infra:dbHost'"),
+    "null value": (PROD + "  ara-infra:buildCommand: ~\n", "ara-infra:buildCommand: has no value"),
+    "explicit null value": (PROD + "  ara-infra:buildCommand: null\n", "ara-infra:buildCommand: has no value"),
+    "binary value": (PROD + "  ara-infra:buildCommand: !!binary aGVsbG8=\n", "tag 'tag:yaml.org,2002:binary'"),
+    "python object tag": (PROD + "  ara-infra:buildCommand: !!python/object:os.system x\n", "is not allowed"),
+    "list for a string key": (PROD + "  ara-infra:framework: [astro]\n", "ara-infra:framework: must be a string"),
+    "mapping for an array key": (
+        PROD + "  ara-infra:functionRegions: {a: iad1}\n", "ara-infra:functionRegions: must be a list of strings"),
+    "integer key": (PROD + "  1: x\n", "mapping keys must be strings (got 1)"),
+    "null key": (PROD + "  ~: x\n", "mapping keys must be strings (got None)"),
+    "config that is a list": ("config: []\n", "'config' must be a mapping"),
+    "document that is a list": ("- a\n", "must be a mapping"),
+    "alias bomb": (ALIAS_BOMB, "expands to more than"),
+    "recursive alias": ("config: &a [*a]\n", "an alias refers to itself"),
+    "deep nesting": ("config: " + "[" * 500 + "]" * 500 + "\n", "nested deeper than"),
+    "two documents": (PROD + "---\nconfig: {}\n", "not valid YAML"),
+    "not YAML": ("config: {\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_STACK_FILES), ids=list(BAD_STACK_FILES))
+def test_a_bad_stack_file_is_refused_naming_the_file_and_never_a_secret(program, case):
+    text, expected = BAD_STACK_FILES[case]
+    message = _refused(program, text)
+    assert str(program / "Pulumi.prod.yaml") in message
+    assert expected in message
+    assert CANARY not in message
+
+
+def test_every_bad_entry_of_a_stack_file_is_listed_at_once(program):
+    message = _refused(program, PROD + f"  ara-infra:openaiApiKey: {CANARY}\n  dbHost: x\n"
+                                       "  ara-infra:buildCommand: ~\n")
+    assert len(message.splitlines()) == 3
+
+
+def test_yaml_1_1_scalars_stay_strings_so_the_typed_check_sees_them(program):
+    # PyYAML alone reads `on` as true, `010` as 8, `1:30` as 90 and `3_0` as 30; Pulumi's
+    # Go reader and the YAML 1.2 core schema do not, so the program must see the text.
+    (program / "Pulumi.prod.yaml").write_text(
+        PROD + "  ara-infra:hstsPreload: on\n  ara-infra:dbPort: 010\n  ara-infra:functionMaxDuration: 1:30\n"
+               "  ara-infra:backupRetentionDays: 3_0\n")
+    values = projectfile.stack_config("prod", program).values
+    assert [values[f"ara-infra:{k}"] for k in ("hstsPreload", "dbPort", "functionMaxDuration",
+                                               "backupRetentionDays")] == ["on", "010", "1:30", "3_0"]
+
+
+def test_well_formed_secure_values_become_placeholders(program):
+    (program / "Pulumi.prod.yaml").write_text(PROD + "  ara-infra:openaiApiKey:\n    secure: v1:bm9uY2U=:Y2lwaGVy\n")
+    source = projectfile.stack_config("prod", program)
+    assert source.values["ara-infra:openaiApiKey"] == source.placeholders["ara-infra:openaiApiKey"]
+
+
+def test_a_null_config_override_is_refused(program):
+    assert "--config dbHost: null is not a value" in _refused(program, overrides={"dbHost": None})
+
+
+# --- files that are not small regular UTF-8 files ----------------------------------------
+
+def _symlink_to_dev_zero(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def _directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _oversized(path: Path) -> None:
+    path.write_text(PROD + "#" * projectfile.MAX_FILE_BYTES)
+
+
+def _latin1(path: Path) -> None:
+    path.write_bytes(PROD.encode() + "  ara-infra:buildCommand: caf\xe9\n".encode("latin-1"))
+
+
+HOSTILE_FILES = {
+    "symlink to /dev/zero": (_symlink_to_dev_zero, "is a device, not a regular file"),
+    "directory": (_directory, "is a directory, not a regular file"),
+    "FIFO (would block a reader)": (_fifo, "is a FIFO, not a regular file"),
+    "oversized": (_oversized, "larger than 1 MiB"),
+    "not UTF-8": (_latin1, "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES), ids=list(HOSTILE_FILES))
+def test_a_stack_file_that_is_not_a_small_regular_utf8_file_is_refused_by_name(program, case):
+    make, expected = HOSTILE_FILES[case]
+    make(program / "Pulumi.prod.yaml")
+    message = _refused(program)
+    assert f"{program / 'Pulumi.prod.yaml'}: {expected}" in message
+
+
+# --- Pulumi.yaml ----------------------------------------------------------------------------
+
+BAD_DECLARATIONS = {
+    "config that is a list": ("config: []\n", "'config' must be a mapping"),
+    "integer key": ("config:\n  1: {type: string}\n", "mapping keys must be strings"),
+    "unknown type": ("config:\n  a: {type: object}\n", "config.a: type must be one of"),
+    "null default": ("config:\n  a: {type: string, default: ~}\n", "config.a.default is null"),
+    "default of the wrong type": ("config:\n  a: {type: integer, default: '5'}\n", "config.a.default must be an integer"),
+    "secret with a default": ("config:\n  a: {type: string, secret: true, default: x}\n", "cannot have a default"),
+    "secret flag that is not a boolean": ("config:\n  a: {type: string, secret: 'yes'}\n", "config.a.secret must be"),
+    "array without string items": ("config:\n  a: {type: array}\n", "arrays need `items: {type: string}`"),
+    "duplicate declaration": ("config:\n  a: {type: string}\n  a: {type: integer}\n", "key 'a' is defined twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DECLARATIONS), ids=list(BAD_DECLARATIONS))
+def test_a_bad_pulumi_yaml_is_refused_naming_the_file_and_key(tmp_path, case):
+    text, expected = BAD_DECLARATIONS[case]
+    (tmp_path / "Pulumi.yaml").write_text("name: ara-infra\nruntime: python\n" + text)
+    with pytest.raises(projectfile.ProjectFileError) as info:
+        projectfile.declarations(tmp_path)
+    assert str(tmp_path / "Pulumi.yaml") in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_a_cached_document_is_reread_when_the_file_changes(program):
+    assert projectfile.stack_config("prod", program).values["ara-infra:dbSslMode"] == "verify-full"
+    (program / "Pulumi.prod.yaml").write_text(PROD.replace("verify-full", "verify-ca"))
+    assert projectfile.stack_config("prod", program).values["ara-infra:dbSslMode"] == "verify-ca"
