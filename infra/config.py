@@ -8,12 +8,14 @@ with `get_secret` and stay `Output`s; their shape is checked without echoing the
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args
 
 import pulumi
@@ -91,6 +93,23 @@ def edge_rate_limit(requests: int, window_seconds: int, plan: str) -> tuple[int,
     return math.ceil(requests * longest / window_seconds), longest
 
 
+# Vercel's framework presets: the slugs of @vercel/frameworks 3.34.0 (npm, dist/frameworks.js),
+# the list the provider validates `framework` against (terraform-provider-vercel
+# vercel/validator_framework.go, fetched from api-frameworks.zeit.sh).
+Framework = Literal[
+    "actix-web", "angular", "ash", "astro", "axum", "blitzjs", "brunch", "bun", "container",
+    "create-react-app", "django", "docusaurus", "docusaurus-2", "dojo", "eleventy", "elysia", "ember",
+    "eve", "express", "factory-eve", "fastapi", "fasthtml", "fastify", "flask", "gatsby", "go",
+    "gridsome", "h3", "hexo", "hono", "hugo", "hydrogen", "ionic-angular", "ionic-react", "jekyll",
+    "koa", "mastra", "middleman", "nestjs", "nextjs", "nitro", "node", "nuxtjs", "parcel", "polymer",
+    "preact", "python", "react-router", "redwoodjs", "remix", "ruby", "rust", "saber", "sanity",
+    "sanity-v2", "sapper", "scully", "services", "solidstart", "solidstart-1", "stencil", "storybook",
+    "svelte", "sveltekit", "sveltekit-1", "tanstack-start", "tanstack-start-lovable", "umijs", "vite",
+    "vitepress", "vue", "vuepress", "xmcp", "zola",
+]
+FRAMEWORKS: tuple[str, ...] = get_args(Framework)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the program reads from config, typed. Keys are the camelCase field names."""
@@ -102,7 +121,7 @@ class StackConfig:
     vercel_project_name: str
     git_repository: str
     production_branch: str
-    framework: str
+    framework: Framework
     build_command: str
     output_directory: str
     install_command: str
@@ -191,14 +210,19 @@ _REGION = re.compile(r"^[a-z]{3}\d$")
 # An https origin; a wildcard only as the first label of a real domain (https://*.example.com).
 _ORIGIN = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")
 _SCRIPT_HASH = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
-_BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<!/)(?<!\.lock)$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 # A team slug (the URL name) or a team id (team_...): provider.go:204-220 resolves either.
 _VERCEL_TEAM = re.compile(r"^(team_[A-Za-z0-9]{1,64}|[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?)$")
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """repr() of a (non-secret) value for a message, cut short: messages name, they do not dump."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+
+
 def _one_of(options: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda v: None if v in options else f"must be one of {', '.join(options)} (got {v!r})"
+    return lambda v: None if v in options else f"must be one of {', '.join(options)} (got {_show(v)})"
 
 
 def _between(lo: int, hi: int) -> Callable[[Any], str | None]:
@@ -206,7 +230,84 @@ def _between(lo: int, hi: int) -> Callable[[Any], str | None]:
 
 
 def _matches(pattern: re.Pattern[str], what: str) -> Callable[[Any], str | None]:
-    return lambda v: None if pattern.match(v) else f"must be {what} (got {v!r})"
+    # fullmatch: a `$`-anchored pattern alone lets "name\n" through.
+    return lambda v: None if pattern.fullmatch(v) else f"must be {what} (got {_show(v)})"
+
+
+def _did_you_mean(value: str, options: Iterable[str]) -> str:
+    options = list(options)
+    folded = {o.lower(): o for o in options}
+    close = [folded[value.lower()]] if value.lower() in folded else difflib.get_close_matches(value, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _framework(v: str) -> str | None:
+    if v in FRAMEWORKS:
+        return None
+    return (f"must be a Vercel framework preset such as astro or nextjs (got {_show(v)}"
+            f"{_did_you_mean(v, FRAMEWORKS)})")
+
+
+def _command(v: str) -> str | None:
+    if not v.strip():
+        return "must be a command (leave the key out to use the default)"
+    return None if len(v) <= 256 else f"must be at most 256 characters (got {len(v)})"
+
+
+def _relative_directory(v: str) -> str | None:
+    # A directory inside the build: relative, no `..`, no drive or home expansion.
+    path = PurePosixPath(v)
+    if not v or path.is_absolute() or ".." in path.parts or not re.fullmatch(r"[A-Za-z0-9._/-]{1,256}", v):
+        return f"must be a relative directory such as dist, without '..' (got {_show(v)})"
+    return None
+
+
+def git_branch_problem(name: str) -> str | None:
+    """Why git refuses `name` as a branch (`git check-ref-format --branch`), or None.
+
+    git refs.c `check_branch_ref`: no leading '-', not 'HEAD', then `check_refname_format` on
+    refs/heads/<name>: no component starting with '.' or ending with '.lock', no '..', '@{',
+    '//', control characters, space or any of ~^:?*[\\, no leading '/', no trailing '/' or '.'.
+    On top of git: at most 100 characters, and a name that leaves something once slugged
+    (branch_slug), since per-branch resources are named after the slug.
+    """
+    why = None
+    if not name:
+        why = "is empty"
+    elif name.startswith("-"):
+        why = "starts with '-'"
+    elif name == "HEAD":
+        why = "is reserved by git"
+    elif re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name):
+        why = "contains a space, a control character or one of ~^:?*[\\"
+    elif ".." in name or "@{" in name or "//" in name:
+        why = "contains '..', '@{' or '//'"
+    elif name.startswith("/") or name.endswith(("/", ".")):
+        why = "starts with '/' or ends with '/' or '.'"
+    elif any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
+        why = "has a part starting with '.' or ending with '.lock'"
+    elif len(name) > 100:
+        why = f"is longer than 100 characters ({len(name)})"
+    elif not branch_slug(name):
+        why = "has no letters or digits (resource names are made from them)"
+    return f"must be a git branch name: {_show(name)} {why}" if why else None
+
+
+def _branch_or_empty(v: str) -> str | None:
+    return None if v == "" else git_branch_problem(v)
+
+
+def _no_duplicates(values: tuple[str, ...]) -> str | None:
+    seen: set[str] = set()
+    twice = [v for v in values if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
+    return f"lists {_show(twice[0])} more than once" if twice else None
+
+
+def _control_characters(value: str, *, allow_newlines: bool = False) -> bool:
+    """True when `value` holds a control, format or line-separator character (category C*, Zl, Zp)."""
+    allowed = "\n\r\t" if allow_newlines else ""
+    return any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+               for c in value if c not in allowed)
 
 
 def _each(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
@@ -220,11 +321,13 @@ def _r2_location(v: str) -> str | None:
     if v == "auto":
         return ("'auto' is not an R2 location hint (the seed guide's Terraform value); use one of "
                 f"{', '.join(R2_LOCATIONS)} or leave it empty to let Cloudflare choose")
-    return None if v in ("", *R2_LOCATIONS) else f"must be empty or one of {', '.join(R2_LOCATIONS)} (got {v!r})"
+    return None if v in ("", *R2_LOCATIONS) else f"must be empty or one of {', '.join(R2_LOCATIONS)} (got {_show(v)})"
 
 
 def _https_origin_or_empty(v: str) -> str | None:
-    return None if v == "" or _ORIGIN.match(v) else f"must be empty or an https origin without a path (got {v!r})"
+    if v == "" or _ORIGIN.fullmatch(v):
+        return None
+    return f"must be empty or an https origin without a path (got {_show(v)})"
 
 
 def _nonempty(v: tuple[str, ...]) -> str | None:
@@ -241,7 +344,12 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "vercel_project_name": [_matches(re.compile(r"^[a-z0-9-]{1,52}$"),
                                      "a Vercel project name: 1-52 lowercase letters, digits or hyphens")],
     "git_repository": [_matches(_REPO, "'owner/name'")],
-    "production_branch": [_matches(_BRANCH, "a git branch name")],
+    "production_branch": [git_branch_problem],
+    "framework": [_framework],
+    "build_command": [_command],
+    "install_command": [_command],
+    "dev_command": [_command],
+    "output_directory": [_relative_directory],
     "function_regions": [_nonempty, _each(_matches(_REGION, "a Vercel region id such as iad1"))],
     "function_max_duration": [_between(1, 900)],
     "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
@@ -256,7 +364,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "csp_script_hashes": [_each(_matches(_SCRIPT_HASH, "a CSP hash such as sha256-<base64>"))],
     "domain": [_matches(_HOST, "a lowercase DNS name")],
     "dns_zone": [_matches(_HOST, "a lowercase DNS zone name")],
-    "domain_git_branch": [lambda v: None if v == "" or _BRANCH.match(v) else f"must be a git branch name (got {v!r})"],
+    "domain_git_branch": [_branch_or_empty],
     "reports_bucket_name": [_matches(_BUCKET, "3-63 lowercase letters, digits or hyphens")],
     "backups_bucket_name": [_matches(_BUCKET, "3-63 lowercase letters, digits or hyphens")],
     "r2_location": [_r2_location],
@@ -267,7 +375,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_admin_user": [_matches(re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"), "a Postgres role name")],
     "db_admin_database": [_matches(_IDENT, "a lowercase Postgres identifier")],
     "db_ssl_mode": [lambda v: None if v in SSL_MODES else
-                    f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {v!r})"],
+                    f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {_show(v)})"],
     # Roles are named <db>_owner, <db>_app and <db>_backup; Postgres truncates names past 63 characters.
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
                 lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
@@ -275,7 +383,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
-    "extra_preview_environments": [_each(_matches(_BRANCH, "a git branch name"))],
+    "extra_preview_environments": [_each(git_branch_problem)],
 }
 
 # Database server: PostgreSQL 14 and older leave schema public to a superuser, so a non-superuser
@@ -294,17 +402,46 @@ CHECKS |= {
 
 # Secrets are checked for shape only; messages never include the value.
 SECRET_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
-    "upstash_redis_url": (lambda v: v.startswith("rediss://"), "must be a rediss:// URL (TLS)"),
-    "sentry_dsn": (lambda v: v.startswith("https://"), "must be an https:// DSN"),
-    "clerk_secret_key": (lambda v: v.startswith("sk_"), "must be a Clerk secret key (sk_...)"),
+    "upstash_redis_url": (lambda v: bool(re.fullmatch(r"rediss://[^\s:@/]*:[^\s@/]+@[a-z0-9.-]+(:\d{1,5})?/?", v)),
+                          "must be a rediss://<user>:<password>@<host>[:port] URL (TLS)"),
+    # Sentry's DSN: https://<public key>[:<secret>]@<host>[:port]/[<path>/]<project id>
+    # (develop.sentry.dev/sdk/overview/, "Parsing the DSN").
+    "sentry_dsn": (lambda v: bool(re.fullmatch(
+        r"https://[A-Za-z0-9-]+(:[A-Za-z0-9-]+)?@[a-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._-]+)*/[0-9]+", v)),
+        "must be an https://<key>@<host>/<project id> DSN"),
+    "clerk_secret_key": (lambda v: bool(re.fullmatch(r"sk_(live|test)_[A-Za-z0-9]+", v)),
+                         "must be a Clerk secret key (sk_live_... or sk_test_...)"),
+    # Clerk's JWT verification key is a PEM public key; newlines may be real or written as \n.
+    "clerk_jwt_key": (lambda v: bool(re.fullmatch(
+        r"\s*-----BEGIN PUBLIC KEY-----(\s|\\n)+([A-Za-z0-9+/=]+(\s|\\n)+)+-----END PUBLIC KEY-----\s*", v)),
+        "must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)"),
 }
+MULTILINE_SECRETS = frozenset({"clerk_jwt_key"})
+"""Secrets that may span lines (PEM); every other secret is one line without control characters."""
+
+
+def _secret_problem(name: str, raw: str) -> str | None:
+    """What is wrong with a secret's value, in words that never include the value."""
+    if not raw.strip():
+        return "is empty or blank"
+    if _control_characters(raw, allow_newlines=name in MULTILINE_SECRETS):
+        return "contains a line break or control character (a pasted newline?)"
+    check = SECRET_CHECKS.get(name)
+    return check[1] if check and not check[0](raw) else None
+
+
+_INTEGER = re.compile(r"[-+]?(0|[1-9][0-9]{0,17})")
+"""Decimal ASCII digits, at most 18 (fits int64): no `3_0`, `0x1f`, `٣٠` or 4,000-digit numbers,
+which Python's int() would take."""
 
 
 def _parse(raw: str, decl: projectfile.Declaration) -> Any:
     if decl.type == "integer":
+        if not _INTEGER.fullmatch(raw):
+            raise ValueError
         return int(raw)
     if decl.type == "boolean":
-        lowered = raw.strip().lower()
+        lowered = raw.lower()
         if lowered not in ("true", "false"):
             raise ValueError
         return lowered == "true"
@@ -372,15 +509,98 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
         if branch == v.get("production_branch"):
             problems.append(f"{key('extra_preview_environments')}: {branch!r} is the production branch")
     problems.extend(_database_cross_checks(v, program_dir))
-    if v.get("app_directory"):
-        app = (program_dir / v["app_directory"]).resolve()
-        if not app.is_dir():
-            problems.append(f"{key('app_directory')}: {v['app_directory']!r} is not a directory (relative to {program_dir})")
-        elif app == program_dir.resolve() or app in program_dir.resolve().parents:
-            # The bundle is rendered inside the program; copying a parent would upload the
-            # program, its state files and its virtualenv to Vercel.
-            problems.append(f"{key('app_directory')}: {v['app_directory']!r} contains this program; "
-                            "point it at the application's own directory")
+    problems.extend(_app_directory_problems(v.get("app_directory") or "", program_dir))
+    problems.extend(_postgres_name_problems(v))
+    return problems
+
+
+def _app_directory_problems(value: str, program_dir: Path) -> list[str]:
+    """appDirectory is uploaded to Vercel: it must be a directory of this repository, not .git."""
+    if not value:
+        return []
+    key = config_key("app_directory")
+    program = program_dir.resolve()
+    if PurePosixPath(value).is_absolute() or value.startswith("~"):
+        return [f"{key}: {_show(value)} must be relative to the program directory {program}"]
+    app = (program / value).resolve()  # symlinks resolved: a link out of the repository counts as out
+    if not app.is_relative_to(program):
+        return [f"{key}: {_show(value)} is outside the program directory {program}"]
+    if ".git" in app.relative_to(program).parts:
+        return [f"{key}: {_show(value)} is inside .git; point it at the application's own directory"]
+    if not app.is_dir():
+        return [f"{key}: {_show(value)} is not a directory (relative to {program_dir})"]
+    if app == program:
+        # The bundle is rendered inside the program; copying a parent would upload the
+        # program, its state files and its virtualenv to Vercel.
+        return [f"{key}: {_show(value)} contains this program; point it at the application's own directory"]
+    return []
+
+
+# Names Postgres reserves or that this program must never take over: the maintenance database,
+# the templates (CREATE DATABASE copies template1), and `pg_`-prefixed role names, which
+# CREATE ROLE refuses ("role name ... is reserved", postgres src/backend/commands/user.c).
+_SYSTEM_DATABASES = ("postgres", "template0", "template1")
+
+
+def _postgres_name_problems(v: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    db, admin, admin_db = v.get("db_name"), v.get("db_admin_user"), v.get("db_admin_database")
+    if isinstance(admin, str) and admin.startswith("pg_"):
+        problems.append(f"{config_key('db_admin_user')}: role names starting with pg_ are reserved by Postgres")
+    if not isinstance(db, str) or not db:
+        return problems
+    key = config_key("db_name")
+    if db in _SYSTEM_DATABASES:
+        problems.append(f"{key}: {db!r} is a Postgres system database; the program would own and manage it")
+    elif db == admin_db:
+        problems.append(f"{key}: must differ from {config_key('db_admin_database')} ({db!r}), "
+                        "the database the admin connection opens")
+    if db.startswith("pg_"):
+        problems.append(f"{key}: must not start with pg_: its roles {db}_owner, {db}_app and {db}_backup "
+                        "would be reserved names Postgres refuses")
+    slugs = [branch_slug(b).replace("-", "_") for b in v.get("extra_preview_environments") or ()]
+    kinds = ("owner", "app", "backup")
+    for role in (*(f"{db}_{r}" for r in kinds), *(f"{db}_{s}_{r}" for s in slugs for r in kinds)):
+        if role == admin:
+            problems.append(f"{key}: the program's role {role!r} would be the admin role {config_key('db_admin_user')}")
+    return problems
+
+
+def all_config_keys() -> set[str]:
+    """Every config key the engine handed the program, in every namespace.
+
+    The language host passes the whole stack config as the PULUMI_CONFIG JSON bag (read by
+    pulumi/runtime/config.py `get_config_env`); the mock runtime sets it with `set_all_config`.
+    """
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def _normalised(namespace: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", namespace.lower())
+
+
+def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterable[str]) -> list[str]:
+    """Keys in this project's namespace (or a misspelling of it) that Pulumi.yaml does not declare.
+
+    Pulumi passes such keys through silently, so a misspelt `dbSslMode` would leave the default.
+    """
+    declared = sorted(declared)
+    problems = []
+    for full in sorted(keys):
+        namespace, sep, name = full.partition(":")
+        if not sep:
+            continue
+        if namespace == project:
+            if name not in declared:
+                problems.append(f"{full}: not a key of this program (not declared in Pulumi.yaml)"
+                                f"{_did_you_mean(name, declared)}")
+        elif _normalised(namespace) == _normalised(project) or \
+                difflib.SequenceMatcher(None, namespace, project).ratio() >= 0.8:
+            meant = name if name in declared else (difflib.get_close_matches(name, declared, n=1) or [name])[0]
+            problems.append(f"{full}: namespace {namespace!r} is not this project's; "
+                            f"did you mean '{project}:{meant}'?")
     return problems
 
 
@@ -418,6 +638,7 @@ def load_config(
     problems: list[str] = []
     if stack not in STACKS:
         problems.append(f"stack '{stack}' has no composition in stacks/; expected one of {', '.join(STACKS)}")
+    problems.extend(undeclared_key_problems(cfg.name, all_config_keys(), decls))
     values: dict[str, Any] = {}
     for name in CONFIG_FIELDS:
         key = config_key(name)
@@ -433,9 +654,9 @@ def load_config(
             problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
             continue
         if decl.secret:
-            check = SECRET_CHECKS.get(name)
-            if check and not check[0](raw):
-                problems.append(f"{cfg.full_key(key)}: {check[1]} (value not shown)")
+            problem = _secret_problem(name, raw)
+            if problem:
+                problems.append(f"{cfg.full_key(key)}: {problem} (value not shown)")
             if not cfg_is_secret(cfg, key):
                 problems.append(f"{cfg.full_key(key)}: is a secret; store it with `{set_cmd}`")
             values[name] = cfg.require_secret(key)
@@ -443,18 +664,31 @@ def load_config(
         try:
             value = _parse(raw, decl)
         except ValueError:
-            problems.append(f"{cfg.full_key(key)}: must be {_EXPECTED[decl.type]} (got {raw!r})")
+            what = "an integer in decimal digits" if decl.type == "integer" else _EXPECTED[decl.type]
+            problems.append(f"{cfg.full_key(key)}: must be {what} (got {_show(raw)})")
             continue
-        for check in CHECKS.get(name, []):
-            error = check(value)
-            if error:
-                problems.append(f"{cfg.full_key(key)}: {error}")
-                break
+        error = _value_problem(name, value)
+        if error:
+            problems.append(f"{cfg.full_key(key)}: {error}")
         values[name] = value
     problems.extend(f"{cfg.name}:{p}" for p in _cross_checks(stack, values, program_dir))
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig(stack=stack, **values)
+
+
+def _value_problem(name: str, value: Any) -> str | None:
+    """The first problem of one parsed, non-secret value: characters, duplicates, then its checks."""
+    items = value if isinstance(value, tuple) else (value,) if isinstance(value, str) else ()
+    for item in items:
+        if _control_characters(item):
+            return f"must not contain line breaks or control characters (got {_show(item)})"
+    if isinstance(value, tuple) and (error := _no_duplicates(value)):
+        return error
+    for check in CHECKS.get(name, []):
+        if error := check(value):
+            return error
+    return None
 
 
 def cfg_is_secret(cfg: pulumi.Config, key: str) -> bool:

