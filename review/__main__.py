@@ -2,6 +2,7 @@
 
 import sys
 
-from review.cli import main
+from review.cli import install_shutdown_quieting, main
 
+install_shutdown_quieting(sys.argv[1:])
 sys.exit(main())

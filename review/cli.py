@@ -20,9 +20,16 @@ Exit codes:
     0  success (check: no mandatory violation; diff: nothing flagged or --allow-replace)
     1  check: a mandatory policy violation (the pack's, or preview reusing a production secret);
        diff: a stateful resource would be deleted or replaced
-    2  bad usage or invalid input: unknown stack, invalid stack config (the program's message
-       names the keys), invalid policy config (names the policy and property), bad git revision
-    3  the program or the policy pack failed for another reason (message, no traceback)
+    2  bad usage or invalid input, naming the path or key: unknown stack, a project or stack file
+       Pulumi would refuse (infra.projectfile), invalid stack config (the program's message names
+       the keys), invalid policy config (names the policy and property), bad git revision, an
+       unwritable --out, two --stack for plan/diff/graph
+    3  the program or the policy pack failed for another reason (its last line; no traceback
+       without --debug)
+
+Secrets: every secret the run is given (placeholders, --config values of secret keys) is scrubbed
+from every message and output, in the forms repr() and JSON give it too; a secret equal to a
+public config value, or too short to look for, is reported as weak instead of being scrubbed.
 
 `check` with a stack writing the Vercel `production` target and one writing `preview` (e.g.
 `--stack prod --stack preview`) also runs the cross-stack rule `stacks-disallow-shared-secret-values`
@@ -53,6 +60,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
 
+class _OneStack(argparse.Action):
+    """`--stack` of plan, diff and graph: given twice, refuse rather than silently use the last."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        previous = getattr(namespace, self.dest, None)
+        if previous is not None or "," in values:
+            given = ", ".join([*([previous] if previous else []), *values.split(",")])
+            parser.error(f"--stack: {parser.prog.split()[-1]} handles one stack (got {given}); "
+                         "run it once per stack (check takes several)")
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m review", description="Offline plan, policy check, diff and "
                      "dependency graph of this Pulumi program (mock runtime, no cloud access).",
@@ -66,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--stack", action="append", required=True, metavar="NAME",
                            help="stack to evaluate (repeat for several; Pulumi.NAME.yaml)")
         else:
-            p.add_argument("--stack", required=True, metavar="NAME", help="stack to evaluate (Pulumi.NAME.yaml)")
+            p.add_argument("--stack", required=True, metavar="NAME", action=_OneStack,
+                           help="stack to evaluate (Pulumi.NAME.yaml); one per run")
         p.add_argument("--program", metavar="DIR", default=None,
                        help=f"Pulumi Python program directory (default: {HOME})")
         p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
@@ -131,24 +152,49 @@ class Output:
 
         self.scrubber = Scrubber()
         self.leaks = 0
+        self.weak: dict[str, str] = {}
+        """Secret config key -> why its value cannot be kept out of the output (named, never shown)."""
+        self._public: set[str] = set()
+
+    def learn_source(self, source: Any) -> None:
+        """Every secret the run was given (stack file placeholders, --config values), before the
+        program runs: a program exception or a pack crash may quote them.
+
+        A secret equal to a public config value (dbAdminPassword=ara_admin) or too short to look
+        for is not scrubbed (that would turn the public value into [secret] everywhere): it is
+        reported as weak instead."""
+        from review.render import MIN_SCRUB  # noqa: PLC0415
+
+        public = {v: k for k, v in source.values.items() if k not in source.secret_keys}
+        self._public.update(public)
+        for key in source.secret_keys:
+            value = source.values.get(key)
+            if value is None:
+                continue
+            if value in public:
+                self.weak[key] = f"its value is the public value of {public[value]}"
+            elif len(value.strip()) < MIN_SCRUB:
+                self.weak[key] = f"its value is shorter than {MIN_SCRUB} characters"
+            else:
+                self.scrubber.add([value])
+        self.scrubber.add(set(source.placeholders.values()))
 
     def learn(self, evaluation: Any) -> None:
         from review import wire  # noqa: PLC0415
 
         capture, source = evaluation.capture, evaluation.source
+        self.learn_source(source)
         secret: set[str] = set()
-        plain: set[str] = set(v for k, v in source.values.items() if k not in source.secret_keys)
+        plain: set[str] = set(self._public)
         for r in capture.resources:
             for value in (r.props, r.outputs or {}):
                 wire.secret_strings(value, secret)
                 wire.plain_strings(value, plain)
         wire.secret_strings(capture.stack_outputs, secret)
         wire.plain_strings(capture.stack_outputs, plain)
-        # Secret config (placeholders or given values) always; derived secret strings when they are
-        # long enough to be credentials rather than words (the Vercel SDK wraps every env-var value,
-        # so "production" is secret-wrapped too) and never occur as plain values.
-        self.scrubber.add(set(source.placeholders.values()) | {source.values[k] for k in source.secret_keys
-                                                               if k in source.values})
+        # Derived secret strings when they are long enough to be credentials rather than words
+        # (the Vercel SDK wraps every env-var value, so "production" is secret-wrapped too) and
+        # never occur as plain values.
         self.scrubber.add(s for s in secret - plain if len(s) >= 16)
         for warning in capture.warnings:
             sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {warning}\n"))
@@ -164,9 +210,18 @@ class Output:
         sys.stdout.flush()
 
     def write(self, path: str, text: str) -> None:
-        Path(path).write_text(self.clean(text))
+        target = Path(path)
+        try:
+            if target.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            target.write_text(self.clean(text))
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write it ({exc.strerror or exc})") from None
 
     def warn_leaks(self) -> None:
+        for key, why in sorted(self.weak.items()):
+            sys.stderr.write(f"warning: secret {key} is weak: {why}; it cannot be kept out of the output. "
+                             f"Set a strong value with `pulumi config set --secret {key.split(':')[-1]}`\n")
         if self.leaks:
             sys.stderr.write("warning: a secret value appeared outside a secret (a plain property, an output "
                              "or a message) and was replaced by [secret]; mark it secret in the program\n")
@@ -178,11 +233,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return dict(parse_override(o) for o in args.config)
 
 
-def _evaluate(args: argparse.Namespace, stack: str, program: str | None = None) -> Any:
+def _evaluate(args: argparse.Namespace, out: Output, stack: str, program: str | None = None) -> Any:
     from review import evaluate, lazy  # noqa: PLC0415
 
     source = evaluate.load_source(stack, program or args.program, _overrides(args))
     answers = evaluate.load_answers(args.answers)
+    out.learn_source(source)
     if not args.eager_imports:
         lazy.install()
     return evaluate.evaluate(source, answers)
@@ -211,7 +267,7 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     from review import manifest as mf  # noqa: PLC0415
     from review import plan  # noqa: PLC0415
 
-    ev = _evaluate(args, args.stack)
+    ev = _evaluate(args, out, args.stack)
     out.learn(ev)
     m = mf.build(ev.capture, _digest_key())
     if mf.contains_secret_value(m):  # cannot happen: redact() replaces every sentinel
@@ -236,6 +292,8 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     overrides = _overrides(args)
     sources = [evaluate.load_source(s, args.program, overrides) for s in stacks]
     answers = evaluate.load_answers(args.answers)
+    for source in sources:
+        out.learn_source(source)
     pack_dir = Path(args.policy_pack).resolve() if args.policy_pack else HOME / "policies"
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise UsageError(f"--policy-pack {pack_dir}: no PulumiPolicy.yaml (not a policy pack)")
@@ -285,6 +343,7 @@ def cmd_diff(args: argparse.Namespace, out: Output) -> int:
 
     source = evaluate.load_source(args.stack, args.program, _overrides(args))
     answers = evaluate.load_answers(args.answers)
+    out.learn_source(source)
     key = os.urandom(32)
     with diff.TempDir() as tmp:
         base_dir, commit = diff.export_revision(source.program_dir, args.base, tmp / "src")
@@ -318,7 +377,7 @@ def cmd_graph(args: argparse.Namespace, out: Output) -> int:
     from review import graph  # noqa: PLC0415
     from review import manifest as mf  # noqa: PLC0415
 
-    ev = _evaluate(args, args.stack)
+    ev = _evaluate(args, out, args.stack)
     out.learn(ev)
     g = graph.build(mf.build(ev.capture))
     render = {"mermaid": graph.mermaid, "dot": graph.dot, "text": graph.text,
@@ -332,6 +391,37 @@ def cmd_graph(args: argparse.Namespace, out: Output) -> int:
 
 
 # --------------------------------------------------------------------------- entry point
+
+_PACK_STDERR = "\n--- pack stderr ---\n"
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def brief(message: str, debug: bool) -> str:
+    """An error message without tracebacks unless --debug: a crashing pack's or program's own
+    last line (`ModuleNotFoundError: No module named ...`) is kept, and how to see the rest."""
+    if debug or (_PACK_STDERR not in message and _TRACEBACK not in message):
+        return message
+    head, _, tail = message.partition(_PACK_STDERR)
+    if _TRACEBACK in head:
+        head, _, tail = head.partition(_TRACEBACK)
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    last = next((line for line in reversed(lines) if not line.startswith(("File ", "^", "~"))), "")
+    return head.rstrip() + (f"\n  {last}" if last else "") + "\n  (rerun with --debug to see the full output)"
+
+
+def _quiet_event_loop_finaliser(unraisable: Any) -> None:
+    """At interpreter exit an event loop the mock runtime left open may be collected after its
+    thread is gone: `Exception ignored in: BaseEventLoop.__del__`. Noise for a reviewer; every other
+    unraisable exception goes to the default hook."""
+    where = getattr(unraisable.object, "__qualname__", "") or repr(unraisable.object)
+    if "BaseEventLoop.__del__" not in where:
+        sys.__unraisablehook__(unraisable)
+
+
+def install_shutdown_quieting(argv: Sequence[str]) -> None:
+    """`python -m review` only (not in-process callers such as the tests): see above."""
+    if "--debug" not in argv:
+        sys.unraisablehook = _quiet_event_loop_finaliser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,10 +441,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.warn_leaks()
         return code
     except UsageError as exc:
-        sys.stderr.write(out.clean(f"error: {exc}\n"))
+        sys.stderr.write(out.clean(f"error: {brief(str(exc), args.debug)}\n"))
+        out.warn_leaks()
         return EXIT_USAGE
     except EvaluationError as exc:
-        sys.stderr.write(out.clean(f"error: {exc}\n"))
+        sys.stderr.write(out.clean(f"error: {brief(str(exc), args.debug)}\n"))
+        out.warn_leaks()
         return EXIT_FAILED
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -362,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        sys.stderr.write(out.clean(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)\n"))
+        sys.stderr.write(out.clean(f"error: unexpected {type(exc).__name__}: {brief(str(exc), False)} "
+                                   "(rerun with --debug)\n"))
         return EXIT_FAILED
 
 

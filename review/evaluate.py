@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import projectfile
 
 HOME = Path(__file__).resolve().parents[1]
@@ -86,11 +84,6 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _yaml(text: str) -> Any:
-    loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-
-
 def _main_path(program_dir: Path, project_data: Mapping[str, Any]) -> Path:
     main = project_data.get("main") if isinstance(project_data, Mapping) else None
     path = program_dir / main if isinstance(main, str) and main else program_dir
@@ -108,12 +101,16 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if not program_dir.is_dir():
         raise UsageError(f"--program {program_dir}: not a directory")
     project_file = program_dir / projectfile.PROJECT_FILE
-    if not project_file.is_file():
+    if not project_file.exists():
         raise UsageError(f"{program_dir}: no {projectfile.PROJECT_FILE} (not a Pulumi project directory)")
     try:
-        data = _yaml(project_file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{project_file}: not valid YAML ({exc})") from None
+        data = projectfile.read_yaml(project_file)
+    except projectfile.ProjectFileError as exc:
+        raise UsageError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{project_file}: must be a mapping (name, runtime, config, ...)")
+    if "config" in data and not isinstance(data["config"], dict):
+        raise UsageError(f"{project_file}: 'config' must be a mapping of keys to declarations or values")
     runtime = data.get("runtime") if isinstance(data, dict) else None
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
@@ -127,7 +124,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
     try:
         cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
-    except (projectfile.ProjectFileError, yaml.YAMLError) as exc:
+    except projectfile.ProjectFileError as exc:
         raise UsageError(str(exc)) from None
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
                   values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders))
@@ -281,7 +278,9 @@ def _program_frame(exc: BaseException, program_dir: Path) -> str:
 
 
 def scrub_message(text: str, source: Source) -> str:
-    for value in sorted(source.placeholders.values(), key=len, reverse=True):
-        if value:
-            text = text.replace(value, "[secret]")
-    return text
+    """`text` without any secret the run was given (placeholders and given values, escaped forms too)."""
+    from review.render import Scrubber  # noqa: PLC0415
+
+    public = {v for k, v in source.values.items() if k not in source.secret_keys}
+    given = {source.values[k] for k in source.secret_keys if k in source.values}
+    return Scrubber(set(source.placeholders.values()) | (given - public)).clean(text)

@@ -21,7 +21,8 @@ from review import wire
 SECRET_TEXT = wire.SECRET_TEXT
 UNKNOWN_TEXT = "[unknown]"
 UNKNOWN = wire.UNKNOWN
-_MIN_SCRUB = 6
+MIN_SCRUB = 6
+_MIN_SCRUB = MIN_SCRUB
 
 KEY_PROPS: dict[str, tuple[str, ...]] = {
     catalog.VERCEL_PROJECT: ("name", "framework", "gitRepository"),
@@ -60,7 +61,9 @@ class Scrubber:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        self._secrets.update(s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SCRUB)
+        for secret in secrets:
+            if isinstance(secret, str) and len(secret) >= _MIN_SCRUB:
+                self._secrets.update(escaped_forms(secret))
         self._ordered = sorted(self._secrets, key=len, reverse=True)
 
     def add_capture(self, capture: Any, placeholders: Iterable[str] = ()) -> None:
@@ -77,6 +80,20 @@ class Scrubber:
             if secret in text:
                 text = text.replace(secret, SECRET_TEXT)
         return text
+
+
+def escaped_forms(secret: str) -> set[str]:
+    """`secret` as it may appear in text: itself, inside repr() and JSON strings (a multi-line
+    PEM becomes `-----BEGIN…\\n…`), and each long line of a multi-line value on its own (a message
+    may quote one line); PEM armour lines are public and stay."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             repr(secret)[1:-1], secret.encode("unicode_escape").decode("ascii")}
+    if "\n" in secret or "\\n" in secret:
+        for line in secret.replace("\\n", "\n").splitlines():
+            line = line.strip()
+            if len(line) >= 16 and not line.startswith("-----"):
+                forms.add(line)
+    return {f for f in forms if len(f) >= _MIN_SCRUB}
 
 
 def short(value: Any, limit: int = 60) -> str:

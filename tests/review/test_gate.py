@@ -1,0 +1,218 @@
+"""The review tool as a pull-request gate: user errors exit 2 naming the path or key, no secret the
+run was given reaches any output in any form, and no traceback without --debug."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from review import render
+from tests.review.test_cli_helpers import copy_program, run, run_subprocess
+from tests.support import ROOT
+
+# Canaries planted as every secret of the run; a multi-line PEM, whose escaped form (`\n`) is
+# what repr() and JSON print, among them.
+CANARIES = {
+    "clerkSecretKey": "sk_test_CANARYclerk7a1",
+    "clerkJwtKey": "-----BEGIN PUBLIC KEY-----\nQ0FOQVJZY2xlcmtKd3RLZXk3YTI=\n-----END PUBLIC KEY-----",
+    "openaiApiKey": "sk-proj-CANARY-openai-7a3",
+    "upstashRedisUrl": "rediss://default:CANARYredis7a4@canary.upstash.io:6379",
+    "posthogApiKey": "phc_CANARYposthog7a5",
+    "sentryDsn": "https://CANARYsentry7a6@o0.ingest.sentry.io/7",
+    "dbAdminPassword": "CANARY-db-admin-password-7a7",
+}
+CANARY_ARGS = [a for k, v in CANARIES.items() for a in ("--config", f"{k}={v}")]
+
+
+def leaked(text: str) -> list[str]:
+    """Canaries found in `text` in any form a message may carry them (raw, repr, JSON, one line)."""
+    return sorted({key for key, value in CANARIES.items()
+                   for form in render.escaped_forms(value) if form in text})
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    root = copy_program(tmp_path_factory.mktemp("gate") / "repo")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+    return root
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+COMMANDS = [
+    *[("plan", f) for f in ("text", "json", "markdown")],
+    *[("check", f) for f in ("text", "json", "markdown")],
+    *[("diff", f) for f in ("text", "json", "markdown")],
+    *[("graph", f) for f in ("mermaid", "dot", "text", "json")],
+]
+
+
+@pytest.mark.parametrize(("command", "fmt"), COMMANDS, ids=[f"{c}-{f}" for c, f in COMMANDS])
+def test_planted_canaries_reach_no_output_of_any_command_or_format(repo, command, fmt):
+    extra = ["--base", "HEAD"] if command == "diff" else []
+    res = run(command, "--stack", "prod", "--program", str(repo), "--format", fmt, *extra, *CANARY_ARGS)
+    assert res.code == 0, res.all
+    assert leaked(res.all) == []
+    assert "appeared outside a secret" not in res.all
+
+
+def test_canaries_in_a_program_exception_are_scrubbed_in_every_escaped_form(tmp_path):
+    # The program quotes a secret the way real failures do: the value, its repr, JSON, one PEM line.
+    program = copy_program(tmp_path / "program")
+    (program / "__main__.py").write_text(textwrap.dedent('''
+        import json
+        import pulumi
+        cfg = pulumi.Config()
+        password, pem = cfg.get("dbAdminPassword"), cfg.get("clerkJwtKey")
+        raise RuntimeError(f"cannot connect with password {password}; key {pem!r} "
+                           f"{json.dumps(pem)} line {pem.splitlines()[1]}")
+    '''))
+    res = run("plan", "--stack", "prod", "--program", str(program), *CANARY_ARGS)
+    assert res.code == 3, res.all
+    assert "RuntimeError: cannot connect with password [secret]" in res.err
+    assert leaked(res.all) == []
+    assert "Traceback" not in res.all
+
+
+LEAKY_PACK = '''
+import json
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+def quote(args, report_violation):
+    if args.resource_type == "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable":
+        value = args.props.get("value")
+        report_violation(f"value {value} repr {value!r} json {json.dumps(value)}")
+
+PolicyPack(name="leaky", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="quote-secrets", description="Quotes every variable value.",
+                             validate=quote)])
+'''
+
+
+def test_canaries_quoted_by_a_policy_violation_are_scrubbed(tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("description: quotes secrets\nruntime: python\nversion: 0.1.0\n")
+    (pack / "__main__.py").write_text(LEAKY_PACK)
+    for fmt in ("text", "json", "markdown"):
+        res = run("check", "--stack", "prod", "--policy-pack", str(pack), "--format", fmt, *CANARY_ARGS)
+        assert res.code == 0, res.all
+        assert "quote-secrets" in res.out
+        assert leaked(res.all) == []
+
+
+def test_a_secret_equal_to_a_public_value_is_reported_weak_not_turned_into_secret_text():
+    res = run("plan", "--stack", "prod", "--config", "dbAdminPassword=ara_admin")
+    assert res.code == 0, res.all
+    assert "username=ara_admin" in res.out  # the public admin user stays readable
+    assert "secret ara-infra:dbAdminPassword is weak: its value is the public value of ara-infra:dbAdminUser" \
+        in res.err
+    assert "appeared outside a secret" not in res.err
+
+
+# --------------------------------------------------------------------------- user errors: exit 2
+
+
+def _program_with(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    program = copy_program(tmp_path / "program")
+    target = program / name
+    target.write_bytes(text) if isinstance(text, bytes) else target.write_text(text)
+    return program
+
+
+def _stack_file_is_a_directory(tmp_path: Path) -> tuple[list[str], str]:
+    program = copy_program(tmp_path / "program")
+    (program / "Pulumi.prod.yaml").unlink()
+    (program / "Pulumi.prod.yaml").mkdir()
+    return ["plan", "--stack", "prod", "--program", str(program)], "Pulumi.prod.yaml: is a directory"
+
+
+def _project_file(text: str | bytes, expected: str):
+    def make(tmp_path: Path) -> tuple[list[str], str]:
+        program = _program_with(tmp_path, "Pulumi.yaml", text)
+        return ["plan", "--stack", "prod", "--program", str(program)], expected
+    return make
+
+
+def _stack_file(text: str, expected: str):
+    def make(tmp_path: Path) -> tuple[list[str], str]:
+        program = _program_with(tmp_path, "Pulumi.prod.yaml", text)
+        return ["check", "--stack", "prod", "--program", str(program)], expected
+    return make
+
+
+def _args(*argv: str, expected: str):
+    return lambda tmp_path: ([a.replace("TMP", str(tmp_path)) for a in argv], expected)
+
+
+PROJECT = (ROOT / "Pulumi.yaml").read_text()
+PROD = (ROOT / "Pulumi.prod.yaml").read_text()
+
+USER_ERRORS = {
+    "--out into a missing directory": _args("plan", "--stack", "prod", "--out", "TMP/no/such/dir/m.json",
+                                            expected="--out TMP/no/such/dir/m.json: cannot write it"),
+    "--out that is a directory": _args("graph", "--stack", "prod", "--out", "TMP",
+                                       expected="--out TMP: cannot write it"),
+    "two stacks for plan": _args("plan", "--stack", "prod", "--stack", "preview",
+                                 expected="--stack: plan handles one stack (got prod, preview)"),
+    "two stacks for graph": _args("graph", "--stack", "prod,preview", expected="graph handles one stack"),
+    "two stacks for diff": _args("diff", "--stack", "prod", "--stack", "preview", "--base", "HEAD",
+                                 expected="diff handles one stack"),
+    "null --config value": _args("plan", "--stack", "prod", "--config", "dbHost=null",
+                                 expected="--config dbHost: null is not a value"),
+    "misspelt --config key": _args("plan", "--stack", "prod", "--config", "dbSslmode=disable",
+                                   expected="ara-infra:dbSslmode: not a key of this program"),
+    "stack file that is a directory": _stack_file_is_a_directory,
+    "Pulumi.yaml not UTF-8": _project_file(PROJECT.encode() + b"# caf\xe9\n", "Pulumi.yaml: not UTF-8 text"),
+    "config: [] in Pulumi.yaml": _project_file(PROJECT.split("config:")[0] + "config: []\n",
+                                               "'config' must be a mapping"),
+    "integer key in Pulumi.yaml": _project_file(PROJECT + "  7: {type: string}\n", "mapping keys must be strings"),
+    "null key in Pulumi.yaml": _project_file(PROJECT + "  ~: {type: string}\n", "mapping keys must be strings"),
+    "Pulumi.yaml that is a list": _project_file("- a\n", "Pulumi.yaml: must be a mapping"),
+    "plain secret in the stack file": _stack_file(PROD + "  ara-infra:openaiApiKey: sk-proj-CANARY-openai-7a3\n",
+                                                  "ara-infra:openaiApiKey: must be encrypted as it's secret"),
+    "duplicate key in the stack file": _stack_file(PROD + "  ara-infra:dbSslMode: require\n",
+                                                   "key 'ara-infra:dbSslMode' is defined twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(USER_ERRORS), ids=list(USER_ERRORS))
+def test_a_user_error_exits_2_naming_the_path_or_key(tmp_path, case):
+    argv, expected = USER_ERRORS[case](tmp_path)
+    res = run(*argv)
+    assert res.code == 2, res.all
+    assert expected.replace("TMP", str(tmp_path)) in res.err
+    assert "Traceback" not in res.all and "unexpected" not in res.all
+    assert leaked(res.all) == []
+
+
+# --------------------------------------------------------------------------- no tracebacks
+
+
+def test_a_crashing_pack_is_relayed_in_one_line_with_how_to_see_more():
+    res = run_subprocess("check", "--stack", "prod", "--policy-pack", str(ROOT / "tests/fixtures/policypack_crash"))
+    assert res.code == 3, res.all
+    assert "ModuleNotFoundError: No module named 'policypack_crash_missing_dependency'" in res.err
+    assert "rerun with --debug" in res.err
+    assert "Traceback" not in res.all and "Exception ignored" not in res.all
+    debug = run_subprocess("check", "--stack", "prod", "--policy-pack",
+                           str(ROOT / "tests/fixtures/policypack_crash"), "--debug")
+    assert "Traceback (most recent call last):" in debug.err
+
+
+def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
+    res = run_subprocess("plan", "--stack", "preview", "--format", "json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["stack"] == "preview"
+    assert res.err == ""
