@@ -300,21 +300,23 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     pack = reports[0].pack if reports else "?"
     head = "✅ no mandatory violations" if passed else \
         f"❌ {sum(r.mandatory for r in reports)} mandatory violation(s)"
-    lines = [f"#### Policy check ({pack}): {head}", "",
+    lines = [f"#### Policy check ({render.md_escape(pack)}): {head}", "",
              "| stack | resources | mandatory | advisory | remediations |", "|---|---:|---:|---:|---:|"]
     for rep in reports:
         lines.append(f"| {rep.stack} | {rep.resources} | {rep.mandatory} | {rep.advisory} | {len(rep.remediations)} |")
     if cross is not None and cross.ran:
         lines += ["", render.md_escape(cross.summary())]
     groups = _grouped(reports)
+    sections = []
     if groups:
-        lines += ["", "| level | policy | stack | resource | problem | fix |", "|---|---|---|---|---|---|"]
-        for (level, policy), items in groups.items():
-            for v in items:
-                lines.append(f"| {level} | `{policy}` | {v.stack} | `{v.name}` | "
-                             f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |")
-    lines.append("")
-    return "\n".join(lines)
+        rows = [f"| {level} | {render.md_code(policy)} | {render.md_escape(v.stack)} | {render.md_code(v.name)} | "
+                f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |"
+                for (level, policy), items in groups.items() for v in items]
+        sections.append(render.Section(
+            f"Violations ({len(rows)})", rows, open=True,
+            head=["| level | policy | stack | resource | problem | fix |", "|---|---|---|---|---|---|"]))
+    stacks = " ".join(f"--stack {r.stack}" for r in reports)
+    return render.fit_comment(lines, sections, f"python -m review check {stacks}")
 
 
 def as_json(reports: Sequence[StackReport], cross: Any = None) -> dict[str, Any]:

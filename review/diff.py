@@ -339,32 +339,33 @@ def text(res: DiffResult) -> str:
 
 def markdown(res: DiffResult) -> str:
     state = "❌" if res.flags else "✅"
-    lines = [f"#### Desired-state diff `{res.project}/{res.stack}` vs `{res.base}` ({res.base_commit[:12]}) {state}",
+    lines = [f"#### Desired-state diff {render.md_code(res.project + '/' + res.stack)} vs "
+             f"{render.md_code(res.base)} ({res.base_commit[:12]}) {state}",
              "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed · "
                  f"{len(res.renamed)} renamed with alias · **{len(res.flags)} flagged**", ""]
     if res.flags:
         lines += ["| ⚠️ stateful | resource | why |", "|---|---|---|"]
         for f in res.flags:
-            lines.append(f"| `{f.type.rsplit(':', 1)[-1]}` | `{f.name}` | {render.md_escape(f.reason)} |")
+            lines.append(f"| {render.md_code(f.type.rsplit(':', 1)[-1])} | {render.md_code(f.name)} | "
+                         f"{render.md_escape(f.reason)} |")
         lines.append("")
+    sections = []
     if not res.empty:
         rows = []
         for r in res.added:
-            rows.append(f"| + | `{r['name']}` | {render.md_escape(r['type'])} |")
+            rows.append(f"| + | {render.md_code(r['name'])} | {render.md_escape(r['type'])} |")
         for r in res.removed:
-            rows.append(f"| − | `{r['name']}` | {render.md_escape(r['type'])} |")
+            rows.append(f"| − | {render.md_code(r['name'])} | {render.md_escape(r['type'])} |")
         for a, b in res.renamed:
-            rows.append(f"| → | `{a['name']}` → `{b['name']}` | matched through an alias |")
+            rows.append(f"| → | {render.md_code(a['name'])} → {render.md_code(b['name'])} | matched through an alias |")
         for _, b, changes in res.changed:
             detail = "<br>".join(render.md_escape(c.text()) for c in changes[:8])
             if len(changes) > 8:
                 detail += f"<br>… {len(changes) - 8} more"
-            rows.append(f"| ~ | `{b['name']}` | {detail} |")
-        table = ["| | resource | details |", "|---|---|---|", *rows, ""]
-        if len(rows) > 15:  # keep the comment compact: long lists fold away
-            table = ["<details><summary>All changes</summary>", "", *table, "</details>", ""]
-        lines += table
-    return "\n".join(lines)
+            rows.append(f"| ~ | {render.md_code(b['name'])} | {detail} |")
+        sections.append(render.Section(f"All changes ({len(rows)})", rows, open=len(rows) <= 15,
+                                       head=["| | resource | details |", "|---|---|---|"]))
+    return render.fit_comment(lines, sections, f"python -m review diff --stack {res.stack} --base {res.base}")
 
 
 def as_json(res: DiffResult) -> dict[str, Any]:

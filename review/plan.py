@@ -35,17 +35,17 @@ def text(m: Mapping[str, Any]) -> str:
 
 
 def markdown(m: Mapping[str, Any]) -> str:
+    """A pull-request comment: counts first, the tree collapsed, under GitHub's comment limit."""
     total, custom, components = summary(m)
     counts = render.provider_counts(m["resources"])
-    lines = [f"#### Plan `{m['project']}/{m['stack']}`: {total} resources "
+    lines = [f"#### Plan {render.md_code(m['project'] + '/' + m['stack'])}: {total} resources "
              f"({custom} custom, {components} components)", "",
              "| provider | resources | types |", "|---|---:|---|"]
     for pkg, kinds in counts.items():
         detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-        lines.append(f"| {pkg} | {sum(kinds.values())} | {render.md_escape(detail)} |")
+        lines.append(f"| {render.md_escape(pkg)} | {sum(kinds.values())} | {render.md_escape(detail)} |")
     protected = sorted(r["name"] for r in m["resources"] if r.get("protect"))
     if protected:
-        lines += ["", f"Protected: {', '.join(f'`{n}`' for n in protected)}"]
-    lines += ["", "<details><summary>Resource tree</summary>", "", "```text",
-              *render.tree_lines(m["resources"]), "```", "", "</details>", ""]
-    return "\n".join(lines)
+        lines += ["", f"Protected: {', '.join(render.md_code(n) for n in protected)}"]
+    tree = render.Section("Resource tree", render.tree_lines(m["resources"]), code=True)
+    return render.fit_comment(lines, [tree], f"python -m review plan --stack {m['stack']}")

@@ -10,8 +10,10 @@ a secret into a plain property or an error message.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from infra import catalog
@@ -96,6 +98,13 @@ def escaped_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_SCRUB}
 
 
+def one_line(text: str) -> str:
+    """`text` with line breaks and control characters escaped: one line, no terminal escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def short(value: Any, limit: int = 60) -> str:
     """A one-line rendering of a manifest value; secrets as [secret]."""
     text = _short(value)
@@ -112,7 +121,7 @@ def _short(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str):
-        return value if value and " " not in value and "," not in value else json.dumps(value)
+        return value if value and value.isprintable() and " " not in value and "," not in value else json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -164,7 +173,7 @@ def tree_lines(resources: list[Mapping[str, Any]]) -> list[str]:
     def label(r: Mapping[str, Any]) -> str:
         flags = [f for f, on in (("protect", r.get("protect")), ("retain", r.get("retainOnDelete"))) if on]
         extra = key_props(r) if r["custom"] else ""
-        text = f"{r['type']} {r['name']}"
+        text = f"{one_line(r['type'])} {one_line(r['name'])}"
         if flags:
             text += " [" + ", ".join(flags) + "]"
         if extra:
@@ -184,4 +193,70 @@ def tree_lines(resources: list[Mapping[str, Any]]) -> list[str]:
 
 
 def md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a Markdown table cell: cannot end the cell or the row, or open HTML or a code span
+    that does not close in the cell (balanced backticks, as in "`name` changes", stay code)."""
+    text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+            .replace("\r", " ").replace("\n", " "))
+    return text if text.count("`") % 2 == 0 else text.replace("`", "\\`")
+
+
+def md_code(text: str) -> str:
+    """`text` as inline code in a table cell, whatever backticks or pipes it holds."""
+    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fenced(lines: list[str], lang: str = "text") -> list[str]:
+    """A fenced code block no line can close early: the fence is longer than any backtick run."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{lang}", *lines, fence]
+
+
+COMMENT_LIMIT = 65_536
+"""GitHub's limit on a pull-request comment body, in characters."""
+_COMMENT_BUDGET = COMMENT_LIMIT - 1_536  # room for what a workflow wraps around it
+
+
+@dataclass
+class Section:
+    """A collapsed part of a Markdown report: `head` lines are kept when `body` is cut short."""
+
+    title: str
+    body: list[str]
+    head: list[str] = field(default_factory=list)
+    code: bool = False
+    open: bool = False
+
+    def render(self, body: list[str], note: str = "") -> str:
+        inner = [*self.head, *body]
+        inner = fenced(inner) if self.code else inner
+        return "\n".join([f"<details{' open' if self.open else ''}><summary>{md_escape(self.title)}</summary>",
+                          "", *inner, *([note] if note else []), "", "</details>", ""])
+
+
+def fit_comment(summary: list[str], sections: list[Section], rerun: str, limit: int = _COMMENT_BUDGET) -> str:
+    """Summary first, then each section collapsed; under `limit` characters, saying what was cut."""
+    out = "\n".join(summary) + "\n"
+    for i, section in enumerate(sections):
+        full = section.render(section.body)
+        if len(out) + len(full) + 1 <= limit:
+            out += "\n" + full
+            continue
+        later = [s.title for s in sections[i + 1:]]
+        note_for = lambda n: (f"\n**Truncated:** {n} more line(s) not shown, to stay under GitHub's "  # noqa: E731
+                              f"{COMMENT_LIMIT:,}-character comment limit"
+                              + (f"; also left out: {', '.join(later)}" if later else "")
+                              + f". Run `{rerun}` for all of it.")
+        room = limit - len(out) - len(section.render([], note_for(len(section.body)))) - 1
+        kept: list[str] = []
+        for line in section.body:
+            if room - len(line) - 1 < 0:
+                break
+            kept.append(line)
+            room -= len(line) + 1
+        out += "\n" + section.render(kept, note_for(len(section.body) - len(kept)))
+        break
+    return out

@@ -216,3 +216,73 @@ def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
     assert res.code == 0, res.err
     assert json.loads(res.out)["stack"] == "preview"
     assert res.err == ""
+
+
+# --------------------------------------------------------------------------- markdown comments
+
+
+@pytest.fixture(scope="module")
+def prod_manifest() -> dict:
+    from review import evaluate, manifest as mf
+
+    return mf.build(evaluate.evaluate(evaluate.load_source("prod")).capture)
+
+
+def _blown_up(m: dict, copies: int) -> dict:
+    # The real prod manifest with its custom resources repeated under new names: a plan far
+    # larger than any comment.
+    extra = [{**r, "urn": f"{r['urn']}-{i}", "name": f"{r['name']}-{i}"}
+             for i in range(copies) for r in m["resources"] if r["custom"]]
+    return {**m, "resources": m["resources"] + extra}
+
+
+def test_a_huge_plan_comment_stays_under_githubs_limit_summary_first_and_says_it_was_cut(prod_manifest):
+    from review import plan
+
+    text = plan.markdown(_blown_up(prod_manifest, 200))
+    assert len(text) < render.COMMENT_LIMIT
+    assert text.startswith("#### Plan `ara-infra/prod`") and "| provider | resources | types |" in text
+    assert text.index("| provider |") < text.index("<details><summary>Resource tree</summary>")
+    assert "**Truncated:**" in text and "python -m review plan --stack prod" in text
+    assert text.count("<details") == text.count("</details>")
+    small = plan.markdown(prod_manifest)
+    assert "Truncated" not in small and len(small) < render.COMMENT_LIMIT
+
+
+def _fence_intact(text: str) -> bool:
+    """The tree's fenced block closes with its own fence after the hostile name, and nothing of
+    the name is outside it."""
+    lines = text.splitlines()
+    opening = next(i for i, line in enumerate(lines) if line.startswith("```") and line.strip("`"))
+    fence = lines[opening][: len(lines[opening]) - len(lines[opening].lstrip("`"))]
+    closing = next(i for i in range(opening + 1, len(lines)) if lines[i] == fence)
+    inside = "\n".join(lines[opening:closing])
+    outside = "\n".join(lines[:opening] + lines[closing:])
+    return "EVIL" in inside and "EVIL" not in outside and all(line.isprintable() for line in lines)
+
+
+def test_values_cannot_break_out_of_a_code_block_or_a_table(prod_manifest):
+    from review import plan
+
+    evil = "x```\n</details>\n# EVIL | col"
+    m = {**prod_manifest, "resources": [{**r, "name": evil} if r["type"] == "vercel:index/project:Project" else r
+                                        for r in prod_manifest["resources"]]}
+    text = plan.markdown(m)
+    assert _fence_intact(text)
+    cell = render.md_escape(evil)
+    assert "\n" not in cell and "|" not in cell.replace("\\|", "") and "<" not in cell
+    assert cell.count("`") == cell.count("\\`")  # an odd backtick cannot open a code span
+    code = render.md_code(evil)
+    assert code.startswith("````") and "\n" not in code and "|" not in code.replace("\\|", "")
+
+
+def test_check_and_diff_markdown_keep_the_summary_and_cut_long_details():
+    from review import check, diff
+
+    row = "| advisory | `p` | prod | `r` | problem " + "x" * 200 + " | fix |"
+    text = render.fit_comment(["#### Policy check: ✅", ""], [render.Section(
+        "Violations (2000)", [row] * 2000, open=True, head=["| level | policy | stack | resource | problem | fix |",
+                                                            "|---|---|---|---|---|---|"])], "python -m review check")
+    assert len(text) < render.COMMENT_LIMIT and text.startswith("#### Policy check")
+    assert "| level | policy |" in text and "**Truncated:**" in text
+    assert callable(check.markdown) and callable(diff.markdown)  # both build on fit_comment (see above)
