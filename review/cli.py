@@ -256,6 +256,21 @@ def _digest_key() -> bytes | None:
         raise UsageError(f"{DIGEST_ENV} must be hex") from None
 
 
+PIPED_WIDTH = 120
+"""Columns of text output when stdout is not a terminal (CI logs, files): fixed, so it diffs."""
+
+
+def output_width() -> int:
+    """The terminal's width (COLUMNS when set), or PIPED_WIDTH when stdout is not a terminal."""
+    import shutil  # noqa: PLC0415
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return max(40, int(os.environ["COLUMNS"]))
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((PIPED_WIDTH, 24)).columns)
+    return PIPED_WIDTH
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -265,7 +280,7 @@ def _json(data: Any) -> str:
 
 def cmd_plan(args: argparse.Namespace, out: Output) -> int:
     from review import manifest as mf  # noqa: PLC0415
-    from review import plan  # noqa: PLC0415
+    from review import plan, render  # noqa: PLC0415
 
     ev = _evaluate(args, out, args.stack)
     out.learn(ev)
@@ -276,12 +291,14 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
         out.write(args.out, mf.dumps(m))
     if args.quiet:
         return EXIT_OK
+    revealed = render.plain_env_values(ev.capture)
     if args.format == "json":
         out.print(mf.dumps(m))
     elif args.format == "markdown":
-        out.print(plan.markdown(m))
+        out.print(plan.markdown(m, revealed))
     else:
-        out.print(plan.text(m) + (f"\nmanifest written to {args.out}\n" if args.out else ""))
+        out.print(plan.text(m, output_width(), revealed)
+                  + (f"\nmanifest written to {args.out}\n" if args.out else ""))
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,24 +18,28 @@ def summary(m: Mapping[str, Any]) -> tuple[int, int, int]:
     return len(resources), custom, components
 
 
-def text(m: Mapping[str, Any]) -> str:
+def text(m: Mapping[str, Any], width: int | None = None, revealed: Mapping[str, Any] | None = None) -> str:
+    """The tree with each resource's settings, no line wider than `width` (see `render.tree_lines`);
+    `revealed` holds the values of variables the program itself did not make secret."""
     total, custom, components = summary(m)
     lines = [f"Plan {m['project']}/{m['stack']}: {total} resources "
              f"({custom} custom, {components} components, 1 stack)", ""]
-    lines += render.tree_lines(m["resources"])
+    lines += render.tree_lines(m["resources"], width, revealed)
     lines += ["", "Resources per provider:"]
     counts = render.provider_counts(m["resources"])
-    width = max((len(p) for p in counts), default=0)
+    columns, width = width, max((len(p) for p in counts), default=0)
     for pkg, kinds in counts.items():
         detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-        lines.append(f"  {pkg:<{width}}  {sum(kinds.values()):>3}  ({detail})")
+        line = f"  {pkg:<{width}}  {sum(kinds.values()):>3}  ({detail})"
+        indent = " " * (width + 9)
+        lines += textwrap.wrap(line, columns, subsequent_indent=indent) if columns else [line]
     lines += ["", "Stack outputs:"]
     for key, value in sorted(m["outputs"].items()):
-        lines.append(f"  {key}: {render.short(value, 100)}")
+        lines.append(f"  {key}: {render.short(value, max(20, (columns or 120) - len(key) - 4))}")
     return "\n".join(lines) + "\n"
 
 
-def markdown(m: Mapping[str, Any]) -> str:
+def markdown(m: Mapping[str, Any], revealed: Mapping[str, Any] | None = None) -> str:
     """A pull-request comment: counts first, the tree collapsed, under GitHub's comment limit."""
     total, custom, components = summary(m)
     counts = render.provider_counts(m["resources"])
@@ -47,5 +52,5 @@ def markdown(m: Mapping[str, Any]) -> str:
     protected = sorted(r["name"] for r in m["resources"] if r.get("protect"))
     if protected:
         lines += ["", f"Protected: {', '.join(render.md_code(n) for n in protected)}"]
-    tree = render.Section("Resource tree", render.tree_lines(m["resources"]), code=True)
+    tree = render.Section("Resource tree", render.tree_lines(m["resources"], revealed=revealed), code=True)
     return render.fit_comment(lines, [tree], f"python -m review plan --stack {m['stack']}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,147 @@ def key_props(resource: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
+def short_type(type_: str) -> str:
+    """`vercel:ProjectEnvironmentVariable` for `vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable`;
+    component tokens (`ara:database:Database`) and provider types stay as they are."""
+    parts = type_.split(":")
+    if len(parts) == 3 and (parts[1] == "index" or "/" in parts[1]) and parts[0] != "pulumi":
+        return f"{parts[0]}:{parts[2]}"
+    return type_
+
+
+def _seconds(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return short(value)
+    n = int(value)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n}s"
+
+
+def _firewall(props: Mapping[str, Any]) -> list[str]:
+    out = []
+    for rule in (props.get("rules") or {}).get("rules") or []:
+        action = rule.get("action") or {}
+        limit = action.get("rateLimit") or {}
+        paths = [f"{c.get('op')} {c.get('value')}" for g in rule.get("conditionGroups") or []
+                 for c in g.get("conditions") or [] if c.get("type") == "path"]
+        what = (f"{short(limit.get('limit'))} requests / {_seconds(limit.get('window'))} per "
+                f"{'+'.join(limit.get('keys') or ['?'])} ({limit.get('algo')}) → {limit.get('action')}"
+                if limit else str(action.get("action")))
+        out.append(f"rule {rule.get('name')}: {what}" + (f" on {', '.join(paths)}" if paths else "")
+                   + ("" if rule.get("active", True) else " [inactive]"))
+    return out or [f"enabled={short(props.get('enabled'))}, no custom rules"]
+
+
+def _route(props: Mapping[str, Any]) -> list[str]:
+    route = props.get("route") or {}
+    headers = sorted((route.get("headers") or {}) if isinstance(route.get("headers"), dict) else [])
+    return [f"route {props.get('name')} at {short((props.get('position') or {}).get('placement'))}"
+            + (f" sets headers: {', '.join(headers)}" if headers else "")]
+
+
+def _lifecycle(props: Mapping[str, Any]) -> list[str]:
+    out = []
+    for rule in props.get("rules") or []:
+        parts = []
+        for field_name, verb in (("deleteObjectsTransition", "delete objects"),
+                                 ("abortMultipartUploadsTransition", "abort uploads")):
+            cond = (rule.get(field_name) or {}).get("condition") or {}
+            if cond:
+                parts.append(f"{verb} after {_seconds(cond.get('maxAge'))}" if cond.get("type") == "Age"
+                             else f"{verb} {short(cond)}")
+        prefix = (rule.get("conditions") or {}).get("prefix")
+        out.append(f"rule {rule.get('id')}: {', '.join(parts) or 'no transition'}"
+                   + (f" (prefix {prefix!r})" if prefix else "") + ("" if rule.get("enabled", True) else " [off]"))
+    return out
+
+
+def _cors(props: Mapping[str, Any]) -> list[str]:
+    return [f"cors {rule.get('id')}: origins {', '.join((rule.get('allowed') or {}).get('origins') or [])} "
+            f"methods {','.join((rule.get('allowed') or {}).get('methods') or [])}"
+            for rule in props.get("rules") or []]
+
+
+_ROLE_FLAGS = ("login", "superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity")
+
+
+def _role(props: Mapping[str, Any]) -> list[str]:
+    on = [f for f in _ROLE_FLAGS if props.get(f) is True]
+    parts = [f"name={short(props.get('name'))}", "attributes=" + ("+".join(on) if on else "none")]
+    if "connectionLimit" in props:
+        parts.append(f"connectionLimit={short(props['connectionLimit'])}")
+    if "statementTimeout" in props:
+        parts.append(f"statementTimeout={short(props['statementTimeout'])}ms")
+    return [" ".join(parts)]
+
+
+def _token(props: Mapping[str, Any]) -> list[str]:
+    out = [f"name={short(props.get('name'))}"]
+    for policy in props.get("policies") or []:
+        resources = policy.get("resources")
+        try:
+            scope = json.loads(resources) if isinstance(resources, str) else resources
+        except ValueError:
+            scope = resources
+        names = [k.rsplit(".", 1)[-1] if isinstance(k, str) else short(k) for k in (scope or {})] \
+            if isinstance(scope, dict) else [short(scope)]
+        groups = len(policy.get("permissionGroups") or [])
+        out.append(f"scope {policy.get('effect')} {groups} permission group(s) on {', '.join(names) or '?'}")
+    return out
+
+
+def _env_var(props: Mapping[str, Any], revealed: Any) -> list[str]:
+    value = short(revealed, 60) if revealed is not None else short(props.get("value"))
+    parts = [f"key={short(props.get('key'))}", f"targets={short(props.get('targets'))}"]
+    if props.get("gitBranch"):
+        parts.append(f"gitBranch={short(props['gitBranch'])}")
+    parts += [f"sensitive={short(props.get('sensitive'))}", f"value={value}"]
+    return [" ".join(parts)]
+
+
+_SETTINGS = {
+    catalog.VERCEL_FIREWALL_CONFIG: _firewall,
+    catalog.VERCEL_PROJECT_ROUTE: _route,
+    catalog.CF_R2_LIFECYCLE: _lifecycle,
+    catalog.CF_R2_CORS: _cors,
+    catalog.PG_ROLE: _role,
+    catalog.CF_API_TOKEN: _token,
+}
+
+
+def settings(resource: Mapping[str, Any], revealed: Mapping[str, Any] | None = None) -> list[str]:
+    """What a reviewer needs of one resource: a few key=value pairs or one line per rule."""
+    props = resource.get("props") or {}
+    if resource["type"] == catalog.VERCEL_ENV_VAR:
+        return _env_var(props, (revealed or {}).get(resource["urn"]))
+    special = _SETTINGS.get(resource["type"])
+    if special:
+        try:
+            return [one_line(line) for line in special(props)]
+        except (AttributeError, TypeError):  # an unexpected shape: fall back to the plain keys
+            pass
+    line = key_props(resource)
+    return [one_line(line)] if line else []
+
+
+def plain_env_values(capture: Any) -> dict[str, Any]:
+    """URN -> value of every Vercel variable the program did not mark sensitive.
+
+    The Vercel SDK wraps every `value` as a secret (pulumiverse_vercel
+    project_environment_variable.py: `pulumi.Output.secret(value)`), so secretness on the wire
+    says nothing; the program's own `sensitive=False` (infra/environment.py) does. Such values
+    still pass the scrubber: a secret config value shown here is reported as a leak."""
+    out = {}
+    for r in capture.resources:
+        if r.type == catalog.VERCEL_ENV_VAR and r.props.get("sensitive") is False and "value" in r.props:
+            value = wire.reveal(r.props["value"])
+            if isinstance(value, str):
+                out[r.urn] = value
+    return out
+
+
 def package_of(type_: str) -> str:
     """The provider package of a type token (`vercel`, `cloudflare`, ...); providers by their own."""
     if type_.startswith("pulumi:providers:"):
@@ -158,8 +300,12 @@ def provider_counts(resources: Iterable[Mapping[str, Any]]) -> dict[str, Counter
     return dict(sorted(counts.items()))
 
 
-def tree_lines(resources: list[Mapping[str, Any]]) -> list[str]:
-    """Parent → children tree in registration-independent (sorted) order."""
+def tree_lines(resources: list[Mapping[str, Any]], width: int | None = None,
+               revealed: Mapping[str, Any] | None = None) -> list[str]:
+    """Parent → children tree in registration-independent (sorted) order.
+
+    Each custom resource shows its settings (`settings`) after its name when the line fits
+    `width`, else on lines of their own under it; no line is longer than `width`."""
     by_urn = {r["urn"]: r for r in resources}
     children: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
     for r in resources:
@@ -170,20 +316,31 @@ def tree_lines(resources: list[Mapping[str, Any]]) -> list[str]:
 
     lines: list[str] = []
 
+    def fit(text: str) -> str:
+        return text if width is None or len(text) <= width else text[: max(width - 1, 8)] + "…"
+
     def label(r: Mapping[str, Any]) -> str:
         flags = [f for f, on in (("protect", r.get("protect")), ("retain", r.get("retainOnDelete"))) if on]
-        extra = key_props(r) if r["custom"] else ""
-        text = f"{one_line(r['type'])} {one_line(r['name'])}"
+        text = f"{one_line(short_type(r['type']))} {one_line(r['name'])}"
         if flags:
             text += " [" + ", ".join(flags) + "]"
-        if extra:
-            text += "  " + extra
         return text
 
     def walk(r: Mapping[str, Any], prefix: str, last: bool, root: bool) -> None:
-        lines.append(label(r) if root else f"{prefix}{'└─ ' if last else '├─ '}{label(r)}")
+        head = label(r) if root else f"{prefix}{'└─ ' if last else '├─ '}{label(r)}"
+        extra = settings(r, revealed) if r["custom"] else []
         kids = children.get(r["urn"], [])
         child_prefix = "" if root else prefix + ("   " if last else "│  ")
+        one = f"{head}  {'; '.join(extra)}" if extra else head
+        if width is None or len(one) <= width or not extra:
+            lines.append(fit(one))
+        else:
+            lines.append(fit(head))
+            under = child_prefix + ("│     " if kids else "      ")
+            room = max(width - len(under), 20)
+            for item in extra:
+                wrapped = textwrap.wrap(item, room, subsequent_indent="  ", break_on_hyphens=False) or [item]
+                lines.extend(fit(under + part) for part in wrapped)
         for i, kid in enumerate(kids):
             walk(kid, child_prefix, i == len(kids) - 1, False)
 
