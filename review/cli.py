@@ -381,6 +381,7 @@ def cmd_diff(args: argparse.Namespace, out: Output) -> int:
         work = mf.build(ev.capture, key)
         base = diff.finish_base_plan(proc, tmp / "base.json", args.base) if proc is not None else None
     res = diff.diff_manifests(base, work, base_ref=args.base, base_commit=commit)
+    res.config_keys = tuple(dict.fromkeys(o.partition("=")[0].strip() for o in args.config))
     if args.format == "json":
         out.print(_json(diff.as_json(res)))
     elif args.format == "markdown":

@@ -18,9 +18,14 @@ R2 buckets) is flagged when the engine would delete or replace it:
 
 `diff` exits 1 when anything is flagged, unless `--allow-replace`.
 
-Mock fidelity: the mocks derive generated values (passwords, ids) from resource names, so a
-resource renamed through an alias can show "[secret] changed" on values a real engine would keep
-in its state; the rename itself is matched exactly as the engine matches it.
+Other changes are updates, or replacements where the provider source says so (`REPLACED_BY`:
+a RandomPassword whose keepers change, a Vercel variable whose key changes); a secret value fed
+by a replaced resource (propertyDependencies) is reported as changing with it.
+
+Mock fidelity: the mocks derive generated values (passwords, ids) from resource names, so after
+a rename through an alias they differ although the engine keeps them in its state. A secret
+change whose feeding resources are all unchanged, one of them renamed through an alias, is
+therefore reported as kept, not as changed. `--config` values go to both sides.
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     catalog.CF_R2_BUCKET: ("name", "accountId", "jurisdiction", "location"),
 }
 
+# Properties whose change makes the provider replace the resource (not flagged: nothing stateful),
+# so a reviewer sees "replaced" rather than "updated", and what the new resource feeds changes too.
+# `*`: every input. Sources: hashicorp/terraform-provider-random internal/provider/resource_password.go
+# (keepers: RequiresReplaceIfValuesNotNull; length and the character options: RequiresReplace);
+# vercel/terraform-provider-vercel vercel/resource_project_environment_variable.go (key, project_id,
+# sensitive, custom_environment_ids, team_id: RequiresReplace).
+REPLACED_BY: dict[str, tuple[str, ...]] = {
+    catalog.RANDOM_PASSWORD: ("*",),
+    catalog.VERCEL_ENV_VAR: ("key", "projectId", "sensitive", "customEnvironmentIds", "teamId"),
+    **REPLACE_KEYS,
+}
+
 
 @dataclass
 class Change:
@@ -54,6 +71,8 @@ class Change:
     old: Any
     new: Any
     secret: bool = False
+    because: tuple[str, ...] = ()
+    """Names of replaced resources this value derives from (it changes with them)."""
 
     def text(self) -> str:
         if self.secret:
@@ -61,7 +80,8 @@ class Change:
                 return f"{self.path}: added [secret]"
             if self.new is _MISSING:
                 return f"{self.path}: removed [secret]"
-            return f"{self.path}: [secret] changed"
+            why = f" (derives from {', '.join(self.because)}, which is replaced)" if self.because else ""
+            return f"{self.path}: [secret] changed{why}"
         old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
         new = "(absent)" if self.new is _MISSING else render.short(self.new, 50)
         return f"{self.path}: {old} → {new}"
@@ -96,6 +116,13 @@ class DiffResult:
     renamed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     base_missing: bool = False
+    replaced: dict[str, str] = field(default_factory=dict)
+    """New URN -> why the provider replaces it rather than updating it."""
+    kept: list[tuple[dict[str, Any], str, tuple[str, ...]]] = field(default_factory=list)
+    """(resource, path, renamed sources): secret values the mocks regenerate after an aliased
+    rename but the engine keeps (its state travels with the alias)."""
+    config_keys: tuple[str, ...] = ()
+    """--config keys given to the run: applied to the base revision and the working tree alike."""
 
     @property
     def empty(self) -> bool:
@@ -209,6 +236,7 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
                                       f"its provider changes from {pa or 'the default'} to {pb or 'the default'} "
                                       f"without an alias: the engine replaces it"))
 
+    _classify(res, matched, old, new)
     # Stateful resources whose URN disappears: pair with an added one of the same type and name.
     pool = [r for r in added if r["type"] in catalog.STATEFUL_TYPES]
     for r in removed:
@@ -230,6 +258,76 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
                                   f"removed from the desired state: the engine deletes it.{guard}"))
     res.added, res.removed = added, removed
     return res
+
+
+def _top(path: str) -> str:
+    return path.split(".", 2)[1].split("[", 1)[0] if path.startswith("props.") else path
+
+
+def _replace_reason(type_: str, changes: list[Change]) -> str | None:
+    keys = REPLACED_BY.get(type_, ())
+    hit = [c for c in changes if c.path.startswith("props.") and ("*" in keys or _top(c.path) in keys)]
+    if not hit:
+        return None
+    c = hit[0]
+    return f"{c.text()}" if not c.secret else f"{c.path} changes"
+
+
+def _classify(res: DiffResult, matched: Mapping[str, str], old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Replacements vs updates, values that change with a replaced resource, and secret values
+    only the mocks change after an aliased rename."""
+    renamed = {b["urn"] for _, b in res.renamed}
+    changes_of = {b["urn"]: cs for _, b, cs in res.changed}
+    stable = {u for u in matched if u not in changes_of}
+    # A secret whose every feeding resource is unchanged, one of them only renamed through an
+    # alias, is the same value in the engine's state; the mocks derive it from the new name.
+    moved = True
+    while moved:
+        moved = False
+        for urn, cs in list(changes_of.items()):
+            deps_of = (new[urn].get("propertyDependencies") or {})
+            keep = []
+            for c in cs:
+                feeds = tuple(deps_of.get(_top(c.path)) or new[urn].get("dependencies") or ())
+                if c.secret and c.old is not _MISSING and c.new is not _MISSING and feeds and \
+                        all(d in stable for d in feeds) and any(d in renamed for d in feeds):
+                    res.kept.append((new[urn], c.path, tuple(new[d]["name"] for d in feeds if d in renamed)))
+                else:
+                    keep.append(c)
+            if len(keep) != len(cs):
+                changes_of[urn] = keep
+                if not keep:
+                    stable.add(urn)
+                    del changes_of[urn]
+                moved = True
+    res.changed = [(a, b, changes_of[b["urn"]]) for a, b, _ in res.changed if b["urn"] in changes_of]
+    for _, b, cs in res.changed:
+        reason = _replace_reason(b["type"], cs)
+        if reason:
+            res.replaced[b["urn"]] = reason
+    # What a replaced resource feeds changes with it: its new outputs (a new password) are not
+    # the old ones, even where the mocks give both the same value.
+    changed = {b["urn"]: cs for _, b, cs in res.changed}
+    for urn, old_urn in sorted(matched.items()):
+        b = new[urn]
+        deps_of = b.get("propertyDependencies") or {}
+        for key, value in sorted((b.get("props") or {}).items()):
+            if not _contains_secret(value):
+                continue
+            because = tuple(new[d]["name"] for d in deps_of.get(key) or () if d in res.replaced and d != urn)
+            if not because:
+                continue
+            cs = changed.setdefault(urn, [])
+            path = f"props.{key}"
+            hit = [i for i, c in enumerate(cs) if _top(c.path) == key and c.secret]
+            for i in hit:
+                cs[i] = Change(cs[i].path, cs[i].old, cs[i].new, True, because)
+            if not hit:
+                cs.append(Change(path, (old[old_urn].get("props") or {}).get(key, _MISSING), value, True, because))
+    by_urn = {b["urn"]: (a, b) for a, b, _ in res.changed}
+    for urn in changed:
+        by_urn.setdefault(urn, (old[matched[urn]], new[urn]))
+    res.changed = [(*by_urn[u], changed[u]) for u in sorted(by_urn, key=lambda u: new[u]["name"]) if changed[u]]
 
 
 # --------------------------------------------------------------------------- git + evaluation
@@ -308,32 +406,47 @@ class TempDir:
 
 
 def _label(r: Mapping[str, Any]) -> str:
-    return f"{r['type']} {r['name']}"
+    return f"{render.short_type(r['type'])} {render.one_line(r['name'])}"
+
+
+def config_note(res: DiffResult) -> str | None:
+    if not res.config_keys:
+        return None
+    return (f"--config {', '.join(res.config_keys)} applied to both the base revision and the working tree, "
+            "so those values show no change here")
 
 
 def text(res: DiffResult) -> str:
     head = f"diff {res.project}/{res.stack}: {res.base} ({res.base_commit[:12]}) → working tree"
     lines = [head]
+    if config_note(res):
+        lines.append(f"  ({config_note(res)})")
     if res.base_missing:
         lines.append(f"  (stack {res.stack!r} does not exist at {res.base}: everything is new)")
     for r in res.added:
         lines.append(f"  + {_label(r)}")
+        lines += [f"      {item}" for item in render.settings(r)] if r["custom"] else []
     for r in res.removed:
         lines.append(f"  - {_label(r)}")
     for a, b in res.renamed:
         moved = b["name"] if a["name"] != b["name"] else b["urn"]
         lines.append(f"  > {_label(a)} → {moved} (matched through an alias)")
     for a, b, changes in res.changed:
-        lines.append(f"  ~ {_label(b)}")
+        reason = res.replaced.get(b["urn"])
+        lines.append(f"  +- {_label(b)} (replaced: {reason})" if reason else f"  ~ {_label(b)}")
         lines += [f"      {c.text()}" for c in changes]
+    if res.kept:
+        lines.append(f"  = {len(res.kept)} secret value(s) derived from resources renamed with an alias are kept "
+                     "by the engine (the mocks regenerate them by name): "
+                     + ", ".join(sorted({r['name'] for r, _, _ in res.kept})))
     if res.empty:
         lines.append("  no changes")
     if res.flags:
         lines += ["", "Flagged: stateful resources that would be deleted or replaced"]
         for f in res.flags:
-            lines.append(f"  ! {f.type} {f.name}: {f.reason}")
-    lines += ["", f"summary: {len(res.added)} added, {len(res.removed)} removed, {len(res.changed)} changed, "
-                  f"{len(res.renamed)} renamed with alias; {len(res.flags)} flagged"]
+            lines.append(f"  ! {render.short_type(f.type)} {f.name}: {f.reason}")
+    lines += ["", f"summary: {len(res.added)} added, {len(res.removed)} removed, {len(res.changed)} changed "
+                  f"({len(res.replaced)} replaced), {len(res.renamed)} renamed with alias; {len(res.flags)} flagged"]
     return "\n".join(lines) + "\n"
 
 
@@ -341,8 +454,11 @@ def markdown(res: DiffResult) -> str:
     state = "❌" if res.flags else "✅"
     lines = [f"#### Desired-state diff {render.md_code(res.project + '/' + res.stack)} vs "
              f"{render.md_code(res.base)} ({res.base_commit[:12]}) {state}",
-             "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed · "
-                 f"{len(res.renamed)} renamed with alias · **{len(res.flags)} flagged**", ""]
+             "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed "
+                 f"({len(res.replaced)} replaced) · {len(res.renamed)} renamed with alias · "
+                 f"**{len(res.flags)} flagged**", ""]
+    if config_note(res):
+        lines += [render.md_escape(config_note(res)), ""]
     if res.flags:
         lines += ["| ⚠️ stateful | resource | why |", "|---|---|---|"]
         for f in res.flags:
@@ -353,16 +469,20 @@ def markdown(res: DiffResult) -> str:
     if not res.empty:
         rows = []
         for r in res.added:
-            rows.append(f"| + | {render.md_code(r['name'])} | {render.md_escape(r['type'])} |")
+            props = "<br>".join(render.md_escape(item) for item in render.settings(r)) if r["custom"] else ""
+            rows.append(f"| + | {render.md_code(r['name'])} | {render.md_escape(render.short_type(r['type']))}"
+                        f"{'<br>' + props if props else ''} |")
         for r in res.removed:
-            rows.append(f"| − | {render.md_code(r['name'])} | {render.md_escape(r['type'])} |")
+            rows.append(f"| − | {render.md_code(r['name'])} | {render.md_escape(render.short_type(r['type']))} |")
         for a, b in res.renamed:
             rows.append(f"| → | {render.md_code(a['name'])} → {render.md_code(b['name'])} | matched through an alias |")
         for _, b, changes in res.changed:
             detail = "<br>".join(render.md_escape(c.text()) for c in changes[:8])
             if len(changes) > 8:
                 detail += f"<br>… {len(changes) - 8} more"
-            rows.append(f"| ~ | {render.md_code(b['name'])} | {detail} |")
+            reason = res.replaced.get(b["urn"])
+            mark, detail = ("+-", f"replaced: {render.md_escape(reason)}<br>{detail}") if reason else ("~", detail)
+            rows.append(f"| {mark} | {render.md_code(b['name'])} | {detail} |")
         sections.append(render.Section(f"All changes ({len(rows)})", rows, open=len(rows) <= 15,
                                        head=["| | resource | details |", "|---|---|---|"]))
     return render.fit_comment(lines, sections, f"python -m review diff --stack {res.stack} --base {res.base}")
@@ -371,7 +491,7 @@ def markdown(res: DiffResult) -> str:
 def as_json(res: DiffResult) -> dict[str, Any]:
     def change(c: Change) -> dict[str, Any]:
         if c.secret:
-            return {"path": c.path, "secret": True}
+            return {"path": c.path, "secret": True, **({"because": list(c.because)} if c.because else {})}
         return {"path": c.path, "old": None if c.old is _MISSING else c.old,
                 "new": None if c.new is _MISSING else c.new}
 
@@ -379,7 +499,11 @@ def as_json(res: DiffResult) -> dict[str, Any]:
         "project": res.project, "stack": res.stack, "base": res.base, "baseCommit": res.base_commit,
         "added": [r["urn"] for r in res.added], "removed": [r["urn"] for r in res.removed],
         "renamed": [{"from": a["urn"], "to": b["urn"]} for a, b in res.renamed],
-        "changed": [{"urn": b["urn"], "changes": [change(c) for c in cs]} for _, b, cs in res.changed],
+        "changed": [{"urn": b["urn"], "changes": [change(c) for c in cs],
+                     **({"replaced": res.replaced[b["urn"]]} if b["urn"] in res.replaced else {})}
+                    for _, b, cs in res.changed],
+        "kept": [{"urn": r["urn"], "path": path, "renamed": list(src)} for r, path, src in res.kept],
+        "configAppliedToBoth": list(res.config_keys),
         "flagged": [{"urn": f.urn, "type": f.type, "name": f.name, "reason": f.reason, "newUrn": f.new_urn}
                     for f in res.flags],
     }

@@ -58,11 +58,11 @@ def test_renaming_the_database_component_is_flagged(repo):
     assert res.code == 1, res.all
     out = res.out
     assert out.startswith(f"diff ara-infra/prod: HEAD~1 ({git(repo, 'rev-parse', 'HEAD~1')[:12]}) → working tree")
-    assert "  - postgresql:index/database:Database ara-db-database" in out
-    assert "  + postgresql:index/database:Database ara-database-database" in out
+    assert "  - postgresql:Database ara-db-database" in out
+    assert "  + postgresql:Database ara-database-database" in out
     assert "  - ara:database:Database ara-db" in out
     flagged = out.split("Flagged:", 1)[1]
-    assert "! postgresql:index/database:Database ara-db-database: URN changes to " in flagged
+    assert "! postgresql:Database ara-db-database: URN changes to " in flagged
     assert "without an alias" in flagged and "It is protected" in flagged
     assert "R2Bucket" not in flagged  # buckets keep their URNs
     # Ordinary changes are listed with their properties; secrets only as changed.

@@ -286,3 +286,58 @@ def test_check_and_diff_markdown_keep_the_summary_and_cut_long_details():
     assert len(text) < render.COMMENT_LIMIT and text.startswith("#### Policy check")
     assert "| level | policy |" in text and "**Truncated:**" in text
     assert callable(check.markdown) and callable(diff.markdown)  # both build on fit_comment (see above)
+
+
+# --------------------------------------------------------------------------- diff
+
+
+@pytest.fixture
+def edited(repo: Path):
+    """The committed program; edits made by a test are reverted afterwards."""
+    yield repo
+    git(repo, "checkout", "--", ".")
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_an_aliased_rename_reports_no_secret_change(edited):
+    _edit(edited / "stacks" / "common.py", 'database = Database("ara-db", database_args(cfg, cfg.db_name))',
+          'database = Database("ara-database", database_args(cfg, cfg.db_name), '
+          'pulumi.ResourceOptions(aliases=[pulumi.Alias(name="ara-db")]))')
+    res = run("diff", "--stack", "prod", "--base", "HEAD", "--program", str(edited))
+    assert res.code == 0, res.all
+    assert "[secret] changed" not in res.out
+    assert "0 changed (0 replaced), 16 renamed with alias; 0 flagged" in res.out
+    assert "secret value(s) derived from resources renamed with an alias are kept by the engine" in res.out
+
+
+def test_keepers_that_change_replace_the_password_and_what_it_feeds_changes_with_it(edited):
+    prod = edited / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text() + "  ara-infra:generatedKeysVersion: 2\n")
+    res = run("diff", "--stack", "prod", "--base", "HEAD", "--program", str(edited))
+    assert res.code == 0, res.all
+    assert "  +- random:RandomPassword ara-keys-jwt-secret (replaced: props.keepers.version: 1 → 2)" in res.out
+    assert "props.value: [secret] changed (derives from ara-keys-jwt-secret, which is replaced)" in res.out
+    data = json.loads(run("diff", "--stack", "prod", "--base", "HEAD", "--program", str(edited),
+                          "--format", "json").out)
+    replaced = {c["urn"].rsplit("::", 1)[1]: c.get("replaced") for c in data["changed"]}
+    assert replaced["ara-keys-jwt-secret"] and replaced["ara-env-jwt-secret"] is None
+
+
+def test_an_added_resource_shows_its_settings_and_config_overrides_are_said_to_apply_to_both(edited):
+    preview = edited / "Pulumi.preview.yaml"
+    preview.write_text(preview.read_text() + "  ara-infra:extraPreviewEnvironments: [feature/x]\n")
+    res = run("diff", "--stack", "preview", "--base", "HEAD", "--program", str(edited),
+              "--config", "dbHost=db.example.com")
+    assert res.code == 0, res.all
+    assert "(--config dbHost applied to both the base revision and the working tree" in res.out
+    lines = res.out.splitlines()
+    role = next(i for i, line in enumerate(lines) if line.startswith("  + postgresql:Role "))
+    assert "attributes=login" in lines[role + 1]
+    variables = [line for line in lines if line.startswith("  + vercel:ProjectEnvironmentVariable")]
+    assert variables and "key=" in lines[lines.index(variables[0]) + 1]
+    assert "~ pulumi:providers:postgresql ara-db-provider" not in res.out  # applied to both sides: no change
