@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import runpy
 import sys
 import time
@@ -76,7 +77,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     """`key=value` from `--config`; the value is JSON when it parses (lists, numbers), else a string."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise UsageError(f"--config expects KEY=VALUE, got {text!r}")
+        # Not echoed: `--config openaiApiKey sk-...` (a forgotten `=`) would print the secret.
+        raise UsageError(f"--config expects KEY=VALUE, got {'no key' if sep else 'no ='} "
+                         f"(an argument of {len(text)} characters, not shown: it may hold a secret)")
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]+", key.strip()):
+        raise UsageError("--config expects KEY=VALUE with a key of letters, digits and :_.- "
+                         "(the argument is not shown: it may hold a secret)")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
