@@ -522,12 +522,19 @@ def _app_directory_problems(value: str, program_dir: Path) -> list[str]:
     program = program_dir.resolve()
     if PurePosixPath(value).is_absolute() or value.startswith("~"):
         return [f"{key}: {_show(value)} must be relative to the program directory {program}"]
-    app = (program / value).resolve()  # symlinks resolved: a link out of the repository counts as out
+    try:
+        app = (program / value).resolve()  # symlinks resolved: a link out of the repository counts as out
+    except (OSError, ValueError) as exc:
+        return [f"{key}: {_show(value)} cannot be resolved ({getattr(exc, 'strerror', None) or exc})"]
     if not app.is_relative_to(program):
         return [f"{key}: {_show(value)} is outside the program directory {program}"]
     if ".git" in app.relative_to(program).parts:
         return [f"{key}: {_show(value)} is inside .git; point it at the application's own directory"]
-    if not app.is_dir():
+    try:
+        is_dir = app.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
         return [f"{key}: {_show(value)} is not a directory (relative to {program_dir})"]
     if app == program:
         # The bundle is rendered inside the program; copying a parent would upload the
@@ -669,7 +676,9 @@ def load_config(
             continue
         error = _value_problem(name, value)
         if error:
+            # Left out of `values`: the cross-checks (paths, files) only see values that passed.
             problems.append(f"{cfg.full_key(key)}: {error}")
+            continue
         values[name] = value
     problems.extend(f"{cfg.name}:{p}" for p in _cross_checks(stack, values, program_dir))
     if problems:
