@@ -485,3 +485,18 @@ def test_branch_names_are_judged_as_git_judges_them(name, tmp_path):
 def test_branch_names_git_allows_but_resources_cannot_be_named_after_are_refused(name, tmp_path):
     assert subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path).returncode == 0
     assert config.git_branch_problem(name)
+
+
+HOSTILE = ["\x00", "a" * 5000, "[]", "{}", "\n", "\U0001F600"]
+
+
+@pytest.mark.parametrize("key", sorted(projectfile.declarations(ROOT)))
+def test_no_declared_key_crashes_the_loader_on_hostile_values(key):
+    # Any outcome but a Python error: accepted, or refused by key (RunError). A crash would be
+    # exit 3 "the program failed" instead of exit 2 naming the key.
+    source = projectfile.stack_config("prod", ROOT)
+    for value in HOSTILE:
+        try:
+            _run_raw({**source.values, f"ara-infra:{key}": value}, source.secret_keys)
+        except pulumi.RunError as error:
+            assert f"ara-infra:{key}" in str(error), (value[:10], str(error)[:300])
