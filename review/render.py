@@ -239,7 +239,23 @@ def _env_var(props: Mapping[str, Any], revealed: Any) -> list[str]:
     return [" ".join(parts)]
 
 
+def _lock(props: Mapping[str, Any]) -> list[str]:
+    out = []
+    for rule in props.get("rules") or []:
+        cond = rule.get("condition") or {}
+        held = (f"for {_seconds(cond.get('maxAgeSeconds'))}" if cond.get("type") == "Age"
+                else short(cond))
+        out.append(f"lock {rule.get('id')}: objects locked {held}"
+                   + (f" (prefix {rule.get('prefix')!r})" if rule.get("prefix") else "")
+                   + ("" if rule.get("enabled", True) else " [off]"))
+    return out
+
+
 _SETTINGS = {
+    catalog.CF_R2_LOCK: _lock,
+    catalog.VERCEL_DEPLOYMENT_RETENTION: lambda p: [" ".join(f"{k}={short(v)}" for k, v in sorted(p.items())
+                                                             if k.startswith("expiration"))],
+    catalog.CF_ACCOUNT_TOKEN: _token,
     catalog.VERCEL_FIREWALL_CONFIG: _firewall,
     catalog.VERCEL_PROJECT_ROUTE: _route,
     catalog.CF_R2_LIFECYCLE: _lifecycle,
