@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from review import manifest as mf
+from review import render
 from review import wire
 
 
@@ -172,7 +173,7 @@ def text(g: Graph) -> str:
              f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})",
              f"critical path: {g.length} resources ({g.custom_on_path} custom)"]
     for i, u in enumerate(g.critical, 1):
-        lines.append(f"  {i:>2}. {by[u]['type']} {by[u]['name']}")
+        lines.append(f"  {i:>2}. {render.short_type(by[u]['type'])} {render.one_line(by[u]['name'])}")
     lines.append("resources per step: " + " ".join(str(w) for w in g.widths()))
     return "\n".join(lines) + "\n"
 
