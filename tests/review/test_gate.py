@@ -68,6 +68,30 @@ def test_planted_canaries_reach_no_output_of_any_command_or_format(repo, command
     assert "appeared outside a secret" not in res.all
 
 
+def test_planted_canaries_reach_no_written_file(tmp_path):
+    manifest, graph = tmp_path / "m.json", tmp_path / "g.mmd"
+    assert run("plan", "--stack", "preview", "--out", str(manifest), "--quiet", *CANARY_ARGS).code == 0
+    assert run("graph", "--stack", "preview", "--out", str(graph), *CANARY_ARGS).code == 0
+    assert leaked(manifest.read_text()) == [] and leaked(graph.read_text()) == []
+
+
+def test_only_the_event_loop_finaliser_is_silenced_at_shutdown(monkeypatch):
+    from types import SimpleNamespace
+
+    from review import cli
+
+    seen = []
+    monkeypatch.setattr("sys.__unraisablehook__", seen.append)
+
+    class BaseEventLoop:  # the object Python reports for `Exception ignored in: BaseEventLoop.__del__`
+        def __del__(self) -> None: ...
+
+    cli._quiet_event_loop_finaliser(SimpleNamespace(object=BaseEventLoop.__del__))
+    other = SimpleNamespace(object=len)
+    cli._quiet_event_loop_finaliser(other)
+    assert seen == [other]
+
+
 def test_canaries_in_a_program_exception_are_scrubbed_in_every_escaped_form(tmp_path):
     # The program quotes a secret the way real failures do: the value, its repr, JSON, one PEM line.
     program = copy_program(tmp_path / "program")
