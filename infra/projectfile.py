@@ -242,13 +242,27 @@ def _cached(path: str, _ino: int, _size: int, _mtime: int) -> Any:
 _load_yaml = read_yaml
 
 
+def program_file(program_dir: Path, name: str) -> Path:
+    """`program_dir / name`, refused when it is a symlink that leaves the program directory: a
+    fork's stack file must not make the review read (and quote the errors of) a runner's files."""
+    path = program_dir / name
+    try:
+        target = path.resolve()
+        inside = target.is_relative_to(program_dir.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        raise ProjectFileError(f"{path}: cannot be resolved (a symlink loop?)") from None
+    if not inside:
+        raise ProjectFileError(f"{path}: is a symlink to {target}, outside the program directory")
+    return path
+
+
 # --------------------------------------------------------------------------- Pulumi.yaml
 
 _TYPES = ("string", "integer", "boolean", "array")
 
 
 def project_name(program_dir: Path) -> str:
-    path = program_dir / PROJECT_FILE
+    path = program_file(program_dir, PROJECT_FILE)
     data = _load_yaml(path)
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str) or not name:
@@ -293,7 +307,7 @@ def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
     (`pulumi:tags: {value: {...}}` as `pulumi new` writes it). Those are not declarations; see
     `project_values`.
     """
-    path = (program_dir or default_program_dir()) / PROJECT_FILE
+    path = program_file(program_dir or default_program_dir(), PROJECT_FILE)
     raw = _config_section(path)
     out: dict[str, Declaration] = {}
     problems: list[str] = []
@@ -330,7 +344,7 @@ def declarations(program_dir: Path | None = None) -> dict[str, Declaration]:
 
 def project_values(program_dir: Path, project: str) -> dict[str, Any]:
     """Project-level config values of Pulumi.yaml (namespaced keys), which every stack inherits."""
-    path = program_dir / PROJECT_FILE
+    path = program_file(program_dir, PROJECT_FILE)
     out: dict[str, Any] = {}
     for key, spec in _config_section(path).items():
         if isinstance(spec, dict):
@@ -411,7 +425,7 @@ def stack_config(
     """
     project = project_name(program_dir)
     decls = declarations(program_dir)
-    stack_path = program_dir / f"Pulumi.{stack}.yaml"
+    stack_path = program_file(program_dir, f"Pulumi.{stack}.yaml")
     data = _load_yaml(stack_path)
     if data is None:
         data = {}

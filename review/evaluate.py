@@ -110,7 +110,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if not project_file.exists():
         raise UsageError(f"{program_dir}: no {projectfile.PROJECT_FILE} (not a Pulumi project directory)")
     try:
-        data = projectfile.read_yaml(project_file)
+        data = projectfile.read_yaml(projectfile.program_file(program_dir, projectfile.PROJECT_FILE))
     except projectfile.ProjectFileError as exc:
         raise UsageError(str(exc)) from None
     if not isinstance(data, dict):

@@ -130,8 +130,16 @@ def _latin1(path: Path) -> None:
     path.write_bytes(PROD.encode() + "  ara-infra:buildCommand: caf\xe9\n".encode("latin-1"))
 
 
+def _symlink_out_of_the_program(path: Path) -> None:
+    outside = path.parent.parent / "runner-credentials.yaml"
+    outside.write_text("config:\n  ara-infra:dbHost: db.example.com\n")
+    path.unlink()
+    path.symlink_to(outside)
+
+
 HOSTILE_FILES = {
-    "symlink to /dev/zero": (_symlink_to_dev_zero, "is a device, not a regular file"),
+    "symlink out of the program directory": (_symlink_out_of_the_program, "is a symlink to"),
+    "symlink to /dev/zero": (_symlink_to_dev_zero, "is a symlink to /dev/zero, outside the program directory"),
     "directory": (_directory, "is a directory, not a regular file"),
     "FIFO (would block a reader)": (_fifo, "is a FIFO, not a regular file"),
     "oversized": (_oversized, "larger than 1 MiB"),
@@ -171,6 +179,11 @@ def test_a_bad_pulumi_yaml_is_refused_naming_the_file_and_key(tmp_path, case):
         projectfile.declarations(tmp_path)
     assert str(tmp_path / "Pulumi.yaml") in str(info.value)
     assert expected in str(info.value)
+
+
+def test_a_device_or_fifo_is_never_opened_for_reading_blocked_or_endless():
+    with pytest.raises(projectfile.ProjectFileError, match="/dev/zero: is a device, not a regular file"):
+        projectfile.read_yaml(Path("/dev/zero"))
 
 
 def test_a_cached_document_is_reread_when_the_file_changes(program):
