@@ -475,12 +475,14 @@ GIT_BRANCH_NAMES = ["main", "feature/x", "release-1.2", "-x", ".hidden", "a.lock
                     "a*b", "a[b", "a\\b", "@x", "x@", "HEAD/x", "a/-b", "/a", "tab\tx", "ü-branch"]
 
 
+@pytest.mark.slow  # runs git
 @pytest.mark.parametrize("name", GIT_BRANCH_NAMES)
 def test_branch_names_are_judged_as_git_judges_them(name, tmp_path):
     git = subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True)
     assert (config.git_branch_problem(name) is None) == (git.returncode == 0), git.stderr
 
 
+@pytest.mark.slow  # runs git
 @pytest.mark.parametrize("name", ["___", "@", "a" * 101])
 def test_branch_names_git_allows_but_resources_cannot_be_named_after_are_refused(name, tmp_path):
     assert subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path).returncode == 0

@@ -15,6 +15,9 @@ from review import render
 from tests.review.test_cli_helpers import copy_program, run, run_subprocess
 from tests.support import ROOT
 
+# Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 # Canaries planted as every secret of the run; a multi-line PEM, whose escaped form (`\n`) is
 # what repr() and JSON print, among them.
 CANARIES = {
