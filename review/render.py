@@ -413,6 +413,17 @@ class Section:
 def fit_comment(summary: list[str], sections: list[Section], rerun: str, limit: int = _COMMENT_BUDGET) -> str:
     """Summary first, then each section collapsed; under `limit` characters, saying what was cut."""
     out = "\n".join(summary) + "\n"
+    if len(out) > limit // 2:  # a summary table of thousands of rows: cut it too, and say so
+        kept, size = [], 0
+        for line in summary:
+            if size + len(line) + 1 > limit // 2:
+                break
+            kept.append(line)
+            size += len(line) + 1
+        left_out = f"; also left out: {', '.join(s.title for s in sections)}" if sections else ""
+        out = "\n".join(kept) + (f"\n\n**Truncated:** {len(summary) - len(kept)} more summary line(s) not "
+                                 f"shown{left_out}. Run `{rerun}` for all of it.\n")
+        return out
     for i, section in enumerate(sections):
         full = section.render(section.body)
         if len(out) + len(full) + 1 <= limit:

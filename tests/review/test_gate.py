@@ -393,3 +393,12 @@ def test_the_readmes_short_example_of_a_refused_key_is_what_the_program_prints()
     assert res.code == 2
     assert "ara-infra:dbSslMode: must be one of require, verify-ca, verify-full" in res.err
     assert "`ara-infra:dbSslMode: must be one of require, verify-ca, verify-full`" in (ROOT / "README.md").read_text()
+
+
+def test_even_a_summary_of_thousands_of_rows_stays_under_the_limit():
+    summary = ["#### Desired-state diff", "", "| ⚠️ stateful | resource | why |", "|---|---|---|"]
+    summary += [f"| `R2Bucket` | `bucket-{i}` | removed from the desired state: the engine deletes it |"
+                for i in range(5000)]
+    text = render.fit_comment(summary, [render.Section("All changes", ["x"] * 10)], "python -m review diff")
+    assert len(text) < render.COMMENT_LIMIT
+    assert text.startswith("#### Desired-state diff") and "**Truncated:**" in text
