@@ -71,6 +71,14 @@ def test_planted_canaries_reach_no_output_of_any_command_or_format(repo, command
     assert "appeared outside a secret" not in res.all
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_planted_canaries_reach_no_output_of_a_cross_stack_check(repo, fmt):
+    res = run("check", "--stack", "prod", "--stack", "preview", "--program", str(repo), "--format", fmt,
+              *CANARY_ARGS)
+    assert res.code == 0, res.all
+    assert leaked(res.all) == [] and "appeared outside a secret" not in res.all
+
+
 def test_planted_canaries_reach_no_written_file(tmp_path):
     manifest, graph = tmp_path / "m.json", tmp_path / "g.mmd"
     assert run("plan", "--stack", "preview", "--out", str(manifest), "--quiet", *CANARY_ARGS).code == 0
