@@ -20,6 +20,7 @@ take its result as `cross` and show a summary line / a `crossStack` object.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections import defaultdict
@@ -105,44 +106,114 @@ class StackAnalysis(threading.Thread):
     The engine analyzes each resource as the program registers it; so does this: the evaluation
     hands every registration to `put` (from the SDK's RPC thread), this thread sends it to the pack
     as soon as the pack is up, and `done(evaluation)` ends the stream with `AnalyzeStack`. The pack
-    works in its own process, so its analysis overlaps the program's evaluation (and the next
-    stack's), not only follows it.
+    works in its own process, so its analysis overlaps the program's evaluation.
+
+    A pack answers one `Analyze` at a time (pulumi-policy deserializes the properties once per
+    policy: about 3 ms a resource here), slower than a program registers them. When more than
+    `SHARD_BACKLOG` registrations wait, a second process of the same pack, configured the same way,
+    starts and takes registrations from the same queue (`max_packs`, at most one per CPU). Each
+    `Analyze` stands alone, and the outcomes are recorded in registration order, so the result is
+    the one a single pack gives (tested).
     """
 
+    SHARD_BACKLOG = 150
     _END = object()
 
-    def __init__(self, starter: PackStarter, source: Source) -> None:
+    def __init__(self, starter: PackStarter, source: Source, *, max_packs: int | None = None) -> None:
         super().__init__(daemon=True, name=f"analyze-{source.stack}")
         self.starter = starter
         self.source = source
+        self.max_packs = max_packs if max_packs is not None else min(2, os.cpu_count() or 1)
+        self.tracker = packrun.Tracker(source.project, source.stack)
         self.evaluation: Any = None
         self.report: StackReport | None = None
         self.error: BaseException | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._order: list[Any] = []
+        self._outcomes: dict[int, Any] = {}
+        self._stream: Any = None
+        self._stream_ready = threading.Event()
+        self._helpers: list[tuple[PackStarter, threading.Thread]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def packs(self) -> int:
+        """How many pack processes this stack's analysis used."""
+        return 1 + len(self._helpers)
 
     def put(self, resource: Any) -> None:
-        self._queue.put(resource)
+        # Tracked here, in registration order, so that every pack sees the same aliases and providers.
+        aliases = self.tracker.track(resource)
+        self._queue.put((len(self._order), resource, aliases))
+        self._order.append(resource)
+        if self.packs < self.max_packs and self._queue.qsize() > self.SHARD_BACKLOG:
+            self._add_pack()
 
     def done(self, evaluation: Any) -> None:
         """The program finished: analyze the whole stack and report."""
         self.evaluation = evaluation
-        self._queue.put(self._END)
+        self._stop_workers(self._END)
 
     def abort(self) -> None:
         """The program failed: stop without a report."""
-        self._queue.put(None)
+        self._stop_workers(None)
+
+    def _stop_workers(self, sentinel: Any) -> None:
+        # One sentinel per worker; every registration was queued before them.
+        for _ in range(self.packs):
+            self._queue.put(sentinel)
+
+    def _add_pack(self) -> None:
+        starter = PackStarter(self.starter.pack_dir, self.source, self.starter.policy_config)
+        starter.start()
+        worker = threading.Thread(target=self._helper, args=(starter,), daemon=True,
+                                  name=f"analyze-{self.source.stack}-{self.packs + 1}")
+        self._helpers.append((starter, worker))
+        worker.start()
+
+    def _work(self, via: Any) -> Any:
+        while True:
+            item = self._queue.get()
+            if item is self._END or item is None:
+                return item
+            index, resource, aliases = item
+            self._outcomes[index] = self._stream.analyze(resource, aliases, via=via)
+
+    def _helper(self, starter: PackStarter) -> None:
+        try:
+            session = starter.result()
+            self._stream_ready.wait()
+            if self._stream is not None:
+                self._work(session)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            with self._lock:
+                self.error = self.error or exc
+        finally:
+            starter.close()
 
     def run(self) -> None:
         try:
-            session = self.starter.result()
-            stream = session.begin(project=self.source.project, stack=self.source.stack)
             try:
-                while (item := self._queue.get()) is not self._END:
-                    if item is None:
-                        return
-                    stream.add(item)
+                session = self.starter.result()
+                self._stream = session.begin(project=self.source.project, stack=self.source.stack,
+                                             tracker=self.tracker)
+            finally:
+                self._stream_ready.set()
+            try:
+                ended = self._work(session)
+                for _, worker in self._helpers:
+                    worker.join()
+                if ended is None:
+                    return
+                if self.error is not None:
+                    raise self.error
+                missing = [i for i in range(len(self._order)) if i not in self._outcomes]
+                if missing:
+                    raise EvaluationError(f"{len(missing)} resources of stack {self.source.stack!r} were not analyzed")
+                for index, resource in enumerate(self._order):
+                    self._stream.record(resource, self._outcomes[index])
                 capture = self.evaluation.capture
-                result = stream.finish(capture.resources)
+                result = self._stream.finish(capture.resources)
             except (UsageError, EvaluationError):
                 raise
             except Exception as exc:  # noqa: BLE001 - PolicyPackError and friends
@@ -150,7 +221,8 @@ class StackAnalysis(threading.Thread):
                                       f"{self.source.stack!r}: {exc}") from None
             self.report = report(result, capture, self.starter.policy_config)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            self.error = exc
+            with self._lock:
+                self.error = self.error or exc
             self._drain()
         finally:
             self.starter.close()

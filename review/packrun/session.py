@@ -51,6 +51,7 @@ diagnostic messages (written by the policies) and names appear in errors and sum
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -292,7 +293,7 @@ class PolicyPackSession:
         return run.finish(resources, analyze_stack=analyze_stack)
 
     def begin(self, *, project: str | None = None, stack: str | None = None, custom_only: bool = False,
-              remediate: bool = True) -> AnalysisRun:
+              remediate: bool = True, tracker: Tracker | None = None) -> AnalysisRun:
         """Start analysing one stack resource by resource, while its program is still registering them.
 
         `AnalysisRun.add` analyses one resource (in registration order: parents and providers
@@ -303,7 +304,7 @@ class PolicyPackSession:
         stack = stack or self.stack
         if self._configured_stack != (project, stack):
             self._configure_stack(project, stack)
-        return AnalysisRun(self, project, stack, custom_only=custom_only, remediate=remediate)
+        return AnalysisRun(self, project, stack, custom_only=custom_only, remediate=remediate, tracker=tracker)
 
     @staticmethod
     def _options(r: CapturedResource, aliases: Iterable[str]) -> analyzer_pb2.AnalyzerResourceOptions:
@@ -338,15 +339,50 @@ class PolicyPackSession:
 
 
 
+class Tracker:
+    """What the engine knows of a stack's resources in registration order: each URN's resource and aliases.
+
+    Kept apart from the pack session so that registrations can be tracked, in order, before the
+    pack is up, and so that several pack processes can share one view (`review.check` shards a
+    large stack's analysis across two packs).
+    """
+
+    def __init__(self, project: str, stack: str) -> None:
+        self.by_urn: dict[str, CapturedResource] = {}
+        self.aliases = AliasResolver(project, stack)
+
+    def track(self, r: CapturedResource) -> list[str]:
+        """Record `r` (call in registration order: parents and providers first); its aliases."""
+        self.by_urn[r.urn] = r
+        return self.aliases.add(r)
+
+
+@dataclass
+class Outcome:
+    """What the pack said about one resource (Remediate and Analyze), before it joins the result."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    remediations: list[Remediation] = field(default_factory=list)
+    not_applicable: list[NotApplicable] = field(default_factory=list)
+    props: dict[str, Any] = field(default_factory=dict)
+    analyzed: int = 0
+
+
 class AnalysisRun:
-    """One stack's analysis in progress on a started pack (see `PolicyPackSession.begin`)."""
+    """One stack's analysis in progress on a started pack (see `PolicyPackSession.begin`).
+
+    `add` = `tracker.track`, `analyze`, `record`. The three are separate so that `analyze` (the
+    RPCs) can run for different resources on different pack sessions at once while tracking and
+    recording stay in registration order, which keeps the result the same as one pack's.
+    """
 
     def __init__(self, session: PolicyPackSession, project: str, stack: str, *, custom_only: bool,
-                 remediate: bool) -> None:
+                 remediate: bool, tracker: Tracker | None = None) -> None:
         self.session = session
         self.project = project
         self.stack = stack
         self.custom_only = custom_only
+        self.tracker = tracker or Tracker(project, stack)
         info = session.info
         self._severity = {p.name: p.severity for p in info.policies}
         self.result = PolicyResult(pack=info, project=project, stack=stack,
@@ -354,9 +390,6 @@ class AnalysisRun:
                                                       "properties": dict(v["properties"])}
                                                   for k, v in session.policy_config.items()})
         self._remediate = remediate and any(session.effective_level(p.name) == "remediate" for p in info.policies)
-        self._by_urn: dict[str, CapturedResource] = {}
-        # The engine also knows children under their aliased parents' names.
-        self._aliases = AliasResolver(project, stack)
         self._final_props: dict[str, dict[str, Any]] = {}
 
     def _diag(self, d: Any, urn: str, kind: str) -> Diagnostic:
@@ -373,15 +406,17 @@ class AnalysisRun:
 
     def add(self, r: CapturedResource) -> None:
         """Remediate (when a policy remediates) and Analyze one resource, as the engine does on its step."""
-        session, result, info = self.session, self.result, self.session.info
-        self._by_urn[r.urn] = r
-        aliases = self._aliases.add(r)
+        self.record(r, self.analyze(r, self.tracker.track(r)))
+
+    def analyze(self, r: CapturedResource, aliases: Iterable[str], via: PolicyPackSession | None = None) -> Outcome:
+        """The pack's verdict on one tracked resource, from `via` (another session of the same pack) or ours."""
+        session, info, out = via or self.session, self.session.info, Outcome()
         props = analyzer_props(r.props)
         if self.custom_only and not r.custom:
-            self._final_props[r.urn] = props
-            return
+            out.props = props
+            return out
         options = session._options(r, aliases)
-        provider = session._provider(r, self._by_urn, self.project, self.stack)
+        provider = session._provider(r, self.tracker.by_urn, self.project, self.stack)
         if self._remediate:
             # Remediate keeps internal keys (SkipInternalKeys=false in the engine).
             req = analyzer_pb2.AnalyzeRequest(
@@ -391,7 +426,7 @@ class AnalysisRun:
             resp = session._call("Remediate", req, optional=True, what=r.urn)
             for rem in (resp.remediations if resp is not None else ()):
                 if rem.diagnostic:
-                    result.diagnostics.append(Diagnostic(
+                    out.diagnostics.append(Diagnostic(
                         policy_name=rem.policyName, enforcement_level="advisory",
                         severity=self._severity.get(rem.policyName, ""), message=rem.diagnostic, urn=r.urn,
                         kind="remediation", policy_pack_name=rem.policyPackName or info.name,
@@ -399,20 +434,29 @@ class AnalysisRun:
                 elif rem.HasField("properties"):
                     new = _from_struct(rem.properties)
                     changed = tuple(sorted(k for k in set(props) | set(new) if props.get(k) != new.get(k)))
-                    result.remediations.append(Remediation(
+                    out.remediations.append(Remediation(
                         policy_name=rem.policyName, urn=r.urn, changed_keys=changed, properties=new,
                         stack=self.stack))
                     props = analyzer_props(new)
             for na in (resp.not_applicable if resp is not None else ()):
-                result.not_applicable.append(NotApplicable(na.policy_name, na.reason, r.urn))
+                out.not_applicable.append(NotApplicable(na.policy_name, na.reason, r.urn))
         resp = session._call("Analyze", analyzer_pb2.AnalyzeRequest(
             type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
             options=options, provider=provider), what=r.urn)
-        result.analyzed += 1
+        out.analyzed = 1
         # The engine always attaches the analyzed resource's URN to resource diagnostics.
-        result.diagnostics.extend(self._diag(d, r.urn, "resource") for d in resp.diagnostics)
-        result.not_applicable.extend(NotApplicable(na.policy_name, na.reason, r.urn) for na in resp.not_applicable)
-        self._final_props[r.urn] = props
+        out.diagnostics.extend(self._diag(d, r.urn, "resource") for d in resp.diagnostics)
+        out.not_applicable.extend(NotApplicable(na.policy_name, na.reason, r.urn) for na in resp.not_applicable)
+        out.props = props
+        return out
+
+    def record(self, r: CapturedResource, outcome: Outcome) -> None:
+        """Add one resource's outcome to the result (in registration order)."""
+        self.result.diagnostics.extend(outcome.diagnostics)
+        self.result.remediations.extend(outcome.remediations)
+        self.result.not_applicable.extend(outcome.not_applicable)
+        self.result.analyzed += outcome.analyzed
+        self._final_props[r.urn] = outcome.props
 
     def finish(self, resources: Iterable[CapturedResource], *, analyze_stack: bool = True) -> PolicyResult:
         """`AnalyzeStack` over every resource (components with what they registered as outputs)."""
@@ -429,7 +473,7 @@ class AnalysisRun:
                     props = analyzer_props(r.outputs or {})
                 res = analyzer_pb2.AnalyzerResource(
                     type=r.type, urn=r.urn, name=r.name, properties=_struct(props),
-                    options=session._options(r, self._aliases.of(r.urn)),
+                    options=session._options(r, self.tracker.aliases.of(r.urn)),
                     parent=r.parent or "", dependencies=list(r.dependencies),
                     propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
                                           for k, v in r.property_dependencies.items() if v},
