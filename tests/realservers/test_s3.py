@@ -37,3 +37,14 @@ def test_server_stops_when_the_context_exits(tmp_path: Path) -> None:
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_open_multipart_uploads_are_listed_and_aborted(s3_server: S3Server, s3_bucket: str) -> None:
+    # The ops tests read "no open upload" from this listing; rclone answers NoSuchUpload for a
+    # bucket that never had one, so this pins that it does list one that exists.
+    client = s3_server.client()
+    upload = client.create_multipart_upload(Bucket=s3_bucket, Key="big.dump")["UploadId"]
+    listed = client.list_multipart_uploads(Bucket=s3_bucket)["Uploads"]
+    assert [u["Key"] for u in listed] == ["big.dump"]
+    client.abort_multipart_upload(Bucket=s3_bucket, Key="big.dump", UploadId=upload)
+    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []

@@ -1,0 +1,92 @@
+"""Command line: `python -m ops backup|restore|connections` (exit codes in ops/errors.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ops import errors, pgurl, target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack_help = "read DATABASE_URL, BACKUP_BUCKET and the S3 variables from this stack's outputs (Pulumi CLI)"
+    backup = sub.add_parser("backup", help="pg_dump DATABASE_URL's database to BACKUP_BUCKET; prints the key last")
+    backup.add_argument("--stack", help=stack_help)
+
+    restore = sub.add_parser("restore", help="restore a dump into a new, empty database")
+    restore.add_argument("--into", required=True, metavar="URL",
+                         help="the database to restore into (never DATABASE_URL's); its role runs pg_restore")
+    restore.add_argument("--key", help="the dump's object key (default: the newest)")
+    restore.add_argument("--no-privileges", action="store_true",
+                         help="skip GRANT/REVOKE of the dump (a throwaway server without the stack's roles)")
+    restore.add_argument("--stack", help=stack_help)
+
+    conns = sub.add_parser("connections", help="connection use of DATABASE_URL's database, role and server")
+    conns.add_argument("--threshold", type=float, default=80.0, metavar="PERCENT",
+                       help="fail above this use of any limit (default 80, the guide's alert)")
+    conns.add_argument("--stack", help=stack_help)
+    return parser
+
+
+def _secrets(env, argv: Sequence[str]) -> list[str]:
+    found = [env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("AWS_ACCESS_KEY_ID", "")]
+    for raw in [env.get("DATABASE_URL", ""), *argv]:
+        try:
+            found.append(pgurl.parse(raw, name="-").password)
+        except errors.OpsError:
+            pass
+    return [s for s in found if s]
+
+
+def _interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
+    signal.signal(signal.SIGTERM, _interrupt)
+    env = os.environ
+    name = f"ops {args.command}"
+    try:
+        env = target.environment(args.stack)
+        if args.command == "backup":
+            from ops import backup
+
+            key = backup.run(env)
+            print(key, flush=True)
+        elif args.command == "restore":
+            from ops import restore
+
+            result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges)
+            print(f"restored {result.key} into {result.target}: {result.tables} tables, "
+                  f"{result.rows} rows, row counts match the dump", file=sys.stderr)
+            print(restore.NEXT_STEPS, file=sys.stderr, flush=True)
+            print(result.key, flush=True)
+        else:
+            from ops import connections
+
+            usages = connections.measure(env)
+            for usage in usages:
+                print(usage.line(), flush=True)
+            connections.check(usages, args.threshold)
+        return errors.EXIT_OK
+    except errors.OpsError as exc:
+        print(f"{name}: error: {pgurl.scrub(exc.message, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; nothing was left in the bucket", file=sys.stderr, flush=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
+        detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
+        print(f"{name}: internal error: {pgurl.scrub(detail, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        return errors.EXIT_INTERNAL
