@@ -1,4 +1,4 @@
-"""Command line: `python -m ops backup|restore|connections` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|connections` (exit codes in ops/errors.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--no-privileges", action="store_true",
                          help="skip GRANT/REVOKE of the dump (a throwaway server without the stack's roles)")
     restore.add_argument("--stack", help=stack_help)
+
+    drill = sub.add_parser("drill", help="restore the newest dump into a throwaway local server and check it")
+    drill.add_argument("--key", help="the dump's object key (default: the newest)")
+    drill.add_argument("--max-age-hours", type=float, default=36.0,
+                       help="fail when the newest dump is older (default 36: a missed daily backup)")
+    drill.add_argument("--min-tables", type=int, default=1, help="fail with fewer restored tables (default 1)")
+    drill.add_argument("--extension", action="append", default=None, dest="extensions",
+                       help="an extension the restored database must have (repeatable; default: vector)")
+    drill.add_argument("--stack", help=stack_help)
 
     conns = sub.add_parser("connections", help="connection use of DATABASE_URL's database, role and server")
     conns.add_argument("--threshold", type=float, default=80.0, metavar="PERCENT",
@@ -72,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{result.rows} rows, row counts match the dump", file=sys.stderr)
             print(restore.NEXT_STEPS, file=sys.stderr, flush=True)
             print(result.key, flush=True)
+        elif args.command == "drill":
+            from ops import drill
+
+            report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                               extensions=args.extensions if args.extensions is not None else ["vector"])
+            print(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server: "
+                  f"{report.tables} tables, {report.rows} rows match the dump; extensions "
+                  f"{', '.join(report.extensions)}", file=sys.stderr, flush=True)
+            print(report.key, flush=True)
         else:
             from ops import connections
 

@@ -1,0 +1,62 @@
+"""The restore drill restores the newest dump into its own throwaway server and checks it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ops import backup
+from tests.ops.conftest import SourceDb, backup_env, run_ops
+from tests.realservers.s3 import S3Server
+
+
+def drill_servers() -> list[str]:
+    """Command lines of running postgres processes started by a drill."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "ara-drill-" in cmd:
+            found.append(cmd)
+    return found
+
+
+def test_the_drill_restores_the_newest_dump_and_leaves_no_server(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    key = run_ops("backup", env=env).stdout.strip().splitlines()[-1]
+    # The drill needs only the bucket: no production URL is given to it.
+    bucket_only = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+    result = run_ops("drill", env=bucket_only)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == key
+    assert "drill passed" in result.stderr and "4 tables, 1503 rows match the dump" in result.stderr
+    assert "vector" in result.stderr
+    assert drill_servers() == []
+
+
+def test_a_stale_newest_dump_fails_the_drill(s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    backup.run(env, now=datetime.now(timezone.utc) - timedelta(days=3), log=lambda _m: None)
+    result = run_ops("drill", env=env)
+    assert result.returncode == 5
+    assert "the daily backup is not running" in result.stderr
+
+
+def test_a_missing_extension_fails_the_drill_after_restoring(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    result = run_ops("drill", "--extension", "vector", "--extension", "postgis", "--min-tables", "10", env=env)
+    assert result.returncode == 5
+    assert "4 tables restored, at least 10 expected" in result.stderr
+    assert "extensions missing after restore: postgis" in result.stderr
+    assert drill_servers() == []
+
+
+def test_an_empty_bucket_fails_the_drill(s3_server: S3Server, s3_bucket: str) -> None:
+    result = run_ops("drill", env=s3_server.env(s3_bucket))
+    assert result.returncode == 4
+    assert "no dump under postgres/" in result.stderr
