@@ -1,4 +1,4 @@
-"""Command line: `python -m ops backup|restore|drill|connections` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|list|connections` (exit codes in ops/errors.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--extension", action="append", default=None, dest="extensions",
                        help="an extension the restored database must have (repeatable; default: vector)")
     drill.add_argument("--stack", help=stack_help)
+
+    listing = sub.add_parser("list", help="the dumps in BACKUP_BUCKET, newest first (key and size)")
+    listing.add_argument("--database", help="only this database's dumps")
+    listing.add_argument("--stack", help=stack_help)
 
     conns = sub.add_parser("connections", help="connection use of DATABASE_URL's database, role and server")
     conns.add_argument("--threshold", type=float, default=80.0, metavar="PERCENT",
@@ -81,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{result.rows} rows, row counts match the dump", file=sys.stderr)
             print(restore.NEXT_STEPS, file=sys.stderr, flush=True)
             print(result.key, flush=True)
+        elif args.command == "list":
+            from ops import store
+
+            for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
+                print(f"{key}\t{size}", flush=True)
         elif args.command == "drill":
             from ops import drill
 

@@ -179,24 +179,29 @@ class Store:
     def delete(self, key: str) -> None:
         self._call(f"deleting {key}", self.client.delete_object, Key=key)
 
-    def latest(self, database: str | None = None) -> str:
-        """The newest dump key (of `database`, when given)."""
-        prefix = f"{PREFIX}{database}/" if database else PREFIX
-        best: tuple[str, str] | None = None
-        paginator = self.client.get_paginator("list_objects_v2")
+    def dumps(self, database: str | None = None) -> list[tuple[str, int]]:
+        """(key, size) of every dump `dump_key` wrote (of `database`, when given), newest first."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        prefix = f"{PREFIX}{database}/" if database else PREFIX
+        found: list[tuple[str, str, int]] = []
         try:
-            for page in paginator.paginate(Bucket=self.bucket.name, Prefix=prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket.name, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     parsed = parse_key(obj["Key"])
-                    if parsed and (best is None or parsed[1] > best[0]):
-                        best = (parsed[1], obj["Key"])
+                    if parsed:
+                        found.append((parsed[1], obj["Key"], obj["Size"]))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("listing dumps", exc) from None
-        if best is None:
+        return [(key, size) for _stamp, key, size in sorted(found, reverse=True)]
+
+    def latest(self, database: str | None = None) -> str:
+        """The newest dump key (of `database`, when given)."""
+        found = self.dumps(database)
+        if not found:
+            prefix = f"{PREFIX}{database}/" if database else PREFIX
             raise StorageError(f"no dump under {prefix} in bucket {self.bucket.name!r}")
-        return best[1]
+        return found[0][0]
 
     def download(self, key: str, path: Path) -> dict[str, str]:
         """Download `key` to `path`; its SHA-256 must match the one recorded at backup. Returns its metadata."""

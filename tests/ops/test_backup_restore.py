@@ -182,3 +182,16 @@ def test_restore_without_privileges_needs_none_of_the_source_roles(
         f"'{source_db.backup.user}' AND table_catalog = current_database()",
         role=postgres_server.superuser, database=fresh_db.name)
     assert grants == "0"
+
+
+def test_list_shows_dumps_newest_first_with_their_sizes(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    keys = [backup.run(env, now=datetime(2026, 5, day, tzinfo=timezone.utc), log=lambda _m: None) for day in (3, 1, 2)]
+    s3_server.client().put_object(Bucket=s3_bucket, Key="postgres/notes.txt", Body=b"not a dump")
+    listed = run_ops("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [key for key, _ in rows] == sorted(keys, reverse=True)
+    head = s3_server.client().head_object(Bucket=s3_bucket, Key=rows[0][0])
+    assert int(rows[0][1]) == head["ContentLength"]
