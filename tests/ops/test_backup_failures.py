@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from tests.ops.conftest import SourceDb, backup_env, make_source, objects, open_
 from tests.ops.proxy import cutting_proxy
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
+from tests.support import ROOT
 
 MiB = 1024 * 1024
 
@@ -159,3 +164,28 @@ def test_a_pg_dump_older_than_the_server_is_refused() -> None:
 
 def test_the_bundled_pg_dump_is_at_least_the_test_server(postgres_server: PostgresServer) -> None:
     assert pgtools.tool_major("pg_dump") >= postgres_server.server_version_num() // 10_000
+
+
+def test_a_cancelled_backup_exits_130_and_leaves_no_object(
+        s3_server: S3Server, s3_bucket: str, large_source: SourceDb) -> None:
+    # CI cancels a job with SIGTERM; here it arrives while the dump is still being uploaded.
+    with cutting_proxy(s3_server.port, cut_after=None, delay=0.05) as port:
+        env = {**backup_env(s3_server, s3_bucket, large_source.backup_url), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+               "PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-m", "ops", "backup"], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any((s3_server.root / s3_bucket).rglob("*")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        # rclone streams an upload into the bucket directory as it arrives: the upload is under way.
+        assert any((s3_server.root / s3_bucket).rglob("*")), "the upload never started"
+        time.sleep(0.5)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert out == ""
+    assert objects(s3_server, s3_bucket) == [] and open_uploads(s3_server, s3_bucket) == []
