@@ -195,3 +195,26 @@ def test_list_shows_dumps_newest_first_with_their_sizes(
     assert [key for key, _ in rows] == sorted(keys, reverse=True)
     head = s3_server.client().head_object(Bucket=s3_bucket, Key=rows[0][0])
     assert int(rows[0][1]) == head["ContentLength"]
+
+
+def test_a_restore_that_fails_at_the_end_leaves_the_target_empty(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, fresh_db: TargetDb) -> None:
+    # The dump grants to a role that is gone by restore time: the GRANT (restored last) fails,
+    # and the single transaction takes the tables and rows restored before it back out.
+    src = make_source(postgres_server, "ara_grants", "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2);")
+    postgres_server.psql("CREATE ROLE gone_reader", role=postgres_server.superuser)
+    postgres_server.psql("GRANT SELECT ON t TO gone_reader", role=src.owner, database=src.name)
+    env = backup_env(s3_server, s3_bucket, src.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    postgres_server.psql("REVOKE SELECT ON t FROM gone_reader", role=src.owner, database=src.name)
+    postgres_server.psql("DROP ROLE gone_reader", role=postgres_server.superuser)
+
+    failed = run_ops("restore", "--into", fresh_db.url, env=env)
+    assert failed.returncode == 3
+    assert "pg_restore failed" in failed.stderr and 'role "gone_reader" does not exist' in failed.stderr
+    assert postgres_server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                                role=fresh_db.role, database=fresh_db.name) == "0"
+    # Without the dump's privileges the same dump restores.
+    restored = run_ops("restore", "--into", fresh_db.url, "--no-privileges", env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert postgres_server.psql("SELECT count(*) FROM t", role=fresh_db.role, database=fresh_db.name) == "2"
