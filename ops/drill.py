@@ -26,6 +26,21 @@ from ops import pgtools, pgurl, restore, store
 from ops.errors import CheckFailed, DatabaseError
 
 DRILL_DATABASE = "drill"
+INVALID_INDEXES = "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
+# Sequences owned by a column (serial, identity) and that column: a restored sequence behind the
+# column's maximum makes the next insert fail with a duplicate key.
+OWNED_SEQUENCES = """
+SELECT sn.nspname, s.relname, format('%I.%I', tn.nspname, t.relname), format('%I', a.attname)
+  FROM pg_class s
+  JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+                  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+  JOIN pg_class t ON t.oid = d.refobjid
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+  JOIN pg_namespace sn ON sn.oid = s.relnamespace
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE s.relkind = 'S' ORDER BY 1, 2
+"""
 SUPERUSER = "postgres"
 
 
@@ -99,6 +114,24 @@ def dump_age_hours(key: str, now: datetime) -> float:
     return (now - taken).total_seconds() / 3600
 
 
+def sequences_behind(url: pgurl.PgUrl) -> list[str]:
+    """Owned sequences whose last value is below the maximum of the column they feed."""
+    owned = pgtools.query(url, OWNED_SEQUENCES, what="listing sequences")
+    if not owned:
+        return []
+    checks = " UNION ALL ".join(
+        f"SELECT {i}, coalesce((SELECT max({column}) FROM {table}), 0)::numeric "
+        f"> coalesce((SELECT last_value FROM pg_sequences WHERE schemaname = {literal(schema)} "
+        f"AND sequencename = {literal(seq)}), 0)"
+        for i, (schema, seq, table, column) in enumerate(owned))
+    rows = pgtools.query(url, checks, what="checking sequences")
+    return [f"{owned[int(i)][0]}.{owned[int(i)][1]}" for i, is_behind in rows if is_behind == "t"]
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_tables: int,
         extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -118,8 +151,14 @@ def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_ta
         target = pgurl.parse(url, name="drill server")
         installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
                                                      what="listing extensions")}
+        invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
+        behind = sequences_behind(target)
     missing = [e for e in extensions if e not in installed]
     problems = []
+    if invalid:
+        problems.append(f"invalid indexes after restore: {', '.join(invalid)}")
+    if behind:
+        problems.append("sequences behind their column's maximum (the next insert would collide): " + ", ".join(behind))
     if result.tables < min_tables:
         problems.append(f"{result.tables} tables restored, at least {min_tables} expected")
     if missing:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ops import backup
-from tests.ops.conftest import SourceDb, backup_env, run_ops
+from tests.ops.conftest import SourceDb, backup_env, make_source, run_ops
+from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
 
 
@@ -60,3 +61,16 @@ def test_an_empty_bucket_fails_the_drill(s3_server: S3Server, s3_bucket: str) ->
     result = run_ops("drill", env=s3_server.env(s3_bucket))
     assert result.returncode == 4
     assert "no dump under postgres/" in result.stderr
+
+
+def test_a_sequence_behind_its_column_fails_the_drill(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str) -> None:
+    # Rows inserted with explicit ids leave the sequence behind: after a restore the app's next
+    # insert would collide. The drill catches it before anyone needs that dump.
+    src = make_source(postgres_server, "ara_seq", "CREATE TABLE t (id serial PRIMARY KEY, v text);"
+                      "INSERT INTO t (v) VALUES ('a'); INSERT INTO t (id, v) VALUES (50, 'explicit');")
+    env = backup_env(s3_server, s3_bucket, src.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    result = run_ops("drill", "--extension", "plpgsql", env=env)
+    assert result.returncode == 5
+    assert "sequences behind their column's maximum (the next insert would collide): public.t_id_seq" in result.stderr
