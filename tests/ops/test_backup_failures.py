@@ -19,6 +19,9 @@ from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
 from tests.support import ROOT
 
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
+
 MiB = 1024 * 1024
 
 

@@ -13,6 +13,9 @@ from tests.ops.conftest import SourceDb, TargetDb, backup_env, make_source, obje
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
 
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
+
 KEY = re.compile(r"^postgres/ara_src/\d{4}/\d{2}/\d{2}/ara_src-\d{8}T\d{6}Z\.dump$")
 
 

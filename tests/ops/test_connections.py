@@ -7,8 +7,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from tests.ops.conftest import SourceDb, run_ops
 from tests.realservers.postgres import Credentials, PostgresServer
+
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
 
 
 @contextmanager

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from ops import backup
 from tests.ops.conftest import SourceDb, backup_env, make_source, run_ops
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
+
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
 
 
 def drill_servers() -> list[str]:

@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from tests.realservers.postgres import Credentials, PostgresServer
 from tests.support import ROOT
+
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
 
 RUNBOOK = ROOT / "docs" / "runbooks" / "rotation.md"
 

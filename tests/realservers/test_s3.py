@@ -10,6 +10,9 @@ from botocore.exceptions import ClientError
 
 from tests.realservers.s3 import S3Server, running_s3, s3_bucket, s3_server  # noqa: F401  (fixtures)
 
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
+
 
 def test_objects_round_trip_with_metadata(s3_server: S3Server, s3_bucket: str) -> None:
     client = s3_server.client()
