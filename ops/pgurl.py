@@ -83,6 +83,26 @@ class PgUrl:
         return scrub(text, self.password)
 
 
+def addresses(host: str) -> set[str]:
+    """The IP addresses `host` resolves to (a socket directory: itself); empty when it does not resolve."""
+    import socket
+
+    if host == "" or host.startswith(("/", "@")):
+        return {host or "/tmp"}
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def same_database(a: PgUrl, b: PgUrl) -> bool:
+    """Whether two URLs reach the same database: same name and port, and the same host by name
+    or by any address (a CNAME and the provider's host name are one server)."""
+    if (a.port, a.database) != (b.port, b.database):
+        return False
+    return a.identity[0] == b.identity[0] or bool(addresses(a.host) & addresses(b.host))
+
+
 def scrub(text: str, *secrets: str) -> str:
     for secret in secrets:
         # Very short strings would mangle the message; no real secret is that short.

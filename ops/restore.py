@@ -78,12 +78,24 @@ def refuse_live(into: pgurl.PgUrl, env: Mapping[str, str], source: str | None) -
     live = env.get("DATABASE_URL")
     if live:
         live_url = pgurl.parse(live, name="DATABASE_URL")
-        if live_url.identity == into.identity:
+        if pgurl.same_database(live_url, into):
             raise UsageError(f"--into {into.display} is DATABASE_URL's database: restore into a new, empty "
                              "database and switch over deliberately (docs/runbooks/rollback.md)")
-    if source and source.lower() == into.source.lower():
+    if source and _is_source(source, into):
         raise UsageError(f"--into {into.display} is the database this dump was taken from: restore into a new, "
                          "empty database and switch over deliberately (docs/runbooks/rollback.md)")
+
+
+def _is_source(source: str, into: pgurl.PgUrl) -> bool:
+    """Whether `into` is the database a dump recorded as its source (`host:port/database`)."""
+    host_port, _, database = source.rpartition("/")
+    host, _, port = host_port.rpartition(":")
+    try:
+        recorded = pgurl.PgUrl(name="source", user="-", password="", host=host, port=int(port), database=database,
+                               params=())
+    except ValueError:
+        return source.lower() == into.source.lower()
+    return pgurl.same_database(recorded, into)
 
 
 def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges: bool = False,

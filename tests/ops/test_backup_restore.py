@@ -221,3 +221,13 @@ def test_a_restore_that_fails_at_the_end_leaves_the_target_empty(
     restored = run_ops("restore", "--into", fresh_db.url, "--no-privileges", env=env)
     assert restored.returncode == 0, restored.stderr
     assert postgres_server.psql("SELECT count(*) FROM t", role=fresh_db.role, database=fresh_db.name) == "2"
+
+
+def test_restore_refuses_the_live_database_under_another_host_name(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    other_name = postgres_server.url(source_db.owner, source_db.name).replace("127.0.0.1", "localhost")
+    refused = run_ops("restore", "--into", other_name, env=env)
+    assert refused.returncode == 2
+    assert "is DATABASE_URL's database" in refused.stderr

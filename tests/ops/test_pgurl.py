@@ -61,3 +61,12 @@ def test_malformed_urls_are_refused_without_echoing_them(raw: str, problem: str)
         pgurl.parse(raw, name="--into")
     assert err.value.message.startswith("--into: ")
     assert ":p@" not in err.value.message
+
+
+def test_the_same_database_by_another_host_name_is_recognised() -> None:
+    # localhost and 127.0.0.1 are one server; so are a CNAME and the provider's host name.
+    a = pgurl.parse("postgresql://app:x@127.0.0.1:5432/ara_prod", name="a")
+    b = pgurl.parse("postgresql://owner:y@localhost/ara_prod", name="b")
+    assert pgurl.same_database(a, b)
+    assert not pgurl.same_database(a, pgurl.parse("postgresql://owner:y@localhost/ara_prod_restore", name="c"))
+    assert not pgurl.same_database(a, pgurl.parse("postgresql://owner:y@localhost:6543/ara_prod", name="d"))
