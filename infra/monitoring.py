@@ -27,6 +27,7 @@ in .github/workflows/db-connections.yml instead (README, "Monitoring").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import pulumi
 import pulumiverse_vercel as vercel
@@ -36,7 +37,9 @@ from infra.config import VERCEL_PLANS, VercelPlan
 
 ALERT_PLANS = ("pro", "enterprise")
 """Plans on which Vercel offers alerts (with the Observability Plus add-on)."""
-WINDOWS = ("5m", "15m", "1h", "1d")
+AlertWindow = Literal["5m", "15m", "1h", "1d"]
+"""Evaluation windows of Alerts v3 (SDK CustomAlertRuleEvaluationArgs.window)."""
+WINDOWS: tuple[str, ...] = get_args(AlertWindow)
 ERRORS_METRIC = "vercel.request.count"
 DURATION_METRIC = "vercel.function_invocation.function_duration_ms"
 
@@ -60,7 +63,7 @@ class MonitoringArgs:
     """Share of 5xx responses that alerts (a ratio, 0.05 = 5 %); defaults to the guide's 0.05."""
     p95_duration_ms: int = 2000
     """p95 function duration in milliseconds that alerts; defaults to the guide's 2000."""
-    window: str = "5m"
+    window: AlertWindow = "5m"
     """Evaluation window (5m, 15m, 1h or 1d); defaults to the guide's 5m."""
     minimum_errors: int = 10
     """5xx responses a window needs before the error rate is judged (no alert on 1 of 3); defaults to 10."""

@@ -173,7 +173,13 @@ class Store:
         if metadata(head).get(META_SHA256) != sha256:
             problems.append("sha256 metadata does not match the dump")
         if problems:
-            self.delete(key)
+            try:
+                self.delete(key)
+            except StorageError:
+                # prod's backups bucket is locked (R2 bucket lock): nothing is deleted before it expires.
+                raise StorageError(f"verifying {key}: {'; '.join(problems)}; it could not be deleted (a bucket "
+                                   "lock keeps objects until they expire): do not use it; restores check each "
+                                   "dump's sha256 and refuse it") from None
             raise StorageError(f"verifying {key}: {'; '.join(problems)}; the object was deleted")
 
     def delete(self, key: str) -> None:

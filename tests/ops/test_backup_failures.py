@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,35 @@ def test_a_cancelled_backup_exits_130_and_leaves_no_object(
     assert "interrupted" in err
     assert out == ""
     assert objects(s3_server, s3_bucket) == [] and open_uploads(s3_server, s3_bucket) == []
+
+
+@contextmanager
+def undeletable(path: Path) -> Iterator[None]:
+    """Make the file behind an object undeletable for the block, like prod's bucket lock: the
+    immutable attribute as root (root ignores permissions), a read-only directory otherwise."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.parent.stat().st_mode
+        path.parent.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.parent.chmod(mode)
+
+
+def test_an_unverified_upload_that_cannot_be_deleted_is_reported_as_unusable(
+        s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
+    s3 = store.Store(store.bucket_from_env(s3_server.env(s3_bucket)))
+    dump = tmp_path / "dump"
+    dump.write_bytes(b"PGDMP" + os.urandom(100))
+    key = "postgres/x/2026/01/02/x-20260102T000000Z.dump"
+    s3.upload(key, dump, sha256=store.file_sha256(dump), meta={})
+    with undeletable(s3_server.root / s3_bucket / key):
+        with pytest.raises(StorageError, match="could not be deleted .* do not use it"):
+            s3.verify(key, size=1, sha256=store.file_sha256(dump))
+    assert objects(s3_server, s3_bucket) == [key]
