@@ -18,11 +18,9 @@ from pathlib import Path
 from infra import catalog
 from ops.errors import UsageError
 
-OUTPUT_BACKUP_DATABASE_URL = "backupDatabaseUrl"
-"""The read-only backup role's URL (issue 8 adds it to the stacks; catalog.OUTPUT_BACKUP_DATABASE_URL once merged)."""
-
 ENV_FROM_OUTPUTS = {
-    "DATABASE_URL": getattr(catalog, "OUTPUT_BACKUP_DATABASE_URL", OUTPUT_BACKUP_DATABASE_URL),
+    # The read-only backup role's URL, with its sslmode.
+    "DATABASE_URL": catalog.OUTPUT_BACKUP_DATABASE_URL,
     "BACKUP_BUCKET": catalog.OUTPUT_BACKUPS_BUCKET,
     "AWS_ENDPOINT_URL": catalog.OUTPUT_R2_ENDPOINT,
     "AWS_ACCESS_KEY_ID": catalog.OUTPUT_BACKUP_ACCESS_KEY_ID,
