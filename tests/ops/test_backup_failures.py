@@ -226,3 +226,13 @@ def test_an_unverified_upload_that_cannot_be_deleted_is_reported_as_unusable(
         with pytest.raises(StorageError, match="could not be deleted .* do not use it"):
             s3.verify(key, size=1, sha256=store.file_sha256(dump))
     assert objects(s3_server, s3_bucket) == [key]
+
+
+def test_a_restore_target_without_tls_is_refused_before_anything_is_downloaded(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    into = "postgresql://ara_prod_owner:Owner-Pw-987654@db.example.com/ara_prod_restore?sslmode=prefer"
+    result = run_ops("restore", "--into", into, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("ops restore: error: --into: ara_prod_owner@db.example.com:5432/ara_prod_restore")
+    assert "must use TLS" in result.stderr and "Owner-Pw-987654" not in output(result)
