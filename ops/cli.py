@@ -59,6 +59,13 @@ def _secrets(env, argv: Sequence[str]) -> list[str]:
     return [s for s in found if s]
 
 
+INTERRUPTED = {
+    "backup": "no object was written (an open upload is aborted)",
+    "restore": "pg_restore was stopped before its single transaction committed: the target is as it was",
+    "drill": "the throwaway server was stopped and deleted",
+}
+
+
 def _interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt
 
@@ -111,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: error: {pgurl.scrub(exc.message, *_secrets(env, argv))}", file=sys.stderr, flush=True)
         return exc.code
     except KeyboardInterrupt:
-        print(f"{name}: interrupted; nothing was left in the bucket", file=sys.stderr, flush=True)
+        print(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", file=sys.stderr, flush=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
         detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
