@@ -61,7 +61,7 @@ def _secrets(env, argv: Sequence[str]) -> list[str]:
 
 INTERRUPTED = {
     "backup": "no object was written (an open upload is aborted)",
-    "restore": "pg_restore was stopped before its single transaction committed: the target is as it was",
+    "restore": "a pg_restore still running was stopped before its single transaction committed",
     "drill": "the throwaway server was stopped and deleted",
 }
 
