@@ -154,15 +154,22 @@ class Store:
                     number += 1
             self._call(f"completing the upload of {key}", self.client.complete_multipart_upload, Key=key,
                        UploadId=upload_id, MultipartUpload={"Parts": parts})
+        except StorageError as exc:
+            if not self.abort(key, upload_id):
+                raise StorageError(f"{exc.message}; aborting the incomplete upload failed too (no object exists; "
+                                   "the bucket's lifecycle rule aborts the upload after a day)") from None
+            raise
         except BaseException:
             self.abort(key, upload_id)
             raise
 
-    def abort(self, key: str, upload_id: str) -> None:
+    def abort(self, key: str, upload_id: str) -> bool:
+        """Abort a multipart upload; False when that failed too (the original failure is what matters)."""
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket.name, Key=key, UploadId=upload_id)
-        except Exception:  # noqa: BLE001 - the original failure is what the operator needs
-            pass
+            return True
+        except Exception:  # noqa: BLE001
+            return False
 
     def verify(self, key: str, *, size: int, sha256: str) -> None:
         """HEAD the object: its size and recorded SHA-256 must be ours, else it is deleted."""
