@@ -2,18 +2,21 @@
 
 The server stores buckets as directories of a temporary folder and requires SigV4 with the
 access keys below. It is started by the tests and always stopped; when it cannot start the
-test fails (a test of a real server never skips).
+test fails (a test of a real server never skips). Under root it runs as `nobody`, like the
+PostgreSQL fixture, so file permissions bind it as they bind a real service.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,28 +78,42 @@ def rclone_binary() -> str:
 @contextmanager
 def running_s3(workdir: Path) -> Iterator[S3Server]:
     """Start `rclone serve s3` on 127.0.0.1 with a fresh key pair; stop it on exit, always."""
-    root = workdir / "buckets"
+    run_as: dict = {}
+    home = workdir
+    if os.geteuid() == 0:
+        # pytest's temp dirs are private to root; nobody needs a directory of its own.
+        nobody = pwd.getpwnam("nobody")
+        home = Path(tempfile.mkdtemp(prefix="ara-s3-"))
+        os.chown(home, nobody.pw_uid, nobody.pw_gid)
+        run_as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+    root = home / "buckets"
     root.mkdir(parents=True, exist_ok=True)
+    if run_as:
+        os.chown(root, run_as["user"], run_as["group"])
     log = workdir / "rclone.log"
     access_key, secret_key = "AK" + secrets.token_hex(8).upper(), secrets.token_hex(20)
-    env = {**os.environ, "RCLONE_CONFIG": str(workdir / "rclone.conf")}
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [rclone_binary(), "serve", "s3", "--addr", "127.0.0.1:0", "--auth-key", f"{access_key},{secret_key}",
-             "--log-level", "NOTICE", str(root)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env,
-        )
+    env = {**os.environ, "RCLONE_CONFIG": str(home / "rclone.conf")}
     try:
-        port = _wait_listening(proc, log)
-        yield S3Server(endpoint=f"http://127.0.0.1:{port}", port=port, access_key_id=access_key,
-                       secret_access_key=secret_key, root=root, log=log)
-    finally:
-        proc.terminate()
+        with log.open("wb") as log_file:
+            proc = subprocess.Popen(
+                [rclone_binary(), "serve", "s3", "--addr", "127.0.0.1:0", "--auth-key", f"{access_key},{secret_key}",
+                 "--log-level", "NOTICE", str(root)],
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=home, **run_as,
+            )
         try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+            port = _wait_listening(proc, log)
+            yield S3Server(endpoint=f"http://127.0.0.1:{port}", port=port, access_key_id=access_key,
+                           secret_access_key=secret_key, root=root, log=log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+    finally:
+        if home != workdir:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _wait_listening(proc: subprocess.Popen, log: Path) -> int:
