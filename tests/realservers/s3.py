@@ -76,8 +76,10 @@ def rclone_binary() -> str:
 
 
 @contextmanager
-def running_s3(workdir: Path) -> Iterator[S3Server]:
+def running_s3(workdir: Path, binary: str | None = None) -> Iterator[S3Server]:
     """Start `rclone serve s3` on 127.0.0.1 with a fresh key pair; stop it on exit, always."""
+    binary = binary or rclone_binary()
+    workdir.mkdir(parents=True, exist_ok=True)
     run_as: dict = {}
     home = workdir
     if os.geteuid() == 0:
@@ -86,6 +88,7 @@ def running_s3(workdir: Path) -> Iterator[S3Server]:
         home = Path(tempfile.mkdtemp(prefix="ara-s3-"))
         os.chown(home, nobody.pw_uid, nobody.pw_gid)
         run_as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+        binary = _reachable(binary, home, run_as)
     root = home / "buckets"
     root.mkdir(parents=True, exist_ok=True)
     if run_as:
@@ -96,7 +99,7 @@ def running_s3(workdir: Path) -> Iterator[S3Server]:
     try:
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
-                [rclone_binary(), "serve", "s3", "--addr", "127.0.0.1:0", "--auth-key", f"{access_key},{secret_key}",
+                [binary, "serve", "s3", "--addr", "127.0.0.1:0", "--auth-key", f"{access_key},{secret_key}",
                  "--log-level", "NOTICE", str(root)],
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=home, **run_as,
             )
@@ -114,6 +117,20 @@ def running_s3(workdir: Path) -> Iterator[S3Server]:
     finally:
         if home != workdir:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _reachable(binary: str, home: Path, run_as: dict) -> str:
+    """`binary`, or a copy in `home` when the unprivileged user cannot run it (a virtualenv under a
+    private home such as /root, as in CI's clone)."""
+    try:
+        if subprocess.run([binary, "version"], capture_output=True, timeout=30, check=False, **run_as).returncode == 0:
+            return binary
+    except PermissionError:
+        pass
+    copy = home / "rclone"
+    shutil.copy2(binary, copy)
+    copy.chmod(0o755)
+    return str(copy)
 
 
 def _wait_listening(proc: subprocess.Popen, log: Path) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.realservers.s3 import S3Server, running_s3, s3_bucket, s3_server  # noqa: F401  (fixtures)
+from tests.realservers.s3 import S3Server, rclone_binary, running_s3, s3_bucket, s3_server  # noqa: F401  (fixtures)
 
 # Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
 pytestmark = pytest.mark.slow
@@ -51,3 +52,14 @@ def test_open_multipart_uploads_are_listed_and_aborted(s3_server: S3Server, s3_b
     assert [u["Key"] for u in listed] == ["big.dump"]
     client.abort_multipart_upload(Bucket=s3_bucket, Key="big.dump", UploadId=upload)
     assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_a_binary_in_a_private_directory_still_serves(tmp_path: Path) -> None:
+    # CI clones into a home only root can enter; the server (nobody, under root) must still start.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    binary = private / "rclone"
+    shutil.copy2(rclone_binary(), binary)
+    with running_s3(tmp_path / "work", str(binary)) as server:
+        server.client().create_bucket(Bucket="private-ok")
+        assert [b["Name"] for b in server.client().list_buckets()["Buckets"]] == ["private-ok"]
