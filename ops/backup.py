@@ -30,7 +30,7 @@ def run(env: Mapping[str, str], *, now: datetime | None = None, part_size: int =
     s3 = store.Store(bucket)
     s3.check_bucket()
 
-    dump_major = pgtools.tool_major("pg_dump")
+    dump_major = pgtools.tool_major("pg_dump", url)
     server_major = pgtools.server_major(url)
     pgtools.check_dump_version(dump_major, server_major)
 

@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ops.errors import UsageError
@@ -17,6 +18,7 @@ from ops.errors import UsageError
 TLS_MODES = ("require", "verify-ca", "verify-full")
 """libpq sslmodes that refuse a connection without TLS (`prefer`/`allow` fall back to clear text)."""
 DEFAULT_PORT = 5432
+DEFAULT_ROOT_CERT = Path.home() / ".postgresql" / "root.crt"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ class PgUrl:
     def conninfo(self, database: str | None = None) -> str:
         """The URL without the password, optionally for another database on the same server."""
         params = [(k, v) for k, v in self.params if k != "host"]
+        if self.sslmode in ("verify-ca", "verify-full") and "sslrootcert" not in dict(params) \
+                and not DEFAULT_ROOT_CERT.exists():
+            # libpq verifies against ~/.postgresql/root.crt only, unless told `system` (the TLS
+            # library's CA roots; PostgreSQL 16+ libpq, "sslrootcert"). A managed server's public
+            # certificate then verifies; a private CA needs `&sslrootcert=<file>` in the URL.
+            params.append(("sslrootcert", "system"))
         netloc_host = self.host
         if self.host.startswith("/"):
             params.append(("host", self.host))

