@@ -62,11 +62,11 @@ class PgUrl:
     def conninfo(self, database: str | None = None) -> str:
         """The URL without the password, optionally for another database on the same server."""
         params = [(k, v) for k, v in self.params if k != "host"]
-        if self.sslmode in ("verify-ca", "verify-full") and "sslrootcert" not in dict(params) \
-                and not DEFAULT_ROOT_CERT.exists():
+        if self.sslmode == "verify-full" and "sslrootcert" not in dict(params) and not DEFAULT_ROOT_CERT.exists():
             # libpq verifies against ~/.postgresql/root.crt only, unless told `system` (the TLS
-            # library's CA roots; PostgreSQL 16+ libpq, "sslrootcert"). A managed server's public
-            # certificate then verifies; a private CA needs `&sslrootcert=<file>` in the URL.
+            # library's CA roots; PostgreSQL 16+ libpq, "sslrootcert", which allows `system` with
+            # verify-full only). A managed server's public certificate then verifies; a private CA
+            # (and verify-ca) needs `&sslrootcert=<file>` in the URL.
             params.append(("sslrootcert", "system"))
         netloc_host = self.host
         if self.host.startswith("/"):

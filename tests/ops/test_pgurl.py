@@ -72,15 +72,18 @@ def test_the_same_database_by_another_host_name_is_recognised() -> None:
     assert not pgurl.same_database(a, pgurl.parse("postgresql://owner:y@localhost:6543/ara_prod", name="d"))
 
 
-def test_verifying_modes_use_the_system_ca_roots_unless_a_root_cert_is_named(monkeypatch, tmp_path) -> None:
+def test_verify_full_uses_the_system_ca_roots_unless_a_root_cert_is_named(monkeypatch, tmp_path) -> None:
     # libpq's default root certificate is ~/.postgresql/root.crt; a runner has none, and a managed
     # server's public certificate verifies against the system roots (`sslrootcert=system`).
     monkeypatch.setattr(pgurl, "DEFAULT_ROOT_CERT", tmp_path / "absent.crt")
     full = pgurl.parse("postgresql://b:pw@db.example.com/ara_prod?sslmode=verify-full", name="DATABASE_URL")
     assert full.conninfo().endswith("?sslmode=verify-full&sslrootcert=system")
-    own = pgurl.parse("postgresql://b:pw@db.example.com/ara_prod?sslmode=verify-ca&sslrootcert=/etc/rds-ca.pem",
+    own = pgurl.parse("postgresql://b:pw@db.example.com/ara_prod?sslmode=verify-full&sslrootcert=/etc/rds-ca.pem",
                       name="DATABASE_URL")
-    assert own.conninfo().endswith("?sslmode=verify-ca&sslrootcert=%2Fetc%2Frds-ca.pem")
+    assert own.conninfo().endswith("?sslmode=verify-full&sslrootcert=%2Fetc%2Frds-ca.pem")
+    # libpq allows `system` with verify-full only; verify-ca needs the CA file named.
+    ca = pgurl.parse("postgresql://b:pw@db.example.com/ara_prod?sslmode=verify-ca", name="DATABASE_URL")
+    assert "sslrootcert" not in ca.conninfo()
     plain = pgurl.parse("postgresql://b:pw@db.example.com/ara_prod?sslmode=require", name="DATABASE_URL")
     assert "sslrootcert" not in plain.conninfo()
     (tmp_path / "root.crt").write_text("-----BEGIN CERTIFICATE-----\n")
