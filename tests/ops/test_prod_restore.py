@@ -1,0 +1,73 @@
+"""Backup and the rollback runbook's restore on the prod stack's own database, as declared.
+
+The prod program's postgresql resources are applied to a real PostgreSQL 18 server the way the
+pinned provider applies them (tests/database_real/provider_model.py, with its citations); then
+`ops backup` runs as the declared read-only backup role, and docs/runbooks/rollback.md's data
+restore runs as written: an empty database owned by the owner role, `ops restore` as the owner,
+the swap by the non-superuser admin. Its own server: the roles and database are prod's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from infra import catalog
+from tests.database_real.provider_model import apply_capture
+from tests.ops.conftest import backup_env, objects, run_ops
+from tests.realservers.postgres import Credentials, PostgresServer, start_postgres
+from tests.realservers.s3 import S3Server
+
+# Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
+pytestmark = pytest.mark.slow
+
+
+def _role(capture, name: str) -> Credentials:
+    props = capture.one(catalog.PG_ROLE, name).plain
+    return Credentials(user=props["name"], password=props["password"])
+
+
+@pytest.fixture(scope="module")
+def prod_server(prod) -> Iterator[PostgresServer]:
+    with start_postgres() as server:
+        apply_capture(prod, server)
+        owner = _role(prod, "ara-db-owner")
+        # What a migration does, as the owner role.
+        server.psql("CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL, embedding vector(3));"
+                    "CREATE INDEX items_embedding ON items USING hnsw (embedding vector_l2_ops);"
+                    "INSERT INTO items (label, embedding) SELECT 'item ' || i, ARRAY[i, i, i]::real[]::vector(3)"
+                    " FROM generate_series(1, 40) AS i", role=owner, database="ara_prod")
+        yield server
+
+
+def test_backup_as_the_declared_backup_role_then_the_runbooks_restore_and_swap(
+        prod, prod_server: PostgresServer, s3_server: S3Server, s3_bucket: str) -> None:
+    pg = prod_server
+    owner, app, backup = _role(prod, "ara-db-owner"), _role(prod, "ara-db-app"), _role(prod, "ara-db-backup")
+    env = backup_env(s3_server, s3_bucket, pg.url(backup, "ara_prod"))
+    done = run_ops("backup", env=env)
+    assert done.returncode == 0, done.stderr
+    assert objects(s3_server, s3_bucket) == [done.stdout.strip().splitlines()[-1]]
+
+    # rollback.md, step 2: an empty database owned by the owner role, made by the admin.
+    pg.psql("CREATE DATABASE ara_prod_restore OWNER ara_prod_owner", role=pg.admin)
+    # Step 3: restore as the owner role; DATABASE_URL (the backup role's) names the live database.
+    restored = run_ops("restore", "--into", pg.url(owner, "ara_prod_restore"), env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert "1 tables, 40 rows, row counts match the dump" in restored.stderr
+    # The dump does not carry the database ACL: PUBLIC may connect to the restored database
+    # until the program is re-applied (what restore tells the operator).
+    acl = "SELECT coalesce(datacl::text, 'default') FROM pg_database WHERE datname = '{}'"
+    assert pg.psql(acl.format("ara_prod_restore"), role=pg.admin) == "default"
+    assert "=Tc/" not in pg.psql(acl.format("ara_prod"), role=pg.admin)
+    assert "pulumi up" in restored.stderr
+
+    # Step 4: the swap, by the non-superuser admin (a member of the owner role).
+    pg.psql("ALTER DATABASE ara_prod RENAME TO ara_prod_broken", role=pg.admin)
+    pg.psql("ALTER DATABASE ara_prod_restore RENAME TO ara_prod", role=pg.admin)
+    # The table grants came with the dump: the app and backup roles work on the restored data.
+    assert pg.psql("SELECT count(*) FROM items", role=app, database="ara_prod") == "40"
+    assert pg.psql("INSERT INTO items (label) VALUES ('after restore') RETURNING id", role=app,
+                   database="ara_prod") == "41"
+    assert pg.psql("SELECT count(*) FROM items", role=backup, database="ara_prod") == "41"
