@@ -8,9 +8,10 @@
      eager  python -m review check --stack prod --stack preview --eager-imports
    Wall time (median and min), CPU time of the whole process tree (user+sys, policy packs
    included) and peak RSS of the largest process. Target: check <= 1.3 x floor.
-2. Growth: `check --stack preview` with N extra preview environments (config
-   `extraPreviewEnvironments`, N git branch names) for each N in `--growth`: resources, wall time,
-   CPU time and peak RSS, and the per-resource cost.
+2. Growth: one `check` of N pull-request stacks (`--stack pr-1 … --stack pr-N`, each derived
+   from stacks/pull_request.yaml) for each N in `--growth`: resources, wall time, CPU time and
+   peak RSS, and the per-resource cost. CI checks one PR stack per pull request; this measures
+   how far one process stretches.
 3. The critical-path length of both stacks (`graph --format json`).
 
 Results are printed as plain text and written as JSON to bench/results/ (git-ignored).
@@ -82,17 +83,18 @@ def side_by_side(reps: int) -> dict:
 def growth(ns: list[int], reps: int) -> list[dict]:
     rows = []
     for n in ns:
-        branches = json.dumps([f"feature/bench-{i:03d}" for i in range(n)])
-        cmd = [PY, "-m", "review", "check", "--stack", "preview", "--format", "json",
-               "--config", f"extraPreviewEnvironments={branches}"]
+        cmd = [PY, "-m", "review", "check", "--format", "json"]
+        for i in range(1, n + 1):
+            cmd += ["--stack", f"pr-{i}"]
         samples = []
         for _ in range(reps):
             result = run_once(cmd)
             if result["code"] not in (0, 1):
                 raise SystemExit(f"growth N={n} failed ({result['code']}):\n{result['stderr'][-2000:]}")
             samples.append(result)
-        report = json.loads(samples[0]["stdout"])["stacks"][0]
-        row = {"n": n, "resources": report["resources"], "mandatory": report["mandatory"], **summarize(samples)}
+        stacks = json.loads(samples[0]["stdout"])["stacks"]
+        row = {"n": n, "resources": sum(r["resources"] for r in stacks),
+               "mandatory": sum(r["mandatory"] for r in stacks), **summarize(samples)}
         rows.append(row)
     return rows
 
@@ -129,7 +131,7 @@ def main() -> int:
 
     ns = [int(x) for x in args.growth.split(",") if x]
     rows = growth(ns, args.growth_reps)
-    print(f"\n2. growth: check --stack preview with N extra preview environments ({args.growth_reps} runs each)")
+    print(f"\n2. growth: one check of N pull-request stacks pr-1..pr-N ({args.growth_reps} runs each)")
     print(f"   {'N':>4}{'resources':>11}{'median s':>10}{'cpu s':>8}{'peak MiB':>10}{'ms/resource over N=' + str(ns[0]):>24}")
     base = rows[0]
     for r in rows:

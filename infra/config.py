@@ -40,6 +40,11 @@ R2_JURISDICTIONS = ("default", "eu", "fedramp")
 SSL_MODES = ("require", "verify-ca", "verify-full")
 ONE_YEAR = 31_536_000
 STACKS = ("prod", "preview")
+PR_STACK = re.compile(r"^pr-([1-9][0-9]{0,8})$")
+"""Pull-request stacks `pr-<number>` (infra.prstack): a GitHub PR number, no leading zero, one name per PR."""
+PR_UNREAD_SECRETS = frozenset({"clerk_secret_key", "clerk_jwt_key", "openai_api_key", "upstash_redis_url",
+                               "posthog_api_key", "sentry_dsn"})
+"""Secrets a pull-request stack does not read: its branch takes them from the preview target."""
 
 # --- Vercel plan limits ------------------------------------------------------------------
 # The provider validates none of these (the firewall `window` is a bare Int64,
@@ -159,18 +164,25 @@ class StackConfig:
     # Database server: what the program may assume of it.
     db_server_major_version: int
     db_ssl_root_cert: str
-    clerk_secret_key: pulumi.Output[str]
-    clerk_jwt_key: pulumi.Output[str]
+    # The app secrets are None only in a pull-request stack, which reads none of them
+    # (PR_UNREAD_SECRETS); every other stack must set them.
+    clerk_secret_key: pulumi.Output[str] | None
+    clerk_jwt_key: pulumi.Output[str] | None
     clerk_publishable_key: str
-    openai_api_key: pulumi.Output[str]
-    upstash_redis_url: pulumi.Output[str]
-    posthog_api_key: pulumi.Output[str]
-    sentry_dsn: pulumi.Output[str]
+    openai_api_key: pulumi.Output[str] | None
+    upstash_redis_url: pulumi.Output[str] | None
+    posthog_api_key: pulumi.Output[str] | None
+    sentry_dsn: pulumi.Output[str] | None
     generated_keys_version: int
     protect_stateful_resources: bool
     app_directory: str
     extra_preview_environments: tuple[str, ...]
     vercel_observability_plus: bool
+    pull_request_number: int
+    pull_request_branch: str
+    github_guardrails: bool
+    github_reviewer_user_ids: tuple[str, ...]
+    github_reviewer_team_ids: tuple[str, ...]
 
     @property
     def app_url(self) -> str:
@@ -185,6 +197,17 @@ class StackConfig:
     def edge_rate_limit(self) -> tuple[int, int]:
         """(limit, window seconds) of the edge rule: the configured budget, fitted to the plan."""
         return edge_rate_limit(self.rate_limit_requests, self.rate_limit_window_seconds, self.vercel_plan)
+
+    @property
+    def is_pull_request(self) -> bool:
+        """A `pr-<number>` stack (see infra.prstack)."""
+        return pr_number(self.stack) is not None
+
+
+def pr_number(stack: str) -> int | None:
+    """The pull-request number of a `pr-<n>` stack name, else None."""
+    match = PR_STACK.match(stack)
+    return int(match.group(1)) if match else None
 
 
 def branch_slug(branch: str) -> str:
@@ -384,7 +407,16 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
-    "extra_preview_environments": [_each(git_branch_problem)],
+    "extra_preview_environments": [lambda v: None if not v else (
+        "removed: each pull request now gets its own stack pr-<number> (README \"CI/CD\"). Delete the key from "
+        "the stack file; the next `pulumi up` of preview then deletes the branch databases, keys and variables "
+        "it declared (dump any branch data you need first); the preview stack's own resources stay as they are")],
+    "pull_request_number": [_between(0, 999_999_999)],
+    "pull_request_branch": [_branch_or_empty],
+    "github_reviewer_user_ids": [_each(_matches(re.compile(r"^[1-9][0-9]{0,14}$"), "a numeric GitHub user id")),
+                                 lambda v: None if len(v) <= 6 else f"GitHub takes at most 6 (got {len(v)})"],
+    "github_reviewer_team_ids": [_each(_matches(re.compile(r"^[1-9][0-9]{0,14}$"), "a numeric GitHub team id")),
+                                 lambda v: None if len(v) <= 6 else f"GitHub takes at most 6 (got {len(v)})"],
 }
 
 # Database server: PostgreSQL 14 and older leave schema public to a superuser, so a non-superuser
@@ -495,26 +527,52 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
                         "leave it empty instead")
     if stack == "prod" and v.get("protect_stateful_resources") is False:
         problems.append(f"{key('protect_stateful_resources')}: must stay true in prod (databases and buckets are protected)")
-    if stack == "prod" and v.get("extra_preview_environments"):
-        problems.append(f"{key('extra_preview_environments')}: only the preview stack has preview environments")
     if stack == "prod" and v.get("domain_git_branch"):
         problems.append(f"{key('domain_git_branch')}: the prod domain serves production; leave it empty")
     if stack == "preview" and not v.get("domain_git_branch") and "domain_git_branch" in v:
         problems.append(f"{key('domain_git_branch')}: required in preview (the branch the preview domain follows)")
-    branches = v.get("extra_preview_environments") or ()
-    slugs = [branch_slug(b) for b in branches]
-    if len(set(slugs)) != len(slugs):
-        problems.append(f"{key('extra_preview_environments')}: two branches map to the same name ({', '.join(slugs)})")
-    for branch, slug in zip(branches, slugs):
-        role = f"{v.get('db_name', '')}_{slug.replace('-', '_')}_backup"
-        if len(role) > 63:
-            problems.append(f"{key('extra_preview_environments')}: branch {branch!r} makes role name {role!r} "
-                            "longer than Postgres' 63 characters")
-        if branch == v.get("production_branch"):
-            problems.append(f"{key('extra_preview_environments')}: {branch!r} is the production branch")
     problems.extend(_database_cross_checks(v, program_dir))
     problems.extend(_app_directory_problems(v.get("app_directory") or "", program_dir))
     problems.extend(_postgres_name_problems(v))
+    problems.extend(_pull_request_checks(stack, v))
+    if v.get("github_guardrails") and stack != "prod":
+        problems.append(f"{key('github_guardrails')}: only prod owns the repository's guardrails")
+    elif v.get("github_guardrails") and not (v.get("github_reviewer_user_ids") or v.get("github_reviewer_team_ids")):
+        problems.append(f"{key('github_guardrails')}: the production environment needs a reviewer; set "
+                        f"{key('github_reviewer_user_ids')} or {key('github_reviewer_team_ids')}")
+    return problems
+
+
+def _pull_request_checks(stack: str, v: Mapping[str, Any]) -> list[str]:
+    """A pr-<n> stack belongs to one pull request and one branch; the long-lived stacks to none."""
+    key = config_key
+    number, branch = pr_number(stack), v.get("pull_request_branch")
+    if number is None:
+        problems = []
+        if v.get("pull_request_number"):
+            problems.append(f"{key('pull_request_number')}: only pull-request stacks (pr-<number>) have one")
+        if branch:
+            problems.append(f"{key('pull_request_branch')}: only pull-request stacks (pr-<number>) have one")
+        return problems
+    problems = []
+    if "pull_request_number" in v and v["pull_request_number"] != number:
+        problems.append(f"{key('pull_request_number')}: must be {number}, the number in the stack name {stack!r} "
+                        f"(got {v['pull_request_number']})")
+    if "pull_request_branch" in v:
+        if not branch:
+            problems.append(f"{key('pull_request_branch')}: required in a pull-request stack (the branch its "
+                            "variables are scoped to); write the stack file with `python -m infra.prstack`")
+        elif branch == v.get("production_branch"):
+            problems.append(f"{key('pull_request_branch')}: {branch!r} is the production branch")
+        elif branch == v.get("domain_git_branch"):
+            problems.append(f"{key('pull_request_branch')}: {branch!r} is the branch the preview domain follows; "
+                            "its variables belong to the preview stack")
+    if v.get("protect_stateful_resources") is True:
+        problems.append(f"{key('protect_stateful_resources')}: must be false in a pull-request stack "
+                        "(it is destroyed when the pull request closes)")
+    if "db_name" in v and not v["db_name"].endswith(f"_pr_{number}"):
+        problems.append(f"{key('db_name')}: must end in _pr_{number} so each pull request has its own database "
+                        f"(got {v['db_name']!r})")
     return problems
 
 
@@ -569,9 +627,8 @@ def _postgres_name_problems(v: Mapping[str, Any]) -> list[str]:
     if db.startswith("pg_"):
         problems.append(f"{key}: must not start with pg_: its roles {db}_owner, {db}_app and {db}_backup "
                         "would be reserved names Postgres refuses")
-    slugs = [branch_slug(b).replace("-", "_") for b in v.get("extra_preview_environments") or ()]
     kinds = ("owner", "app", "backup")
-    for role in (*(f"{db}_{r}" for r in kinds), *(f"{db}_{s}_{r}" for s in slugs for r in kinds)):
+    for role in (f"{db}_{r}" for r in kinds):
         if role == admin:
             problems.append(f"{key}: the program's role {role!r} would be the admin role {config_key('db_admin_user')}")
     return problems
@@ -647,8 +704,10 @@ def load_config(
     program_dir = program_dir or projectfile.default_program_dir()
     decls = projectfile.declarations(program_dir)
     problems: list[str] = []
-    if stack not in STACKS:
-        problems.append(f"stack '{stack}' has no composition in stacks/; expected one of {', '.join(STACKS)}")
+    is_pr = pr_number(stack) is not None
+    if stack not in STACKS and not is_pr:
+        problems.append(f"stack '{stack}' has no composition in stacks/; expected one of {', '.join(STACKS)} "
+                        "or pr-<pull request number>")
     problems.extend(undeclared_key_problems(cfg.name, all_config_keys(), decls))
     values: dict[str, Any] = {}
     for name in CONFIG_FIELDS:
@@ -661,6 +720,9 @@ def load_config(
         raw = cfg.get(key)
         if raw is None and decl.has_default:
             raw = projectfile.as_config_string(decl.default)
+        if raw is None and is_pr and name in PR_UNREAD_SECRETS:
+            values[name] = None
+            continue
         if raw is None:
             problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
             continue

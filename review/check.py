@@ -49,6 +49,12 @@ def policy_config_for(stack: str, pack_dir: Path, explicit: str | None, project:
     if project != catalog.PROJECT_NAME:
         return None
     default = pack_dir / "config" / f"{stack}.json"
+    if not default.is_file():
+        from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
+
+        if config.pr_number(stack) is not None:
+            # A pull-request stack is judged as the stack it is derived from.
+            default = pack_dir / "config" / f"{prstack.POLICY_CONFIG_STACK}.json"
     return default if default.is_file() else None
 
 

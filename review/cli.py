@@ -365,7 +365,7 @@ def cmd_diff(args: argparse.Namespace, out: Output) -> int:
     with diff.TempDir() as tmp:
         base_dir, commit = diff.export_revision(source.program_dir, args.base, tmp / "src")
         proc = None
-        if (base_dir / f"Pulumi.{args.stack}.yaml").is_file():
+        if (base_dir / f"Pulumi.{args.stack}.yaml").is_file() or evaluate.derivable_at(base_dir, args.stack):
             proc = diff.start_base_plan(base_dir, args.stack, tmp / "base.json", key,
                                         eager=args.eager_imports, overrides=args.config, answers=args.answers)
         try:

@@ -122,18 +122,55 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if runtime_name != "python":
         raise UsageError(f"{project_file}: runtime is {runtime_name!r}; only Python programs can be evaluated")
     stacks = projectfile.list_stacks(program_dir)
+    derived = None
     if stack not in stacks:
-        raise UsageError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {program_dir} "
-                         f"(stacks: {', '.join(stacks) or 'none'})")
+        derived = _pull_request_stack(stack, program_dir, overrides or {})
+        if derived is None:
+            raise UsageError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {program_dir} "
+                             f"(stacks: {', '.join(stacks) or 'none'}; or pr-<number>, derived from "
+                             "stacks/pull_request.yaml)")
     project = data.get("name") if isinstance(data, dict) else None
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
     try:
-        cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
+        if derived is not None:
+            # A pull-request stack without its file: the config `python -m infra.prstack` would write.
+            cfg = projectfile.stack_config(derived[0], program_dir, overrides=derived[1])
+        else:
+            cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
     except projectfile.ProjectFileError as exc:
         raise UsageError(str(exc)) from None
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
                   values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders))
+
+
+def derivable_at(program_dir: Path, stack: str) -> bool:
+    """True when `stack` is a pull-request stack the program at `program_dir` can derive (its template exists)."""
+    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
+
+    return config.pr_number(stack) is not None and (program_dir / prstack.TEMPLATE).is_file()
+
+
+def _pull_request_stack(stack: str, program_dir: Path,
+                        overrides: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(base stack, overrides) for `pr-<n>` (infra.prstack), or None for any other name.
+
+    The branch is `--config pullRequestBranch=B` when given (the workflows pass the real one),
+    else `pr-<n>`; every other `--config` value applies on top of the derived config.
+    """
+    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
+
+    number = config.pr_number(stack)
+    if number is None:
+        return None
+    given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
+    branch = str(given.get("pullRequestBranch") or stack)
+    try:
+        derived = prstack.derive(number, branch, program_dir)
+    except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
+        raise UsageError(f"stack {stack!r}: {exc}") from None
+    base = prstack.template_base(program_dir)
+    return base, {**derived, **overrides}
 
 
 # --------------------------------------------------------------------------- module isolation

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-DEFAULT_PACKAGES = ("pulumi_cloudflare", "pulumiverse_vercel", "pulumi_postgresql", "pulumi_random")
+DEFAULT_PACKAGES = ("pulumi_cloudflare", "pulumiverse_vercel", "pulumi_postgresql", "pulumi_random", "pulumi_github")
 
 _STAR = re.compile(r"^from \.([A-Za-z0-9][A-Za-z0-9_]*) import \*[ \t]*$", re.MULTILINE)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.config import StackConfig
-from stacks import preview, prod
+from stacks import preview, prod, pull_request
 
 COMPOSITIONS: dict[str, Callable[[StackConfig], dict[str, Any]]] = {
     "prod": prod.build,
@@ -16,4 +16,6 @@ COMPOSITIONS: dict[str, Callable[[StackConfig], dict[str, Any]]] = {
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare the stack's resources and return its exports."""
+    if cfg.is_pull_request:
+        return pull_request.build(cfg)
     return COMPOSITIONS[cfg.stack](cfg)

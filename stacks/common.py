@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from infra import catalog
-from infra.config import StackConfig, branch_slug
+from infra.config import StackConfig
 from infra.database import Database, DatabaseArgs
 from infra.deployment import AppDeployment, AppDeploymentArgs
 from infra.environment import AppEnvironment, AppEnvironmentArgs
@@ -117,31 +117,6 @@ def app_environment(cfg: StackConfig, project_id: pulumi.Input[str], target: str
         ),
         opts,
     )
-
-
-def branch_environments(cfg: StackConfig, project_id: pulumi.Input[str],
-                        opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Output[str]]:
-    """Per-branch preview environments: own database and keys, scoped variables."""
-    databases: dict[str, pulumi.Output[str]] = {}
-    for branch in cfg.extra_preview_environments:
-        slug = branch_slug(branch)
-        name = f"ara-branch-{slug}"
-        keys = GeneratedKeys(f"{name}-keys", GeneratedKeysArgs(version=cfg.generated_keys_version))
-        database = Database(f"{name}-db", database_args(cfg, f"{cfg.db_name}_{slug.replace('-', '_')}"))
-        AppEnvironment(
-            f"{name}-env",
-            AppEnvironmentArgs(
-                project_id=project_id,
-                target=catalog.TARGET_PREVIEW,
-                git_branch=branch,
-                database_url=database.database_url,
-                encryption_key=keys.encryption_key,
-                jwt_secret=keys.jwt_secret,
-            ),
-            opts,
-        )
-        databases[branch] = database.database_name
-    return databases
 
 
 def deployment(cfg: StackConfig, project_id: pulumi.Input[str], production: bool,

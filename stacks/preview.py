@@ -32,9 +32,5 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     )
     plane = common.data_plane(cfg)
     common.app_environment(cfg, project_id, catalog.TARGET_PREVIEW, plane, in_team)
-    branches = common.branch_environments(cfg, project_id, in_team)
     deploy = common.deployment(cfg, project_id, production=False, opts=in_team)
-    out = common.exports(cfg, project_id, plane, deploy)
-    if branches:
-        out[catalog.OUTPUT_PREVIEW_BRANCHES] = branches
-    return out
+    return common.exports(cfg, project_id, plane, deploy)

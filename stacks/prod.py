@@ -9,6 +9,7 @@ from infra.config import StackConfig
 from infra.dns import AppDomain, AppDomainArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.rate_limit import RateLimit, RateLimitArgs
+from infra.repository import RepositoryGuardrails, RepositoryGuardrailsArgs
 from infra.security_headers import SecurityHeaders, SecurityHeadersArgs
 from infra.web import WebProject, WebProjectArgs
 from stacks import common
@@ -71,4 +72,31 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     plane = common.data_plane(cfg)
     common.app_environment(cfg, project_id, catalog.TARGET_PRODUCTION, plane, in_team)
     deploy = common.deployment(cfg, project_id, production=True, opts=in_team)
+    if cfg.github_guardrails:
+        guardrails(cfg, plane)
     return common.exports(cfg, project_id, plane, deploy)
+
+
+def guardrails(cfg: StackConfig, plane: common.DataPlane) -> RepositoryGuardrails:
+    """The repository's ruleset and environments; the backup job's credentials from this stack."""
+    owner, repository = cfg.git_repository.split("/")
+    secrets = dict(zip(catalog.BACKUP_WORKFLOW_SECRETS, (
+        plane.storage.backup_access_key_id,
+        plane.storage.backup_secret_access_key,
+        # The read-only backup role, the one pg_dump needs.
+        plane.database.backup_url,
+    ), strict=True))
+    variables = dict(zip(catalog.BACKUP_WORKFLOW_VARIABLES, (
+        plane.storage.endpoint, plane.storage.backups_bucket_name), strict=True))
+    return RepositoryGuardrails(
+        "ara-github",
+        RepositoryGuardrailsArgs(
+            owner=owner,
+            repository=repository,
+            branch=cfg.production_branch,
+            reviewer_user_ids=tuple(int(i) for i in cfg.github_reviewer_user_ids),
+            reviewer_team_ids=tuple(int(i) for i in cfg.github_reviewer_team_ids),
+            backup_secrets=secrets,
+            backup_variables=variables,
+        ),
+    )

@@ -18,7 +18,14 @@ def prod() -> capture.Capture:
 
 @pytest.fixture(scope="session")
 def preview() -> capture.Capture:
-    return run_program("preview", {"appDirectory": APP_FIXTURE, "extraPreviewEnvironments": ["feature/search"]})
+    return run_program("preview", {"appDirectory": APP_FIXTURE})
+
+
+@pytest.fixture(scope="session")
+def prod_with_guardrails() -> capture.Capture:
+    """prod with the repository's guardrails declared (off by default: they need an admin token)."""
+    return run_program("prod", {"appDirectory": APP_FIXTURE, "githubGuardrails": True,
+                                "githubReviewerTeamIds": ["4242"], "githubReviewerUserIds": ["1001"]})
 
 
 @pytest.fixture

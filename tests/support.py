@@ -36,3 +36,25 @@ def run_component(build: Callable[[], Any], stack: str = "prod") -> capture.Capt
     """Declare one component inside a root stack and capture its registrations."""
     source = stack_config(stack)
     return capture.run(build, stack=stack, config=source.values, secret_keys=source.secret_keys, program_dir=ROOT)
+
+
+def pull_request_config(number: int, branch: str,
+                        overrides: Mapping[str, Any] | None = None) -> projectfile.StackConfigSource:
+    """The config of stack pr-<number> as `python -m infra.prstack` derives it, secrets as placeholders."""
+    from infra import prstack  # noqa: PLC0415 - only the pull-request tests need it
+
+    derived = prstack.derive(number, branch, ROOT)
+    # The base stack's file supplies nothing the derivation did not copy; only its secrets stay out.
+    return projectfile.stack_config(prstack.POLICY_CONFIG_STACK, ROOT, overrides={**derived, **(overrides or {})})
+
+
+def run_pull_request(number: int, branch: str, overrides: Mapping[str, Any] | None = None) -> capture.Capture:
+    """Run __main__.py for stack pr-<number> under mocks, with its derived config."""
+    source = pull_request_config(number, branch, overrides)
+    return capture.run(
+        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+        stack=f"pr-{number}",
+        config=source.values,
+        secret_keys=source.secret_keys,
+        program_dir=ROOT,
+    )

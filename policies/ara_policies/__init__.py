@@ -12,6 +12,7 @@ from . import (
     dns,
     environment,
     rate_limit,
+    repository,
     security_headers,
     storage,
     web,
@@ -26,6 +27,7 @@ ALL_POLICIES = [
     *dns.POLICIES,
     *database.POLICIES,
     *data_safety.POLICIES,
+    *repository.POLICIES,
 ]
 
 # Rules that encode ARA's own architecture, not a general security property: advisory in the pack,

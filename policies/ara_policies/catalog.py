@@ -56,6 +56,12 @@ PG_MIN_SERVER_MAJOR_VERSION = 15
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
+GH_RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+GH_ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
+GH_ENVIRONMENT_POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+GH_ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"
+GH_ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+
 # --- invoke tokens the program calls (the mocks answer these) ---
 INVOKE_GET_PROJECT = "vercel:index/getProject:getProject"
 INVOKE_GET_PROJECT_DIRECTORY = "vercel:index/getProjectDirectory:getProjectDirectory"
@@ -80,6 +86,7 @@ TOKEN_DATABASE = "ara:database:Database"
 TOKEN_APP_DOMAIN = "ara:dns:AppDomain"
 TOKEN_VERCEL_TEAM = "ara:vercel:VercelTeam"
 TOKEN_MONITORING = "ara:monitoring:Monitoring"
+TOKEN_REPOSITORY_GUARDRAILS = "ara:github:RepositoryGuardrails"
 
 # --- Vercel plan limits shared by infra/config.py and the pack ---
 # Longest WAF rate-limit counting window per plan, in seconds (vercel.com/docs/vercel-firewall/
@@ -275,7 +282,7 @@ OUTPUT_DATABASE_URL = "databaseUrl"
 OUTPUT_MIGRATION_URL = "migrationDatabaseUrl"
 OUTPUT_R2_ENDPOINT = "r2Endpoint"
 OUTPUT_DEPLOYMENT_URL = "deploymentUrl"
-OUTPUT_PREVIEW_BRANCHES = "previewBranchDatabases"
+OUTPUT_PULL_REQUEST_BRANCH = "pullRequestBranch"
 OUTPUT_BACKUP_ACCESS_KEY_ID = "backupS3AccessKeyId"
 OUTPUT_BACKUP_SECRET_ACCESS_KEY = "backupS3SecretAccessKey"
 # The read-only backup role's TLS URL, for the backup job's pg_dump.
@@ -284,3 +291,19 @@ SECRET_OUTPUTS = frozenset({
     OUTPUT_DATABASE_URL, OUTPUT_MIGRATION_URL, OUTPUT_BACKUP_ACCESS_KEY_ID, OUTPUT_BACKUP_SECRET_ACCESS_KEY,
     OUTPUT_BACKUP_DATABASE_URL,
 })
+
+# --- the GitHub repository's guardrails (infra/repository.py, .github/workflows/) ---
+REQUIRED_CHECKS = ("tests and offline policy check",)
+"""Checks a pull request to the production branch must pass: the job names of pull-request.yml
+that every pull request runs (forks included); the previews are not required, forks never run them."""
+ENV_PRODUCTION = "production"
+"""The GitHub environment prod's `pulumi up` runs in (required reviewers)."""
+MAIN_ONLY_ENVIRONMENTS = ("preview", "drift")
+"""GitHub environments only the production branch may use (deploy.yml preview, drift.yml)."""
+ENV_BACKUPS = "backups"
+"""The GitHub environment of the backup job (ops/, .github/workflows/backup.yml)."""
+BACKUP_WORKFLOW_SECRETS = ("BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "BACKUP_DATABASE_URL")
+"""Secrets of the `backups` environment, set from prod's outputs by infra/repository.py."""
+BACKUP_WORKFLOW_VARIABLES = ("R2_ENDPOINT", "BACKUP_BUCKET")
+"""Variables of the `backups` environment, likewise."""
+

@@ -37,9 +37,10 @@ COMPONENTS = [
     ("infra.dns", "AppDomain", "AppDomainArgs", "ara:dns:AppDomain"),
     ("infra.monitoring", "Monitoring", "MonitoringArgs", "ara:monitoring:Monitoring"),
     ("infra.vercel_team", "VercelTeam", "VercelTeamArgs", "ara:vercel:VercelTeam"),
+    ("infra.repository", "RepositoryGuardrails", "RepositoryGuardrailsArgs", "ara:github:RepositoryGuardrails"),
 ]
 IDS = [c[1] for c in COMPONENTS]
-PROVIDER_MODULES = {"pulumiverse_vercel", "pulumi_cloudflare", "pulumi_postgresql", "pulumi_random"}
+PROVIDER_MODULES = {"pulumiverse_vercel", "pulumi_cloudflare", "pulumi_postgresql", "pulumi_random", "pulumi_github"}
 
 
 def _source(module: str) -> ast.Module:
@@ -107,8 +108,8 @@ def test_first_statement_registers_the_catalog_token(module, cls, args_cls, toke
     assert (name_arg.id, props_arg.value, opts_arg.id) == ("name", None, "opts")
 
 
-def test_real_stacks_register_every_component_token(prod, preview):
-    registered = {r.type for cap in (prod, preview) for r in cap.resources if not r.custom}
+def test_real_stacks_register_every_component_token(prod, preview, prod_with_guardrails):
+    registered = {r.type for cap in (prod, preview, prod_with_guardrails) for r in cap.resources if not r.custom}
     assert registered - {wire.STACK_TYPE} == {t for *_, t in COMPONENTS}
 
 
@@ -190,7 +191,7 @@ def test_registered_output_keys_are_the_declared_output_attributes(module, cls, 
 
 # --- children in the real stacks -----------------------------------------------------------
 
-@pytest.fixture(params=["prod", "preview"])
+@pytest.fixture(params=["prod", "preview", "prod_with_guardrails"])
 def stack(request):
     return request.getfixturevalue(request.param)
 

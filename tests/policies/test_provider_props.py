@@ -22,7 +22,7 @@ from infra import catalog
 
 PACK_SOURCES = sorted((Path(catalog.__file__).resolve().parent).glob("*.py"))
 SDKS = {"vercel": "pulumiverse_vercel", "cloudflare": "pulumi_cloudflare", "postgresql": "pulumi_postgresql",
-        "random": "pulumi_random"}
+        "random": "pulumi_random", "github": "pulumi_github"}
 TYPE_NAMES = {k: v for k, v in vars(catalog).items() if k.isupper() and isinstance(v, str)
               and (":index/" in v or v.startswith("pulumi:providers:"))}
 ROOT_EXTRA = {"id", "urn"}  # stack policies see outputs: the engine adds the id

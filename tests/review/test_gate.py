@@ -369,8 +369,12 @@ def test_keepers_that_change_replace_the_password_and_what_it_feeds_changes_with
 
 
 def test_an_added_resource_shows_its_settings_and_config_overrides_are_said_to_apply_to_both(edited):
-    preview = edited / "Pulumi.preview.yaml"
-    preview.write_text(preview.read_text() + "  ara-infra:extraPreviewEnvironments: [feature/x]\n")
+    # A branch database and its scoped variable added to preview in the working tree.
+    _edit(edited / "stacks" / "preview.py", "    plane = common.data_plane(cfg)\n",
+          "    plane = common.data_plane(cfg)\n"
+          "    extra = common.Database('ara-extra-db', common.database_args(cfg, 'ara_extra'))\n"
+          "    common.AppEnvironment('ara-extra-env', common.AppEnvironmentArgs(project_id=project_id, "
+          "target='preview', git_branch='feature/x', database_url=extra.database_url), in_team)\n")
     res = run("diff", "--stack", "preview", "--base", "HEAD", "--program", str(edited),
               "--config", "dbHost=db.example.com")
     assert res.code == 0, res.all

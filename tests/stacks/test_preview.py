@@ -28,20 +28,16 @@ def test_preview_environment_targets_preview_only(preview):
 def test_preview_owns_its_own_buckets_and_database(preview):
     assert {b.props["name"] for b in preview.of_type(catalog.CF_R2_BUCKET)} == {
         "ara-preview-reports", "ara-preview-backups"}
-    assert {d.props["name"] for d in preview.of_type(catalog.PG_DATABASE)} == {
-        "ara_preview", "ara_preview_feature_search"}
+    assert {d.props["name"] for d in preview.of_type(catalog.PG_DATABASE)} == {"ara_preview"}
 
 
 def test_preview_opts_out_of_protection_by_config(preview):
     assert not any(r.protect for r in preview.resources if r.type in catalog.STATEFUL_TYPES)
 
 
-def test_a_branch_environment_gets_its_own_database_and_keys(preview):
-    scoped = [v for v in preview.of_type(catalog.VERCEL_ENV_VAR) if v.props.get("gitBranch") == "feature/search"]
-    assert {v.props["key"] for v in scoped} == {"DATABASE_URL", "ENCRYPTION_KEY", "JWT_SECRET"}
-    url = next(v for v in scoped if v.props["key"] == "DATABASE_URL")
-    assert "/ara_preview_feature_search?" in wire.reveal(url.props["value"])
-    assert preview.stack_outputs[catalog.OUTPUT_PREVIEW_BRANCHES] == {"feature/search": "ara_preview_feature_search"}
+def test_preview_declares_no_branch_scoped_variable(preview):
+    # Branches get their own stacks (stacks/pull_request.py); preview's variables serve every branch.
+    assert all("gitBranch" not in v.props for v in preview.of_type(catalog.VERCEL_ENV_VAR))
 
 
 def test_preview_deployment_is_not_a_production_deployment(preview):
@@ -53,7 +49,7 @@ def test_preview_shares_no_value_with_prod(prod, preview):
         return {
             v.props["key"]: wire.reveal(v.props["value"])
             for v in capture.of_type(catalog.VERCEL_ENV_VAR)
-            if v.props["sensitive"] and "gitBranch" not in v.props
+            if v.props["sensitive"]
         }
 
     prod_values, preview_values = secret_values(prod), secret_values(preview)

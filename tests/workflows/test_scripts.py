@@ -1,0 +1,123 @@
+"""The pull-request workflow's own script that writes and checks a PR stack's file, run with bash
+as the runner runs it (`bash -e -o pipefail`), in a copy of the repository: no Pulumi CLI is
+involved, so the whole step runs here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.review.test_cli_helpers import copy_program
+from tests.support import ROOT
+from tests.workflows.workflows import WORKFLOWS, steps
+
+# Runs the repository's tools and the policy pack: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
+
+def _step():
+    return next(s.step for s in steps(WORKFLOWS / "pull-request.yml") if s.step.get("id") == "stack")
+
+
+def _run(tmp_path, number: str, branch: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    repo = copy_program(tmp_path / "repo")
+    shutil.copytree(ROOT / "review", repo / "review", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
+    files = {"GITHUB_OUTPUT": tmp_path / "output", "GITHUB_STEP_SUMMARY": tmp_path / "summary"}
+    for f in files.values():
+        f.write_text("")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PR_NUMBER": number, "HEAD_REF": branch,
+           **{k: str(v) for k, v in files.items()}}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _step()["run"]], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    return result, {"repo": repo, **{k: v.read_text() for k, v in files.items()}}
+
+
+def test_the_step_writes_the_stack_file_checks_it_and_names_the_stack(tmp_path):
+    result, out = _run(tmp_path, "42", "feature/search")
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load((out["repo"] / "Pulumi.pr-42.yaml").read_text())["config"]
+    assert config["ara-infra:pullRequestBranch"] == "feature/search"
+    assert config["ara-infra:dbName"] == "ara_pr_42"
+    assert out["GITHUB_OUTPUT"] == "name=pr-42\n"
+    assert "| pr-42 |" in out["GITHUB_STEP_SUMMARY"] and "no mandatory violations" in out["GITHUB_STEP_SUMMARY"]
+
+
+@pytest.mark.parametrize("branch", ['$(touch "$HOME/pwned")', "`touch $HOME/pwned`", "x; touch $HOME/pwned"])
+def test_a_hostile_branch_name_is_refused_and_never_executed(tmp_path, branch):
+    result, out = _run(tmp_path, "42", branch)
+    assert result.returncode == 2 and "--branch" in result.stderr
+    assert not (tmp_path / "pwned").exists()
+    assert out["GITHUB_OUTPUT"] == "" and not (out["repo"] / "Pulumi.pr-42.yaml").exists()
+
+
+def test_a_branch_the_program_refuses_fails_the_offline_check_before_any_stack_exists(tmp_path):
+    result, out = _run(tmp_path, "42", "main")
+    assert result.returncode == 2
+    assert "pullRequestBranch: 'main' is the production branch" in result.stderr
+    assert out["GITHUB_OUTPUT"] == ""
+
+
+def _diff_step():
+    return next(s.step for s in steps(WORKFLOWS / "pull-request.yml")
+                if s.job_id == "offline" and "review diff" in s.step.get("run", ""))
+
+
+def _merge_repo(tmp_path, change) -> Path:
+    """A repository whose HEAD is a 'merge commit' whose first parent is the base branch."""
+    from tests.review.test_diff import git  # noqa: PLC0415 - the same committer settings
+
+    repo = copy_program(tmp_path / "repo")
+    shutil.copytree(ROOT / "review", repo / "review", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / ".gitignore").write_text(".venv\n__pycache__/\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base branch")
+    change(repo)
+    git(repo, "commit", "-qam", "the pull request, merged")
+    (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
+    return repo
+
+
+def _run_diff_step(tmp_path, change):
+    repo = _merge_repo(tmp_path, change)
+    summary = tmp_path / "summary"
+    summary.write_text("")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GITHUB_STEP_SUMMARY": str(summary)}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _diff_step()["run"]], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    return result, summary.read_text()
+
+
+def test_the_diff_step_passes_a_pull_request_that_replaces_nothing(tmp_path):
+    result, summary = _run_diff_step(tmp_path, lambda repo: (repo / "Pulumi.prod.yaml").write_text(
+        (repo / "Pulumi.prod.yaml").read_text() + "  ara-infra:rateLimitRequests: 200\n"))
+    assert result.returncode == 0, result.stderr
+    assert summary.count("ara-infra/prod") == 1 and summary.count("ara-infra/preview") == 1
+
+
+def test_the_diff_step_fails_a_pull_request_that_would_replace_a_database(tmp_path):
+    from tests.review.test_diff import RENAME_NEW, RENAME_OLD  # noqa: PLC0415
+
+    def rename(repo):
+        common = repo / "stacks" / "common.py"
+        common.write_text(common.read_text().replace(RENAME_OLD, RENAME_NEW))
+
+    result, summary = _run_diff_step(tmp_path, rename)
+    assert result.returncode == 1
+    assert "ara-db-database" in summary and summary.count("ara-infra/") == 2  # both stacks still reported
+
+
+def test_a_branch_name_git_accepts_but_a_shell_would_run_stays_text(tmp_path):
+    branch = "fix/$(touch${IFS}$HOME/pwned)"  # no space: a legal git branch name
+    result, out = _run(tmp_path, "42", branch)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "pwned").exists()
+    config = yaml.safe_load((out["repo"] / "Pulumi.pr-42.yaml").read_text())["config"]
+    assert config["ara-infra:pullRequestBranch"] == branch
+    assert out["GITHUB_OUTPUT"] == "name=pr-42\n"
