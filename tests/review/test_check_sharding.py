@@ -34,9 +34,8 @@ def _verdict(report):
 
 @pytest.fixture(scope="module")
 def broken_preview():
-    # A preview stack whose branch environments break policies, so there are diagnostics to compare.
+    # Unprotected stateful resources break a policy, so there are diagnostics to compare.
     source = evaluate.load_source("preview", ROOT, {"appDirectory": "tests/fixtures/ara-app",
-                                                    "extraPreviewEnvironments": ["feature/a", "feature/b"],
                                                     "protectStatefulResources": False})
     return source, evaluate.evaluate(source)
 
