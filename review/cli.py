@@ -155,6 +155,7 @@ class Output:
         self.weak: dict[str, str] = {}
         """Secret config key -> why its value cannot be kept out of the output (named, never shown)."""
         self._public: set[str] = set()
+        self._noted: set[str] = set()
 
     def learn_source(self, source: Any) -> None:
         """Every secret the run was given (stack file placeholders, --config values), before the
@@ -178,6 +179,10 @@ class Output:
             else:
                 self.scrubber.add([value])
         self.scrubber.add(set(source.placeholders.values()))
+        for note in getattr(source, "notes", ()):
+            if note not in self._noted:
+                self._noted.add(note)
+                sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {note}\n"))
 
     def learn(self, evaluation: Any) -> None:
         from review import wire  # noqa: PLC0415
@@ -228,9 +233,12 @@ class Output:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from review.evaluate import parse_override  # noqa: PLC0415
+    """The `--answers` file's config, then `--config` values over it."""
+    from review.evaluate import load_answers, parse_override  # noqa: PLC0415
 
-    return dict(parse_override(o) for o in args.config)
+    given = dict(load_answers(args.answers).config)
+    given.update(parse_override(o) for o in args.config)
+    return given
 
 
 def _evaluate(args: argparse.Namespace, out: Output, stack: str, program: str | None = None) -> Any:

@@ -55,6 +55,8 @@ class Source:
     values: dict[str, str]
     secret_keys: tuple[str, ...]
     placeholders: dict[str, str]
+    notes: tuple[str, ...] = ()
+    """What the run could not take from files as the CLI would (printed as warnings)."""
 
 
 @dataclass
@@ -102,7 +104,11 @@ def _main_path(program_dir: Path, project_data: Mapping[str, Any]) -> Path:
 
 def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Source:
-    """The config the CLI would pass for `stack`, secrets replaced by placeholders."""
+    """The config the CLI would pass for `stack`, `secure:` values replaced by placeholders.
+
+    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m infra.prstack` writes;
+    else no stack config at all (the CLI runs such a stack with the project's defaults, and refuses
+    it when a required key is then missing)."""
     program_dir = Path(program_dir or HOME).resolve()
     if not program_dir.is_dir():
         raise UsageError(f"--program {program_dir}: not a directory")
@@ -121,27 +127,24 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
         raise UsageError(f"{project_file}: runtime is {runtime_name!r}; only Python programs can be evaluated")
-    stacks = projectfile.list_stacks(program_dir)
-    derived = None
-    if stack not in stacks:
-        derived = _pull_request_stack(stack, program_dir, overrides or {})
-        if derived is None:
-            raise UsageError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {program_dir} "
-                             f"(stacks: {', '.join(stacks) or 'none'}; or pr-<number>, derived from "
-                             "stacks/pull_request.yaml)")
     project = data.get("name") if isinstance(data, dict) else None
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
+    has_file = os.path.lexists(program_dir / f"Pulumi.{stack}.yaml")
+    derived = None if has_file else _pull_request_stack(stack, program_dir, overrides or {})
     try:
-        if derived is not None:
-            # A pull-request stack without its file: the config `python -m infra.prstack` would write.
-            cfg = projectfile.stack_config(derived[0], program_dir, overrides=derived[1])
-        else:
-            cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
+        # A pull-request stack without its file: the config `python -m infra.prstack` would write.
+        cfg = projectfile.stack_config(stack, program_dir, overrides=overrides, stack_values=derived)
     except projectfile.ProjectFileError as exc:
         raise UsageError(str(exc)) from None
+    notes: tuple[str, ...] = ()
+    if not cfg.has_stack_file:
+        stacks = projectfile.list_stacks(program_dir)
+        notes = (f"no Pulumi.{stack}.yaml in {program_dir}: evaluated with Pulumi.yaml's defaults only, as "
+                 f"the CLI runs a stack without a stack file (stacks with one: {', '.join(stacks) or 'none'})",)
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
-                  values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders))
+                  values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders),
+                  notes=notes)
 
 
 def derivable_at(program_dir: Path, stack: str) -> bool:
@@ -151,13 +154,10 @@ def derivable_at(program_dir: Path, stack: str) -> bool:
     return config.pr_number(stack) is not None and (program_dir / prstack.TEMPLATE).is_file()
 
 
-def _pull_request_stack(stack: str, program_dir: Path,
-                        overrides: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """(base stack, overrides) for `pr-<n>` (infra.prstack), or None for any other name.
-
-    The branch is `--config pullRequestBranch=B` when given (the workflows pass the real one),
-    else `pr-<n>`; every other `--config` value applies on top of the derived config.
-    """
+def _pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `config:` `python -m infra.prstack` writes for `pr-<n>` (infra.prstack), or None for any
+    other name. The branch is `--config pullRequestBranch=B` when given (the workflows pass the
+    real one), else `pr-<n>`; `--config` values apply on top as they do to any stack file."""
     from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
 
     number = config.pr_number(stack)
@@ -166,11 +166,9 @@ def _pull_request_stack(stack: str, program_dir: Path,
     given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
     branch = str(given.get("pullRequestBranch") or stack)
     try:
-        derived = prstack.derive(number, branch, program_dir)
+        return prstack.derive(number, branch, program_dir)
     except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
         raise UsageError(f"stack {stack!r}: {exc}") from None
-    base = prstack.template_base(program_dir)
-    return base, {**derived, **overrides}
 
 
 # --------------------------------------------------------------------------- module isolation
@@ -242,18 +240,23 @@ def load_answers(path: str | os.PathLike[str] | None) -> Any:
         raise UsageError(f"--answers {path}: cannot be read ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--answers {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    known = {"stackReferences", "invokes"}
+    known = {"stackReferences", "invokes", "config", "resources"}
     if not isinstance(data, dict) or set(data) - known:
         extra = sorted(set(data) - known) if isinstance(data, dict) else []
-        raise UsageError(f"--answers {path}: expected an object with stackReferences and/or invokes"
-                         + (f" (unknown keys: {', '.join(map(str, extra))})" if extra else ""))
+        raise UsageError(f"--answers {path}: expected an object with stackReferences, invokes, config and/or "
+                         "resources" + (f" (unknown keys: {', '.join(map(str, extra))})" if extra else ""))
     parts = {}
-    for key in known:
+    for key in ("stackReferences", "invokes", "resources"):
         section = data.get(key, {})
         if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
             raise UsageError(f"--answers {path}: {key} must map each name to an object")
         parts[key] = section
-    return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"])
+    config = data.get("config", {})
+    if not isinstance(config, dict) or any(v is None for v in config.values()) or \
+            not all(isinstance(k, str) and re.fullmatch(r"[A-Za-z0-9_.:-]+", k) for k in config):
+        raise UsageError(f"--answers {path}: config must map config keys to values (not null)")
+    return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"], config=config,
+                   resources=parts["resources"])
 
 
 def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Evaluation:

@@ -59,6 +59,12 @@ class Answers:
     """Stack name as the program passes it -> that stack's outputs."""
     invokes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Invoke token -> its result (engine names, camelCase); replaces a built-in answer."""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Config key -> value, applied like `--config` (below it): the values only the stack's secrets
+    provider or the operator's `pulumi config set --secret` has."""
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """URN, or type token for every resource of that type -> outputs a provider computes (engine
+    names, camelCase; `id` for the id), known in a preview only because they are given here."""
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
