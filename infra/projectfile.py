@@ -543,7 +543,9 @@ def _missing_hint(stack: str, decls: Mapping[str, Declaration], missing: list[st
         how.append(f"`pulumi config set --secret -s {stack} <key>` for {', '.join(secret)}")
     if plain:
         how.append(f"`pulumi config set -s {stack} <key> <value>` for {', '.join(plain)}")
-    where = "" if has_file else f" ({stack_path.name} does not exist: the stack has only Pulumi.yaml's defaults)"
+    others = ", ".join(list_stacks(stack_path.parent)) or "none"
+    where = "" if has_file else (f" ({stack_path.name} does not exist: the stack has only Pulumi.yaml's defaults; "
+                                 f"stacks with a file: {others})")
     return (f"(pulumi preview, up and destroy refuse the stack before the program runs{where}; set "
             + " and ".join(how) + "; offline, give each with --config KEY=VALUE or an --answers file's \"config\")")
 

@@ -136,7 +136,10 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
         # A pull-request stack without its file: the config `python -m infra.prstack` would write.
         cfg = projectfile.stack_config(stack, program_dir, overrides=overrides, stack_values=derived)
     except projectfile.ProjectFileError as exc:
-        raise UsageError(str(exc)) from None
+        hint = ""
+        if not has_file and derived is None and derivable_at(program_dir, "pr-1"):
+            hint = "\n  (a pull-request stack is pr-<number>, derived from stacks/pull_request.yaml without a file)"
+        raise UsageError(str(exc) + hint) from None
     notes: tuple[str, ...] = ()
     if not cfg.has_stack_file:
         stacks = projectfile.list_stacks(program_dir)
@@ -259,9 +262,14 @@ def load_answers(path: str | os.PathLike[str] | None) -> Any:
                    resources=parts["resources"])
 
 
-def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Evaluation:
+def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, preview: bool = True,
+             state: Any = None) -> Evaluation:
     """Run the program for `source` under mocks and capture every registration.
 
+    As `pulumi preview` runs it (`preview`, the default): a dry run planned against `state`
+    (`review.capture.state`; None: a stack never deployed), so what providers compute is unknown
+    unless the state or the answers hold it. `preview=False`: as a finished `pulumi up`, every
+    output answered by the mocks (`plan --as-deployed`, the base revision of `diff`).
     `on_register(resource)` sees each registration as it arrives (check streams them to the pack).
     """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
@@ -275,7 +283,7 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Ev
                 lambda: runpy.run_path(main, run_name="__main__"),
                 stack=source.stack, project=source.project, config=source.values,
                 secret_keys=source.secret_keys, program_dir=source.program_dir, answers=answers,
-                on_register=on_register,
+                on_register=on_register, preview=preview, state=state,
             )
     except pulumi.RunError as exc:
         # The program's own "bad config" path: the message lists the keys.
