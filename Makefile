@@ -8,7 +8,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-REQS   := requirements.txt requirements-dev.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
+REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
 .PHONY: venv plan check test test-fast bench clean
 

@@ -69,6 +69,8 @@ class StackConfigSource:
     """Namespaced secret key -> the placeholder that stands in for its `secure:` value."""
     has_stack_file: bool = True
     """False when Pulumi.<stack>.yaml does not exist (the CLI then uses the project's defaults)."""
+    given: tuple[str, ...] = ()
+    """Namespaced keys the stack file and the overrides set (not the project's defaults)."""
 
 
 # --------------------------------------------------------------------------- the YAML reader
@@ -573,7 +575,7 @@ def _merged_source(project: str, decls: Mapping[str, Declaration], merged: Mappi
         if decl.secret and full in values and full not in secret_keys:
             secret_keys.append(full)
     return StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders,
-                             has_stack_file=has_file)
+                             has_stack_file=has_file, given=tuple(merged))
 
 
 def _stack_value_problems(project: str, decls: Mapping[str, Declaration], key: str, value: Any) -> list[str]:

@@ -57,6 +57,8 @@ class Source:
     placeholders: dict[str, str]
     notes: tuple[str, ...] = ()
     """What the run could not take from files as the CLI would (printed as warnings)."""
+    given: tuple[str, ...] = ()
+    """The keys the stack file, `--config` and the answers' config set (not the defaults)."""
 
 
 @dataclass
@@ -147,7 +149,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                  f"the CLI runs a stack without a stack file (stacks with one: {', '.join(stacks) or 'none'})",)
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
                   values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders),
-                  notes=notes)
+                  notes=notes, given=cfg.given)
 
 
 def derivable_at(program_dir: Path, stack: str) -> bool:
@@ -278,7 +280,7 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, pr
     started = time.perf_counter()
     main = str(source.main)
     try:
-        with isolated_imports(source.program_dir):
+        with isolated_imports(source.program_dir), _config_reads() as read:
             captured = capture.run(
                 lambda: runpy.run_path(main, run_name="__main__"),
                 stack=source.stack, project=source.project, config=source.values,
@@ -291,17 +293,111 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, pr
     except (UsageError, EvaluationError):
         raise
     except Exception as exc:  # noqa: BLE001 - any program failure is reported, not raised
-        where = _program_frame(exc, source.program_dir)
-        at = f"\n  at {where}" if where else ""
-        not_mocked = _cause(exc, capture.InvokeNotMocked)
-        if not_mocked is not None:
-            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {not_mocked}{at}", source)) from None
-        if isinstance(exc, capture.ProgramExited):
-            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {exc}; nothing was checked{at}",
-                                                source)) from None
-        raise EvaluationError(scrub_message(
-            f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}{at}", source)) from None
+        raise _failure(exc, source) from None
+    unread = unread_keys(source, read, captured)
+    if unread:
+        raise UsageError(scrub_message(f"stack {source.stack!r} sets config nothing reads (the CLI hands it to the "
+                                       "program silently, which then runs without it):\n  " + "\n  ".join(unread),
+                                       source))
     return Evaluation(source=source, capture=captured, seconds=time.perf_counter() - started)
+
+
+def _failure(exc: Exception, source: Source) -> Exception:
+    """The error a failed run is reported as: a needed answer is the user's input (exit 2), any
+    other failure the program's (exit 3); with where it failed, and a hint when it may have
+    failed on a placeholder of a secret."""
+    from review import capture  # noqa: PLC0415
+
+    where = _program_frame(exc, source.program_dir)
+    at = f"\n  at {where}" if where else ""
+    needed = _cause(exc, capture.AnswerNeeded)
+    if needed is not None:
+        return UsageError(scrub_message(f"stack {source.stack!r}: {needed}{at}", source))
+    if isinstance(exc, capture.ProgramExited):
+        return EvaluationError(scrub_message(f"stack {source.stack!r}: {exc}; nothing was checked{at}", source))
+    return EvaluationError(scrub_message(
+        f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}{at}"
+        + _placeholder_hint(exc, source), source))
+
+
+def _placeholder_hint(exc: BaseException, source: Source) -> str:
+    """Which `secure:` placeholders the failed run held, the one the failing code held first."""
+    if not source.placeholders:
+        return ""
+    held = [k for k in source.placeholders if _frames_hold(exc, source.placeholders[k])]
+    keys = held or sorted(source.placeholders)
+    named = ", ".join(k.split(":", 1)[1] if k.startswith(f"{source.project}:") else k for k in keys)
+    first = keys[0].split(":", 1)[1] if keys[0].startswith(f"{source.project}:") else keys[0]
+    what = "the failing code held" if held else "the run was given"
+    return (f"\n  note: {what} a stand-in for the secret {named}: a `secure:` value cannot be decrypted offline. "
+            f"If the program parses it, pass a value of the real shape: --config {first}=<value> (or the answers "
+            "file's \"config\"); it stays a secret and is never printed")
+
+
+def _frames_hold(exc: BaseException, value: str) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if value in str(exc):
+            return True
+        tb = exc.__traceback__
+        while tb is not None:
+            for local in tb.tb_frame.f_locals.values():
+                if isinstance(local, str) and value in local:
+                    return True
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _config_reads() -> Iterator[set[str]]:
+    """Record the config keys the program reads through `pulumi.Config` (`pulumi/config.py` calls
+    `get_config` for each)."""
+    import pulumi.config as sdk_config  # noqa: PLC0415
+
+    read: set[str] = set()
+    original = sdk_config.get_config
+
+    def recording(key: str) -> Any:
+        read.add(key)
+        return original(key)
+
+    sdk_config.get_config = recording
+    try:
+        yield read
+    finally:
+        sdk_config.get_config = original
+
+
+def _provider_namespace(namespace: str, capture: Any) -> bool:
+    """A namespace a provider reads: the CLI's own, a package the run used, or an installed provider SDK."""
+    import importlib.util  # noqa: PLC0415
+
+    if namespace == "pulumi" or any(r.type == f"pulumi:providers:{namespace}" for r in capture.resources):
+        return True
+    module = namespace.replace("-", "_")
+    return any(importlib.util.find_spec(f"{prefix}_{module}") is not None for prefix in ("pulumi", "pulumiverse"))
+
+
+def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
+    """Keys the stack sets that nothing reads: undeclared in the project's namespace, or under a
+    namespace that is neither the project's nor a provider's. The CLI passes them through and the
+    program runs without them (a stack file's `ara:hstsPreload` leaves `demo:hstsPreload` unset)."""
+    from infra import projectfile  # noqa: PLC0415
+
+    declared = {k if ":" in k else f"{source.project}:{k}" for k in projectfile.declarations(source.program_dir)}
+    out = []
+    for key in source.given:
+        namespace, _, name = key.partition(":")
+        if key in read or key in declared or (namespace != source.project and _provider_namespace(namespace, capture)):
+            continue
+        meant = f"{source.project}:{name}"
+        hint = f"; did you mean {meant!r}?" if meant in declared or meant in read else ""
+        where = "not declared in Pulumi.yaml and never read" if namespace == source.project else \
+            f"namespace {namespace!r} is neither this project's ({source.project}) nor a provider's"
+        out.append(f"{key}: {where}{hint}")
+    return out
 
 
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:

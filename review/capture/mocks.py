@@ -7,8 +7,9 @@ with `--answers FILE`:
     {"stackReferences": {"acme/network/prod": {"vpcId": "vpc-123"}},
      "invokes": {"aws:index/getRegion:getRegion": {"name": "us-east-1", "id": "us-east-1"}}}
 
-A stack reference with no answer gets no outputs and a warning; an invoke with no answer fails
-the run with `InvokeNotMocked`, which names the token and the remedy.
+A stack reference or an invoke with no answer fails the run with `AnswerNeeded`
+(`StackReferenceNotAnswered`, `InvokeNotMocked`), which names it and the `--answers` shape; the
+review tool reports it as bad input (exit 2). `config` and `resources` are described on `Answers`.
 """
 
 from __future__ import annotations
@@ -41,14 +42,30 @@ def _digest(*parts: str, n: int = 16) -> str:
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
-class InvokeNotMocked(LookupError):
-    """An invoke the program made that no mock answers (the message names it and the remedy)."""
+class AnswerNeeded(LookupError):
+    """The program needs a value only the user can give offline (the message names it and the
+    `--answers` shape): the user's input to supply, so a usage error, not a program failure."""
+
+
+class InvokeNotMocked(AnswerNeeded):
+    """An invoke the program made that no mock answers."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         super().__init__(
             f"the program calls the invoke {token}, which has no offline answer; supply one with "
             f'--answers FILE, a JSON file such as {{"invokes": {{"{token}": {{...the result, camelCase...}}}}}}')
+
+
+class StackReferenceNotAnswered(AnswerNeeded):
+    """A stack reference whose outputs the program reads and no answer gives."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"the program reads the outputs of stack {name!r} (a StackReference), which an offline run does not "
+            f'have; give them with --answers FILE, a JSON file such as {{"stackReferences": {{"{name}": '
+            f'{{"<output name>": ...}}}}}} (what `pulumi stack output --json -s {name}` prints)')
 
 
 @dataclass(frozen=True)
@@ -100,9 +117,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
         name = str(args.inputs.get("name") or args.resource_id or args.name)
         outputs = self.answers.stack_references.get(name)
         if outputs is None:
-            self.warnings.append(f"stack reference {name!r} has no outputs offline (give them with --answers "
-                                 f'FILE: {{"stackReferences": {{"{name}": {{...}}}}}}); it reads as empty')
-            outputs = {}
+            # `pulumi preview` reads the other stack's outputs from the backend; empty ones would
+            # let the program run on values it never gets.
+            raise StackReferenceNotAnswered(name)
         return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
     # -- invokes -------------------------------------------------------------

@@ -37,6 +37,7 @@ def start(
     `preview`: a dry run as `pulumi preview` (see `RecordingMonitor`), planned against `state`
     (`review.capture.state`; none: a stack never deployed)."""
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_abandoned_tasks)
     asyncio.set_event_loop(loop)
     _settings.reset_options(project=project, stack=stack, preview=preview)
     monitor = RecordingMonitor(ProgramMocks(program_dir, answers), config=config, secret_keys=secret_keys,
@@ -176,6 +177,18 @@ def _no_exit(program: Callable[[], Any]) -> Callable[[], Any]:
             raise ProgramExited(exc.code) from None
 
     return guarded
+
+
+_ABANDONED = ("Task was destroyed but it is pending!", "Task exception was never retrieved")
+
+
+def _quiet_abandoned_tasks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a failed run leaves registrations in flight, and asyncio
+    reports each at garbage collection ("Task was destroyed but it is pending!", "Task exception
+    was never retrieved"), burying the one message that matters, which the run raised. Anything
+    else goes to asyncio's default handler."""
+    if context.get("message") not in _ABANDONED:
+        loop.default_exception_handler(context)
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
