@@ -8,22 +8,29 @@
     python -m review graph --stack NAME [--program DIR] [--format mermaid|dot|text|json] [--out FILE]
 
 Common options: `--config KEY=VALUE` (repeatable) overrides a stack config value (JSON values
-such as lists are parsed), `--eager-imports` imports the provider SDKs in full instead of only
-the modules the program uses (see `review.lazy`), `--debug` shows tracebacks.
+such as lists are parsed), `--answers FILE` gives what an offline run cannot know (secret config,
+invoke results, other stacks' outputs, provider-computed outputs; `review.capture.mocks.Answers`),
+`--state FILE` (plan, check, graph) a `pulumi stack export` to plan against, `--eager-imports`
+imports the provider SDKs in full instead of only the modules the program uses (see `review.lazy`),
+`--debug` shows tracebacks.
 
-The program runs under Pulumi's mock runtime (`review.capture`) with the stack's config; secret
-config is replaced by placeholders that stay secrets. Secret values are shown as `[secret]` and
-never printed or written; as a second guard every output is scrubbed of the placeholders and of
-every string that only occurs inside secret values.
+The program runs under Pulumi's mock runtime (`review.capture`) as `pulumi preview` runs it: a dry
+run, in which what a provider computes is unknown unless `--state` or `--answers` holds it
+(`plan --as-deployed`: as after a finished `up`). The config is loaded as the CLI loads it
+(`infra.projectfile`): a declared key without default or value that the stack lacks is refused in
+the CLI's words; each `secure:` value is replaced by a placeholder that stays a secret. Secret
+values are shown as `[secret]` and never printed or written; as a second guard every output is
+scrubbed of the placeholders and of every string that only occurs inside secret values.
 
 Exit codes:
     0  success (check: no mandatory violation; diff: nothing flagged or --allow-replace)
     1  check: a mandatory policy violation (the pack's, or preview reusing a production secret);
        diff: a stateful resource would be deleted or replaced
-    2  bad usage or invalid input, naming the path or key: unknown stack, a project or stack file
-       Pulumi would refuse (infra.projectfile), invalid stack config (the program's message names
-       the keys), invalid policy config (names the policy and property), bad git revision, an
-       unwritable --out, two --stack for plan/diff/graph
+    2  bad usage or invalid input, naming the path or key: a project or stack file the CLI would
+       refuse (infra.projectfile: missing keys, wrong types, plain-text secrets), invalid stack
+       config (the program's message names the keys), config nothing reads, an answer the run
+       needs (an invoke, a stack reference), invalid policy config, answers or state file, bad git
+       revision, an unwritable --out, two --stack for plan/diff/graph
     3  the program or the policy pack failed for another reason (its last line; no traceback
        without --debug)
 
@@ -77,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m review", description="Offline plan, policy check, diff and "
                      "dependency graph of this Pulumi program (mock runtime, no cloud access).",
                      epilog="exit codes: 0 ok, 1 mandatory violation / flagged replacement, "
-                            "2 bad usage or invalid config, 3 program or policy pack failure")
+                            "2 bad usage or input (config the CLI refuses, a needed answer), "
+                            "3 program or policy pack failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{plan,check,diff,graph}",
                                 parser_class=_Parser)
 
