@@ -160,6 +160,7 @@ class StackConfig:
     db_ssl_mode: str
     db_name: str
     db_connection_limit: int
+    db_rotation_connections: int
     db_password_version: int
     # Database server: what the program may assume of it.
     db_server_major_version: int
@@ -404,6 +405,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
                 lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
     "db_connection_limit": [_between(1, 10_000)],
+    "db_rotation_connections": [_between(0, 10_000)],
     "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
