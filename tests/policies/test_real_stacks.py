@@ -229,6 +229,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
     # Unprotected, its extensions would have to drop with CASCADE to be destroyed.
     "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
                              "stateful-resources-require-protect postgresql-extension-require-cascade-when-unprotected"),
+    "no-skew-protection": (_typed(catalog.VERCEL_PROJECT), lambda r: dataclasses.replace(
+        r, props={k: v for k, v in r.props.items() if k != "skewProtection"}), "vercel-project-require-skew-protection"),
     "membership-replaced-create-first": (_typed(catalog.PG_GRANT_ROLE, "ara-db-admin-app-membership"),
                                          lambda r: dataclasses.replace(r, delete_before_replace=False),
                                          "postgresql-membership-require-delete-before-replace"),
