@@ -8,7 +8,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-REQS   := requirements.txt requirements-dev.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
+REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
 .PHONY: venv plan check test test-fast bench clean
 
@@ -20,12 +20,16 @@ $(VENV)/.installed: $(REQS)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt $(if $(wildcard requirements-tools.txt),-r requirements-tools.txt)
 	@touch $@
 
+# Stand-ins for the secrets the committed stack files lack (an operator sets them with
+# `pulumi config set --secret`; the CLI, and so the review, refuses a stack without them).
+ANSWERS := --answers stacks/offline-answers.json
+
 plan: venv
-	$(PY) -m review check --stack prod --stack preview
-	$(PY) -m review plan --stack prod
+	$(PY) -m review check --stack prod --stack preview $(ANSWERS)
+	$(PY) -m review plan --stack prod $(ANSWERS)
 
 check: venv
-	$(PY) -m review check --stack prod --stack preview
+	$(PY) -m review check --stack prod --stack preview $(ANSWERS)
 
 test: venv
 	$(PY) -m pytest

@@ -13,6 +13,10 @@
    peak RSS, and the per-resource cost. CI checks one PR stack per pull request; this measures
    how far one process stretches.
 3. The critical-path length of both stacks (`graph --format json`).
+4. The cost of preview semantics: `plan --stack prod` as `pulumi preview` runs it (the default:
+   a dry run planned against no state) against `plan --as-deployed` (every output from the
+   mocks), interleaved `--reps` times; and one `diff --stack prod --base HEAD`, which now
+   evaluates the base revision first and previews the working tree against it.
 
 Results are printed as plain text and written as JSON to bench/results/ (git-ignored).
 """
@@ -33,7 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 FLOOR = [PY, "-c", "import pulumi, pulumi_cloudflare, pulumiverse_vercel, pulumi_postgresql, pulumi_random"]
-CHECK = [PY, "-m", "review", "check", "--stack", "prod", "--stack", "preview"]
+ANSWERS = ["--answers", "stacks/offline-answers.json"]
+"""The stand-ins for the secrets the committed stack files lack (as `make check` passes them)."""
+CHECK = [PY, "-m", "review", "check", "--stack", "prod", "--stack", "preview", *ANSWERS]
 
 
 def run_once(cmd: list[str]) -> dict:
@@ -83,7 +89,7 @@ def side_by_side(reps: int) -> dict:
 def growth(ns: list[int], reps: int) -> list[dict]:
     rows = []
     for n in ns:
-        cmd = [PY, "-m", "review", "check", "--format", "json"]
+        cmd = [PY, "-m", "review", "check", "--format", "json", *ANSWERS]
         for i in range(1, n + 1):
             cmd += ["--stack", f"pr-{i}"]
         samples = []
@@ -102,10 +108,28 @@ def growth(ns: list[int], reps: int) -> list[dict]:
 def critical_paths() -> dict:
     out = {}
     for stack in ("prod", "preview"):
-        result = run_once([PY, "-m", "review", "graph", "--stack", stack, "--format", "json"])
+        result = run_once([PY, "-m", "review", "graph", "--stack", stack, "--format", "json", *ANSWERS])
         data = json.loads(result["stdout"])
         out[stack] = {"length": data["criticalPathLength"], "custom": data["criticalPathCustom"],
                       "resources": data["resources"], "widths": data["widths"]}
+    return out
+
+
+def preview_cost(reps: int) -> dict:
+    plan = [PY, "-m", "review", "plan", "--stack", "prod", "--format", "json", *ANSWERS]
+    cases = {"preview": plan, "as-deployed": plan + ["--as-deployed"]}
+    samples: dict[str, list[dict]] = {k: [] for k in cases}
+    for i in range(reps):
+        for name in (list(cases) if i % 2 == 0 else list(reversed(cases))):
+            result = run_once(cases[name])
+            if result["code"] != 0:
+                raise SystemExit(f"plan {name} failed ({result['code']}):\n{result['stderr'][-2000:]}")
+            samples[name].append(result)
+    out = {k: summarize(v) for k, v in samples.items()}
+    unknown = json.loads(samples["preview"][0]["stdout"])
+    out["unknown_values"] = json.dumps(unknown).count("04da6b54-80e4-46f7-96ec-b56ff0331ba9")
+    diff = [run_once([PY, "-m", "review", "diff", "--stack", "prod", "--base", "HEAD", *ANSWERS]) for _ in range(2)]
+    out["diff"] = summarize(diff)
     return out
 
 
@@ -145,8 +169,16 @@ def main() -> int:
         print(f"   {stack:<8} {c['length']} resources ({c['custom']} custom) of {c['resources']}; "
               f"resources per step {c['widths']}")
 
+    cost = preview_cost(args.reps)
+    print(f"\n4. preview semantics ({args.reps} interleaved runs of plan --stack prod each; diff twice)")
+    for name in ("preview", "as-deployed", "diff"):
+        c = cost[name]
+        print(f"   {name:<12}{c['median']:>8.2f} s median{c['min']:>8.2f} s min{c['cpu_median']:>8.2f} s cpu"
+              f"{c['rss_mib']:>8.0f} MiB")
+    print(f"   unknown values in prod's preview manifest: {cost['unknown_values']}")
+
     info["loadavg_after"] = os.getloadavg()
-    results = {"info": info, "side_by_side": sbs, "growth": rows, "critical_paths": cps}
+    results = {"info": info, "side_by_side": sbs, "growth": rows, "critical_paths": cps, "preview_cost": cost}
     path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"check-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -44,7 +44,13 @@ PR_STACK = re.compile(r"^pr-([1-9][0-9]{0,8})$")
 """Pull-request stacks `pr-<number>` (infra.prstack): a GitHub PR number, no leading zero, one name per PR."""
 PR_UNREAD_SECRETS = frozenset({"clerk_secret_key", "clerk_jwt_key", "openai_api_key", "upstash_redis_url",
                                "posthog_api_key", "sentry_dsn"})
-"""Secrets a pull-request stack does not read: its branch takes them from the preview target."""
+"""Secrets a pull-request stack does not read: its branch takes them from the preview target. The
+CLI still requires them (declared without a default), so the workflows set each to a stand-in
+(infra.prstack.UNREAD_SECRET_VALUE); the program never reads, checks or echoes it."""
+CONFIG_NAMESPACES = ("pulumi", "cloudflare", "github", "postgresql", "random", "vercel")
+"""Namespaces a stack file may use besides the project's: the CLI's own `pulumi:` keys (`pulumi:tags`)
+and the packages of requirements.txt, whose default providers read `<package>:<key>` (the engine's
+GetPackageConfig). Anything else reaches the program (the CLI passes every key) and is read by nothing."""
 
 # --- Vercel plan limits ------------------------------------------------------------------
 # The provider validates none of these (the firewall `window` is a bare Int64,
@@ -133,6 +139,7 @@ class StackConfig:
     cloudflare_account_id: str
     vercel_project_name: str
     git_repository: str
+    github_infra_repository: str
     production_branch: str
     framework: Framework
     build_command: str
@@ -378,6 +385,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "vercel_project_name": [_matches(re.compile(r"^[a-z0-9-]{1,52}$"),
                                      "a Vercel project name: 1-52 lowercase letters, digits or hyphens")],
     "git_repository": [_matches(_REPO, "'owner/name'")],
+    "github_infra_repository": [_matches(_REPO, "'owner/name'")],
     "production_branch": [git_branch_problem],
     "framework": [_framework],
     "build_command": [_command],
@@ -663,12 +671,16 @@ def _normalised(namespace: str) -> str:
     return re.sub(r"[^a-z0-9]", "", namespace.lower())
 
 
-def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterable[str]) -> list[str]:
-    """Keys in this project's namespace (or a misspelling of it) that Pulumi.yaml does not declare.
+def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterable[str],
+                            namespaces: Iterable[str] = CONFIG_NAMESPACES) -> list[str]:
+    """Keys no one reads: in this project's namespace (or a misspelling of it) but not declared in
+    Pulumi.yaml, or under a namespace that is neither the project's nor one of `namespaces`.
 
-    Pulumi passes such keys through silently, so a misspelt `dbSslMode` would leave the default.
+    Pulumi passes such keys to the program silently, so a misspelt `dbSslMode`, or `ara:hstsPreload`
+    for `ara-infra:hstsPreload`, would leave the default in place without a word.
     """
     declared = sorted(declared)
+    namespaces = set(namespaces)
     problems = []
     for full in sorted(keys):
         namespace, sep, name = full.partition(":")
@@ -678,11 +690,18 @@ def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterabl
             if name not in declared:
                 problems.append(f"{full}: not a key of this program (not declared in Pulumi.yaml)"
                                 f"{_did_you_mean(name, declared)}")
-        elif _normalised(namespace) == _normalised(project) or \
+            continue
+        if namespace in namespaces:
+            continue
+        meant = name if name in declared else (difflib.get_close_matches(name, declared, n=1) or [None])[0]
+        if _normalised(namespace) == _normalised(project) or \
                 difflib.SequenceMatcher(None, namespace, project).ratio() >= 0.8:
-            meant = name if name in declared else (difflib.get_close_matches(name, declared, n=1) or [name])[0]
             problems.append(f"{full}: namespace {namespace!r} is not this project's; "
-                            f"did you mean '{project}:{meant}'?")
+                            f"did you mean '{project}:{meant or name}'?")
+        else:
+            hint = f"; did you mean '{project}:{meant}'?" if meant else ""
+            problems.append(f"{full}: namespace {namespace!r} is neither this project's ({project}) nor one of "
+                            f"{', '.join(sorted(namespaces))}; nothing reads the key{hint}")
     return problems
 
 
@@ -731,12 +750,12 @@ def load_config(
             problems.append(f"{key}: read by the program but not declared in Pulumi.yaml")
             continue
         set_cmd = f"pulumi config set {'--secret ' if decl.secret else ''}{key} <value>"
+        if is_pr and name in PR_UNREAD_SECRETS:
+            values[name] = None  # set by the workflow only because the CLI requires it; never read
+            continue
         raw = cfg.get(key)
         if raw is None and decl.has_default:
             raw = projectfile.as_config_string(decl.default)
-        if raw is None and is_pr and name in PR_UNREAD_SECRETS:
-            values[name] = None
-            continue
         if raw is None:
             problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
             continue

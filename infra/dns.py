@@ -25,6 +25,16 @@ def branch_for_domain(name: str, branch: str, production_branch: str | None) -> 
     return branch
 
 
+def cname_target(recommended: str) -> str:
+    """Vercel's recommended CNAME as Cloudflare stores a CNAME target: without the trailing dot.
+
+    Vercel answers the FQDN with its dot (`....vercel-dns-017.com.`); Cloudflare stores and reads
+    back targets without it, and the provider's plan compares them only case-insensitively
+    (cloudflare/terraform-provider-cloudflare internal/services/dns_record/custom.go; issue #7286),
+    so a dotted `content` would show as a change on every `up` and on every nightly drift check."""
+    return recommended.rstrip(".")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppDomainArgs:
     """Inputs of `AppDomain`."""
@@ -79,7 +89,7 @@ class AppDomain(pulumi.ComponentResource):
         )
         apex = args.domain == args.zone
         # The apex cannot be a CNAME; it takes the first recommended IPv4 address.
-        target = config.recommended_ipv4s[0] if apex else config.recommended_cname
+        target = config.recommended_ipv4s[0] if apex else config.recommended_cname.apply(cname_target)
         cloudflare.DnsRecord(
             f"{name}-record",
             zone_id=zone.zone_id,

@@ -1,8 +1,10 @@
 """Read `Pulumi.yaml` config declarations and `Pulumi.<stack>.yaml` values.
 
 The program uses the declarations as the single source of types and defaults
-(infra/config.py); the mock runs (tests, `python -m infra`) use the stack files
-to build the config the CLI would pass, with secrets replaced by placeholders.
+(infra/config.py); the offline runs (the review tool, the tests) use the stack files
+to build the config the CLI would pass: what the CLI refuses is refused, with its words
+where it has them, and each `secure:` value (which only the stack's secrets provider can
+decrypt) becomes a placeholder that stays a secret. A missing key never gets one.
 
 A pull request from a fork controls these files, so they are read defensively
 (`read_yaml`): only regular files up to `MAX_FILE_BYTES`, UTF-8, YAML 1.2 core
@@ -64,7 +66,11 @@ class StackConfigSource:
     secret_keys: tuple[str, ...]
     """Namespaced keys whose values are secrets."""
     placeholders: dict[str, str]
-    """Namespaced secret key -> the placeholder that stands in for it."""
+    """Namespaced secret key -> the placeholder that stands in for its `secure:` value."""
+    has_stack_file: bool = True
+    """False when Pulumi.<stack>.yaml does not exist (the CLI then uses the project's defaults)."""
+    given: tuple[str, ...] = ()
+    """Namespaced keys the stack file and the overrides set (not the project's defaults)."""
 
 
 # --------------------------------------------------------------------------- the YAML reader
@@ -358,9 +364,12 @@ def project_values(program_dir: Path, project: str) -> dict[str, Any]:
 
 
 def as_config_string(value: Any) -> str:
-    # The CLI hands every value to the program as a string; structured values as JSON.
+    # The CLI hands every value to the program as a string; structured values as JSON, numbers as
+    # Go's JSON writes them (a whole float without its ".0").
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return str(value)
@@ -399,33 +408,69 @@ def _secure(value: Any) -> bool | None:
     return set(value) == {"secure"} and isinstance(text, str) and bool(_CIPHERTEXT.fullmatch(text))
 
 
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")
+"""What Go's `strconv.Atoi` parses: the CLI's test of an `integer` value (text, sign, decimal digits)."""
+_GO_YAML_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
+"""A plain scalar Go's yaml.v3 reads as an integer (`_` removed, `strconv.ParseInt(s, 0, 64)`), which then
+reaches the CLI's check as decimal digits; this loader keeps such scalars (`0x1f`, `3_0`) as text."""
+
+
+def _is_int64(text: str) -> bool:
+    try:
+        return -(1 << 63) <= int(text, 0 if not _GO_ATOI.fullmatch(text) else 10) < (1 << 63)
+    except ValueError:
+        return False
+
+
+def _cli_integer(text: str) -> bool:
+    plain = text.replace("_", "")
+    return (bool(_GO_ATOI.fullmatch(text)) and _is_int64(text)) or \
+        (bool(_GO_YAML_INT.fullmatch(plain)) and _is_int64(plain))
+
+
 def _type_problem(decl: Declaration, value: Any) -> str | None:
-    """What Pulumi's typed-config check would refuse (declared type vs the stack file's value)."""
-    scalar = isinstance(value, (str, int, float, bool))
-    ok = {
-        "string": scalar,
-        "integer": scalar,  # the program parses and range-checks the string it is handed
-        "boolean": scalar,
-        "array": isinstance(value, list) and all(isinstance(x, str) for x in value),
-    }[decl.type]
-    return None if ok else f"must be {_EXPECTED[decl.type]} (its declared type is {decl.type})"
+    """The CLI's typed-config check of one stack value (`validateStackConfigValue`, which calls
+    `ValidateConfigValue` in pulumi/pulumi sdk/go/common/workspace/project.go): the value reaches it
+    as the text the stack file's YAML gives it (a number as its digits, a boolean as true/false), a
+    list or mapping as JSON. `string` takes any text, `integer` what `strconv.Atoi` parses, `boolean`
+    exactly "true" or "false", `array` a list whose items are of the item type."""
+    if decl.type == "array":
+        ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+    elif isinstance(value, (list, dict)):
+        ok = False
+    elif decl.type == "integer":
+        ok = _cli_integer(as_config_string(value))
+    elif decl.type == "boolean":
+        ok = as_config_string(value) in ("true", "false")
+    else:
+        ok = True
+    if ok:
+        return None
+    full_type = f"array<{decl.item_type}>" if decl.type == "array" else decl.type
+    return f"must be {_EXPECTED[decl.type]} (its declared type is {full_type})"
 
 
-def stack_config(
-    stack: str,
-    program_dir: Path,
-    *,
-    overrides: Mapping[str, Any] | None = None,
-) -> StackConfigSource:
-    """Merge Pulumi.yaml defaults with Pulumi.<stack>.yaml, replacing secrets by placeholders.
+def missing_keys_message(stack: str, missing: list[str]) -> str:
+    """The CLI's refusal of a stack that lacks required keys, word for word.
 
-    Refuses, in one ProjectFileError naming the file and every key, what `pulumi` would refuse
-    before running the program: keys without a namespace, plain-text values of `secret: true`
-    keys, malformed `secure:` values, null values and values of the wrong declared type.
-    """
-    project = project_name(program_dir)
-    decls = declarations(program_dir)
-    stack_path = program_file(program_dir, f"Pulumi.{stack}.yaml")
+    pulumi/pulumi pkg/workspace/config.go (`mergeConfig`, `missingStackConfigurationKeysError`,
+    `formatMissingKeys`; before 3.246 in sdk/go/common/workspace/config.go): "Stack '%v' is missing
+    configuration %v %v", "value" or "values", the keys as Pulumi.yaml spells them, sorted, quoted,
+    the last joined with "and"."""
+    keys = sorted(missing)
+    if len(keys) == 1:
+        listed = f"'{keys[0]}'"
+    else:
+        listed = ", ".join(f"'{k}'" for k in keys[:-2])
+        listed = (listed + ", " if listed else "") + f"'{keys[-2]}' and '{keys[-1]}'"
+    return f"Stack '{stack}' is missing configuration {'value' if len(keys) == 1 else 'values'} {listed}"
+
+
+def _read_stack_file(stack_path: Path) -> tuple[dict[str, Any], bool]:
+    """The `config:` mapping of a stack file and whether the file exists (the CLI runs a stack
+    without one: it has only the project's defaults)."""
+    if not os.path.lexists(stack_path):
+        return {}, False
     data = _load_yaml(stack_path)
     if data is None:
         data = {}
@@ -436,6 +481,36 @@ def stack_config(
         raw = {}
     if not isinstance(raw, dict):
         raise ProjectFileError(f"{stack_path}: 'config' must be a mapping")
+    return raw, True
+
+
+def _full(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def stack_config(
+    stack: str,
+    program_dir: Path,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    stack_values: Mapping[str, Any] | None = None,
+) -> StackConfigSource:
+    """The config the CLI hands the program for `stack`: Pulumi.<stack>.yaml (none is no config),
+    `overrides` (`--config`) on top, the project's defaults and values where the stack sets nothing.
+    `stack_values` stands for the `config:` of a stack file not written yet (`infra.prstack`).
+
+    Refuses, in one ProjectFileError naming the file and every key, what `pulumi preview`/`up`/
+    `destroy` refuse before the program runs (`ValidateStackConfigAndApplyProjectConfig`): keys
+    without a namespace, declared keys of this project with neither a default nor a value that the
+    stack does not set (the CLI's own message, `secret: true` keys included), plain-text values of
+    `secret: true` keys, malformed `secure:` values, null values, values not of the declared type.
+    A `secure:` value cannot be decrypted offline: a placeholder that stays a secret stands in for
+    it. A missing key never gets one.
+    """
+    project = project_name(program_dir)
+    decls = declarations(program_dir)
+    stack_path = program_file(program_dir, f"Pulumi.{stack}.yaml")
+    raw, has_file = (dict(stack_values), True) if stack_values is not None else _read_stack_file(stack_path)
     problems: list[str] = []
     for key, value in raw.items():
         problems.extend(f"{stack_path}: {p}" for p in _stack_value_problems(project, decls, key, value))
@@ -446,21 +521,48 @@ def stack_config(
             problems.append(f"--config {key}: null is not a value")
         elif decl is not None and _secure(value) is None and (problem := _type_problem(decl, value)):
             problems.append(f"--config {key}: {problem}")
+    merged = {str(k): v for k, v in raw.items()}
+    merged.update({_full(project, k): v for k, v in (overrides or {}).items()})
+    project_level = project_values(program_dir, project)
+    # Only this project's namespace: a declared `aws:region` without a default is the provider's to require.
+    missing = [key for key, decl in decls.items() if not decl.has_default
+               and _full(project, key).partition(":")[0] == project
+               and _full(project, key) not in merged and _full(project, key) not in project_level]
+    if missing:
+        problems.insert(0, missing_keys_message(stack, missing) + "\n  " + _missing_hint(stack, decls, missing,
+                                                                                        has_file, stack_path))
     if problems:
         raise ProjectFileError("\n".join(problems))
+    return _merged_source(project, decls, merged, project_level, has_file)
 
+
+def _missing_hint(stack: str, decls: Mapping[str, Declaration], missing: list[str], has_file: bool,
+                  stack_path: Path) -> str:
+    secret = [k for k in sorted(missing) if decls[k].secret]
+    plain = [k for k in sorted(missing) if not decls[k].secret]
+    how = []
+    if secret:
+        how.append(f"`pulumi config set --secret -s {stack} <key>` for {', '.join(secret)}")
+    if plain:
+        how.append(f"`pulumi config set -s {stack} <key> <value>` for {', '.join(plain)}")
+    others = ", ".join(list_stacks(stack_path.parent)) or "none"
+    where = "" if has_file else (f" ({stack_path.name} does not exist: the stack has only Pulumi.yaml's defaults; "
+                                 f"stacks with a file: {others})")
+    return (f"(pulumi preview, up and destroy refuse the stack before the program runs{where}; set "
+            + " and ".join(how) + "; offline, give each with --config KEY=VALUE or an --answers file's \"config\")")
+
+
+def _merged_source(project: str, decls: Mapping[str, Declaration], merged: Mapping[str, Any],
+                   project_level: Mapping[str, Any], has_file: bool) -> StackConfigSource:
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     placeholders: dict[str, str] = {}
     for key, decl in decls.items():
         if decl.has_default and decl.default is not None:
-            values[f"{project}:{key}"] = as_config_string(decl.default)
-    for key, value in project_values(program_dir, project).items():
+            values[_full(project, key)] = as_config_string(decl.default)
+    for key, value in project_level.items():
         values[key] = as_config_string(value)
-    merged = dict(raw)
-    merged.update({(k if ":" in k else f"{project}:{k}"): v for k, v in (overrides or {}).items()})
-    for key, value in merged.items():
-        full = key if ":" in key else f"{project}:{key}"
+    for full, value in merged.items():
         if _secure(value):
             # An encrypted value needs the stack's secrets provider; stand in for it.
             placeholders[full] = placeholder(full)
@@ -469,14 +571,11 @@ def stack_config(
             continue
         values[full] = as_config_string(value)
     for key, decl in decls.items():
-        full = f"{project}:{key}"
-        if decl.secret:
-            if full not in values:
-                placeholders[full] = placeholder(full)
-                values[full] = placeholders[full]
-            if full not in secret_keys:
-                secret_keys.append(full)
-    return StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders)
+        full = _full(project, key)
+        if decl.secret and full in values and full not in secret_keys:
+            secret_keys.append(full)
+    return StackConfigSource(values=values, secret_keys=tuple(secret_keys), placeholders=placeholders,
+                             has_stack_file=has_file, given=tuple(merged))
 
 
 def _stack_value_problems(project: str, decls: Mapping[str, Declaration], key: str, value: Any) -> list[str]:
@@ -485,7 +584,7 @@ def _stack_value_problems(project: str, decls: Mapping[str, Declaration], key: s
         hint = f"; write '{project}:{key}'" if ":" not in key else ""
         return [f"config key {key!r} must be '<namespace>:<name>'{hint}"]
     namespace, _, name = key.partition(":")
-    decl = decls.get(name) if namespace == project else None
+    decl = decls.get(name) if namespace == project else decls.get(key)
     secure = _secure(value)
     if secure is False:
         return [f"{key}: a 'secure:' value must be the only key and a ciphertext string "
@@ -495,7 +594,7 @@ def _stack_value_problems(project: str, decls: Mapping[str, Declaration], key: s
     if decl is None or secure:
         return []
     if decl.secret:
-        # Pulumi's own refusal (pulumi/pulumi sdk/go/common/workspace/config.go, validateStackConfigValue).
+        # Pulumi's own refusal (pulumi/pulumi pkg/workspace/config.go, validateStackConfigValue).
         return [f"{key}: must be encrypted as it's secret; a plain value was committed (value not shown): "
                 f"rotate it, then set it with `pulumi config set --secret {name}`"]
     problem = _type_problem(decl, value)
@@ -507,4 +606,5 @@ def default_program_dir() -> Path:
 
 
 def list_stacks(program_dir: Path) -> list[str]:
+    """The stacks with a stack file in `program_dir` (a stack may also exist without one)."""
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in program_dir.glob("Pulumi.*.yaml"))

@@ -37,6 +37,11 @@ TEMPLATE = Path("stacks") / "pull_request.yaml"
 """The template, relative to the program directory."""
 POLICY_CONFIG_STACK = "preview"
 """A pull-request stack is judged with the preview stack's policy config."""
+UNREAD_SECRET_VALUE = "unread-by-pull-request-stacks"
+"""What the workflows set each app secret of a pull-request stack to (`pulumi config set-all --secret`):
+Pulumi.yaml declares them without a default, so the CLI refuses `up` and `destroy` of a stack that
+lacks one (pulumi/pulumi pkg/workspace/config.go, `mergeConfig`), although the stack reads none of
+them (infra.config.PR_UNREAD_SECRETS). Not a credential: a value nothing reads."""
 
 
 class PullRequestStackError(Exception):

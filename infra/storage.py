@@ -232,10 +232,13 @@ class ObjectStorage(pulumi.ComponentResource):
                 bucket_name=backups.name,
                 jurisdiction=args.jurisdiction,
                 rules=[
+                    # No `prefix`: the whole bucket, in the form the provider's own test uses
+                    # (r2_bucket_lock/resource_test.go reads an omitted prefix back as null). An
+                    # empty string would read back as null (model.go `json:"prefix,optional"`,
+                    # Read copies the API's JSON), a change on every `up` (audit 2026-12b B10).
                     cloudflare.R2BucketLockRuleArgs(
                         id=f"lock-for-{args.backup_retention_days}-days",
                         enabled=True,
-                        prefix="",
                         condition=cloudflare.R2BucketLockRuleConditionArgs(
                             type="Age", max_age_seconds=args.backup_retention_days * DAY
                         ),

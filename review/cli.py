@@ -8,22 +8,29 @@
     python -m review graph --stack NAME [--program DIR] [--format mermaid|dot|text|json] [--out FILE]
 
 Common options: `--config KEY=VALUE` (repeatable) overrides a stack config value (JSON values
-such as lists are parsed), `--eager-imports` imports the provider SDKs in full instead of only
-the modules the program uses (see `review.lazy`), `--debug` shows tracebacks.
+such as lists are parsed), `--answers FILE` gives what an offline run cannot know (secret config,
+invoke results, other stacks' outputs, provider-computed outputs; `review.capture.mocks.Answers`),
+`--state FILE` (plan, check, graph) a `pulumi stack export` to plan against, `--eager-imports`
+imports the provider SDKs in full instead of only the modules the program uses (see `review.lazy`),
+`--debug` shows tracebacks.
 
-The program runs under Pulumi's mock runtime (`review.capture`) with the stack's config; secret
-config is replaced by placeholders that stay secrets. Secret values are shown as `[secret]` and
-never printed or written; as a second guard every output is scrubbed of the placeholders and of
-every string that only occurs inside secret values.
+The program runs under Pulumi's mock runtime (`review.capture`) as `pulumi preview` runs it: a dry
+run, in which what a provider computes is unknown unless `--state` or `--answers` holds it
+(`plan --as-deployed`: as after a finished `up`). The config is loaded as the CLI loads it
+(`infra.projectfile`): a declared key without default or value that the stack lacks is refused in
+the CLI's words; each `secure:` value is replaced by a placeholder that stays a secret. Secret
+values are shown as `[secret]` and never printed or written; as a second guard every output is
+scrubbed of the placeholders and of every string that only occurs inside secret values.
 
 Exit codes:
     0  success (check: no mandatory violation; diff: nothing flagged or --allow-replace)
     1  check: a mandatory policy violation (the pack's, or preview reusing a production secret);
        diff: a stateful resource would be deleted or replaced
-    2  bad usage or invalid input, naming the path or key: unknown stack, a project or stack file
-       Pulumi would refuse (infra.projectfile), invalid stack config (the program's message names
-       the keys), invalid policy config (names the policy and property), bad git revision, an
-       unwritable --out, two --stack for plan/diff/graph
+    2  bad usage or invalid input, naming the path or key: a project or stack file the CLI would
+       refuse (infra.projectfile: missing keys, wrong types, plain-text secrets), invalid stack
+       config (the program's message names the keys), config nothing reads, an answer the run
+       needs (an invoke, a stack reference), invalid policy config, answers or state file, bad git
+       revision, an unwritable --out, two --stack for plan/diff/graph
     3  the program or the policy pack failed for another reason (its last line; no traceback
        without --debug)
 
@@ -77,11 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m review", description="Offline plan, policy check, diff and "
                      "dependency graph of this Pulumi program (mock runtime, no cloud access).",
                      epilog="exit codes: 0 ok, 1 mandatory violation / flagged replacement, "
-                            "2 bad usage or invalid config, 3 program or policy pack failure")
+                            "2 bad usage or input (config the CLI refuses, a needed answer), "
+                            "3 program or policy pack failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{plan,check,diff,graph}",
                                 parser_class=_Parser)
 
-    def common(p: argparse.ArgumentParser, *, formats: Sequence[str], many_stacks: bool = False) -> None:
+    def common(p: argparse.ArgumentParser, *, formats: Sequence[str], many_stacks: bool = False,
+               with_state: bool = True) -> None:
         if many_stacks:
             p.add_argument("--stack", action="append", required=True, metavar="NAME",
                            help="stack to evaluate (repeat for several; Pulumi.NAME.yaml)")
@@ -94,8 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                        help="override a stack config value (JSON values parsed); repeatable")
         p.add_argument("--answers", metavar="FILE", default=None,
-                       help="JSON answers for what the mocks cannot know: other stacks' outputs "
-                            "(stackReferences) and invokes without a built-in answer (invokes)")
+                       help="JSON answers for what an offline run cannot know: other stacks' outputs "
+                            "(stackReferences), invokes without a built-in answer (invokes), secret config "
+                            "values (config) and outputs providers compute (resources)")
+        if with_state:
+            p.add_argument("--state", action="append", default=[], metavar="FILE",
+                           help="`pulumi stack export` of the stack: resources it holds unchanged keep their "
+                                "outputs, as in a real preview (repeatable; matched to stacks by URN)")
         p.add_argument("--eager-imports", action="store_true",
                        help="import provider SDKs in full (default: only the modules the program uses)")
         p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -104,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, formats=("text", "json", "markdown"))
     p.add_argument("--out", metavar="FILE", help="write the manifest JSON (see review.manifest)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success (with --out)")
+    p.add_argument("--as-deployed", action="store_true",
+                   help="evaluate as after a finished `pulumi up` (every provider output answered by the mocks) "
+                        "instead of as `pulumi preview`; diff evaluates its base revision so")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser(
@@ -127,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"policy pack directory (default: {HOME / 'policies'})")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("diff", help="desired-state diff between a git revision and the working tree")
-    common(p, formats=("text", "json", "markdown"))
+    p = sub.add_parser("diff", help="what `pulumi preview` would show for the working tree against the stack "
+                                     "deployed from a git revision")
+    common(p, formats=("text", "json", "markdown"), with_state=False)
     p.add_argument("--base", required=True, metavar="GITREF", help="git revision to compare against")
     p.add_argument("--allow-replace", action="store_true",
                    help="exit 0 even when a stateful resource would be deleted or replaced")
@@ -155,6 +173,7 @@ class Output:
         self.weak: dict[str, str] = {}
         """Secret config key -> why its value cannot be kept out of the output (named, never shown)."""
         self._public: set[str] = set()
+        self._noted: set[str] = set()
 
     def learn_source(self, source: Any) -> None:
         """Every secret the run was given (stack file placeholders, --config values), before the
@@ -178,6 +197,10 @@ class Output:
             else:
                 self.scrubber.add([value])
         self.scrubber.add(set(source.placeholders.values()))
+        for note in getattr(source, "notes", ()):
+            if note not in self._noted:
+                self._noted.add(note)
+                sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {note}\n"))
 
     def learn(self, evaluation: Any) -> None:
         from review import wire  # noqa: PLC0415
@@ -195,7 +218,8 @@ class Output:
         # Derived secret strings when they are long enough to be credentials rather than words
         # (the Vercel SDK wraps every env-var value, so "production" is secret-wrapped too) and
         # never occur as plain values.
-        self.scrubber.add(s for s in secret - plain if len(s) >= 16)
+        # An unknown is the engine's marker, not a value, wherever it sits.
+        self.scrubber.add(s for s in secret - plain - {wire.UNKNOWN} if len(s) >= 16)
         for warning in capture.warnings:
             sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {warning}\n"))
 
@@ -228,9 +252,31 @@ class Output:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from review.evaluate import parse_override  # noqa: PLC0415
+    """The `--answers` file's config, then `--config` values over it."""
+    from review.evaluate import load_answers, parse_override  # noqa: PLC0415
 
-    return dict(parse_override(o) for o in args.config)
+    given = dict(load_answers(args.answers).config)
+    given.update(parse_override(o) for o in args.config)
+    return given
+
+
+def _states(args: argparse.Namespace, stacks: Sequence[str]) -> dict[str, Any]:
+    """Stack -> its `--state` file, each matched by the stack its URNs name."""
+    from review.capture import state as st  # noqa: PLC0415
+
+    found: dict[str, Any] = {}
+    for path in getattr(args, "state", None) or []:
+        try:
+            loaded = st.ExportedState.load(path)
+        except st.StateError as exc:
+            raise UsageError(str(exc)) from None
+        named = {urn.split("::", 1)[0].removeprefix("urn:pulumi:") for urn in loaded.resources}
+        match = [s for s in stacks if s in named or not named]
+        if len(match) != 1 or match[0] in found:
+            raise UsageError(f"--state {path}: holds stack {', '.join(sorted(named)) or '(empty)'}; give one "
+                             f"`pulumi stack export` per stack evaluated ({', '.join(stacks)})")
+        found[match[0]] = loaded
+    return found
 
 
 def _evaluate(args: argparse.Namespace, out: Output, stack: str, program: str | None = None) -> Any:
@@ -238,10 +284,11 @@ def _evaluate(args: argparse.Namespace, out: Output, stack: str, program: str | 
 
     source = evaluate.load_source(stack, program or args.program, _overrides(args))
     answers = evaluate.load_answers(args.answers)
+    state = _states(args, [stack]).get(stack)
     out.learn_source(source)
     if not args.eager_imports:
         lazy.install()
-    return evaluate.evaluate(source, answers)
+    return evaluate.evaluate(source, answers, preview=not getattr(args, "as_deployed", False), state=state)
 
 
 def _digest_key() -> bytes | None:
@@ -309,6 +356,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     overrides = _overrides(args)
     sources = [evaluate.load_source(s, args.program, overrides) for s in stacks]
     answers = evaluate.load_answers(args.answers)
+    states = _states(args, stacks)
     for source in sources:
         out.learn_source(source)
     pack_dir = Path(args.policy_pack).resolve() if args.policy_pack else HOME / "policies"
@@ -328,7 +376,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
             analyses.append(analysis)
             analysis.start()
             try:
-                ev = evaluate.evaluate(source, answers, on_register=analysis.put)
+                ev = evaluate.evaluate(source, answers, on_register=analysis.put, state=states.get(source.stack))
             except BaseException:
                 analysis.abort()
                 raise
@@ -357,6 +405,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
 def cmd_diff(args: argparse.Namespace, out: Output) -> int:
     from review import diff, evaluate, lazy  # noqa: PLC0415
     from review import manifest as mf  # noqa: PLC0415
+    from review.capture import state as st  # noqa: PLC0415
 
     source = evaluate.load_source(args.stack, args.program, _overrides(args))
     answers = evaluate.load_answers(args.answers)
@@ -364,22 +413,17 @@ def cmd_diff(args: argparse.Namespace, out: Output) -> int:
     key = os.urandom(32)
     with diff.TempDir() as tmp:
         base_dir, commit = diff.export_revision(source.program_dir, args.base, tmp / "src")
-        proc = None
+        base = None
         if (base_dir / f"Pulumi.{args.stack}.yaml").is_file() or evaluate.derivable_at(base_dir, args.stack):
+            # The base revision as deployed, first: the working tree is previewed against it.
             proc = diff.start_base_plan(base_dir, args.stack, tmp / "base.json", key,
                                         eager=args.eager_imports, overrides=args.config, answers=args.answers)
-        try:
-            if not args.eager_imports:
-                lazy.install()
-            ev = evaluate.evaluate(source, answers)
-        except BaseException:
-            if proc is not None:
-                proc.kill()
-                proc.wait()
-            raise
+            base = diff.finish_base_plan(proc, tmp / "base.json", args.base)
+        if not args.eager_imports:
+            lazy.install()
+        ev = evaluate.evaluate(source, answers, state=st.DeployedManifest(base, key) if base else None)
         out.learn(ev)
         work = mf.build(ev.capture, key)
-        base = diff.finish_base_plan(proc, tmp / "base.json", args.base) if proc is not None else None
     res = diff.diff_manifests(base, work, base_ref=args.base, base_commit=commit)
     res.config_keys = tuple(dict.fromkeys(o.partition("=")[0].strip() for o in args.config))
     if args.format == "json":

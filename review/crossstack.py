@@ -65,7 +65,8 @@ class CrossStackResult:
     compared: int = 0
     """Same-key (production, preview) pairs across two stacks whose values were compared."""
     skipped: int = 0
-    """Same-key pairs not compared: a value the run gives every stack (placeholder, --config)."""
+    """Same-key pairs not compared: a value the run gives every stack (placeholder, --config, the
+    answers' config) or one a preview does not know (a generated password, a token)."""
     violations: list[Violation] = field(default_factory=list)
 
     @property
@@ -75,8 +76,8 @@ class CrossStackResult:
     def summary(self) -> str:
         pairs = ", ".join(f"{a} (production) vs {b} (preview)" for a in self.production for b in self.preview if a != b)
         return (f"cross-stack {POLICY}: {pairs}: {self.compared} sensitive variable pairs compared, "
-                f"{len(self.violations)} shared values, {self.skipped} skipped (placeholders or --config "
-                f"values the run gives every stack)")
+                f"{len(self.violations)} shared values, {self.skipped} skipped (values the run gives every "
+                f"stack, or not known before the engine runs)")
 
     def as_json(self) -> dict[str, Any]:
         return {"policy": POLICY, "production": self.production, "preview": self.preview,

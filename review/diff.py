@@ -74,6 +74,11 @@ class Change:
     because: tuple[str, ...] = ()
     """Names of replaced resources this value derives from (it changes with them)."""
 
+    @property
+    def unknown(self) -> bool:
+        """The new value is not known before the engine runs: it may change (or not)."""
+        return self.new == wire.UNKNOWN or (mf.is_marker(self.new) and bool(self.new.get("unknown")))
+
     def text(self) -> str:
         if self.secret:
             if self.old is _MISSING:
@@ -81,7 +86,12 @@ class Change:
             if self.new is _MISSING:
                 return f"{self.path}: removed [secret]"
             why = f" (derives from {', '.join(self.because)}, which is replaced)" if self.because else ""
+            if self.unknown and not why:
+                return f"{self.path}: [secret] may change (known only once the engine runs)"
             return f"{self.path}: [secret] changed{why}"
+        if self.unknown:
+            old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
+            return f"{self.path}: {old} → [unknown] (may change: known only once the engine runs)"
         old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
         new = "(absent)" if self.new is _MISSING else render.short(self.new, 50)
         return f"{self.path}: {old} → {new}"
@@ -137,11 +147,15 @@ def _is_secret(v: Any) -> bool:
 
 
 def compare(old: Any, new: Any, path: str = "") -> list[Change]:
+    """What differs between two manifest values; an unknown (a value the preview cannot know yet) is
+    a change that may happen, whatever the other side holds, as the engine's preview diff treats it."""
     if _is_secret(old) or _is_secret(new):
         if _is_secret(old) and _is_secret(new):
             same = old.get("digest") is not None and old.get("digest") == new.get("digest")
             return [] if same else [Change(path, old, new, secret=True)]
         return [Change(path, old, new, secret=True)]
+    if old == wire.UNKNOWN or new == wire.UNKNOWN:
+        return [Change(path, old, new)]
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[Change] = []
         for key in sorted(set(old) | set(new)):
@@ -381,7 +395,7 @@ def export_revision(program_dir: Path, ref: str, dest: Path) -> tuple[Path, str]
 def start_base_plan(base_dir: Path, stack: str, out: Path, key: bytes, *, eager: bool,
                     overrides: Sequence[str], answers: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "review", "plan", "--stack", stack, "--program", str(base_dir),
-           "--out", str(out), "--quiet"]
+           "--out", str(out), "--quiet", "--as-deployed"]
     if eager:
         cmd.append("--eager-imports")
     for o in overrides:

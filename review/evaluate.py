@@ -55,6 +55,10 @@ class Source:
     values: dict[str, str]
     secret_keys: tuple[str, ...]
     placeholders: dict[str, str]
+    notes: tuple[str, ...] = ()
+    """What the run could not take from files as the CLI would (printed as warnings)."""
+    given: tuple[str, ...] = ()
+    """The keys the stack file, `--config` and the answers' config set (not the defaults)."""
 
 
 @dataclass
@@ -102,7 +106,11 @@ def _main_path(program_dir: Path, project_data: Mapping[str, Any]) -> Path:
 
 def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Source:
-    """The config the CLI would pass for `stack`, secrets replaced by placeholders."""
+    """The config the CLI would pass for `stack`, `secure:` values replaced by placeholders.
+
+    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m infra.prstack` writes;
+    else no stack config at all (the CLI runs such a stack with the project's defaults, and refuses
+    it when a required key is then missing)."""
     program_dir = Path(program_dir or HOME).resolve()
     if not program_dir.is_dir():
         raise UsageError(f"--program {program_dir}: not a directory")
@@ -121,27 +129,27 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
         raise UsageError(f"{project_file}: runtime is {runtime_name!r}; only Python programs can be evaluated")
-    stacks = projectfile.list_stacks(program_dir)
-    derived = None
-    if stack not in stacks:
-        derived = _pull_request_stack(stack, program_dir, overrides or {})
-        if derived is None:
-            raise UsageError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {program_dir} "
-                             f"(stacks: {', '.join(stacks) or 'none'}; or pr-<number>, derived from "
-                             "stacks/pull_request.yaml)")
     project = data.get("name") if isinstance(data, dict) else None
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
+    has_file = os.path.lexists(program_dir / f"Pulumi.{stack}.yaml")
+    derived = None if has_file else _pull_request_stack(stack, program_dir, overrides or {})
     try:
-        if derived is not None:
-            # A pull-request stack without its file: the config `python -m infra.prstack` would write.
-            cfg = projectfile.stack_config(derived[0], program_dir, overrides=derived[1])
-        else:
-            cfg = projectfile.stack_config(stack, program_dir, overrides=overrides)
+        # A pull-request stack without its file: the config `python -m infra.prstack` would write.
+        cfg = projectfile.stack_config(stack, program_dir, overrides=overrides, stack_values=derived)
     except projectfile.ProjectFileError as exc:
-        raise UsageError(str(exc)) from None
+        hint = ""
+        if not has_file and derived is None and derivable_at(program_dir, "pr-1"):
+            hint = "\n  (a pull-request stack is pr-<number>, derived from stacks/pull_request.yaml without a file)"
+        raise UsageError(str(exc) + hint) from None
+    notes: tuple[str, ...] = ()
+    if not cfg.has_stack_file:
+        stacks = projectfile.list_stacks(program_dir)
+        notes = (f"no Pulumi.{stack}.yaml in {program_dir}: evaluated with Pulumi.yaml's defaults only, as "
+                 f"the CLI runs a stack without a stack file (stacks with one: {', '.join(stacks) or 'none'})",)
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
-                  values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders))
+                  values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders),
+                  notes=notes, given=cfg.given)
 
 
 def derivable_at(program_dir: Path, stack: str) -> bool:
@@ -151,13 +159,10 @@ def derivable_at(program_dir: Path, stack: str) -> bool:
     return config.pr_number(stack) is not None and (program_dir / prstack.TEMPLATE).is_file()
 
 
-def _pull_request_stack(stack: str, program_dir: Path,
-                        overrides: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """(base stack, overrides) for `pr-<n>` (infra.prstack), or None for any other name.
-
-    The branch is `--config pullRequestBranch=B` when given (the workflows pass the real one),
-    else `pr-<n>`; every other `--config` value applies on top of the derived config.
-    """
+def _pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `config:` `python -m infra.prstack` writes for `pr-<n>` (infra.prstack), or None for any
+    other name. The branch is `--config pullRequestBranch=B` when given (the workflows pass the
+    real one), else `pr-<n>`; `--config` values apply on top as they do to any stack file."""
     from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
 
     number = config.pr_number(stack)
@@ -166,11 +171,9 @@ def _pull_request_stack(stack: str, program_dir: Path,
     given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
     branch = str(given.get("pullRequestBranch") or stack)
     try:
-        derived = prstack.derive(number, branch, program_dir)
+        return prstack.derive(number, branch, program_dir)
     except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
         raise UsageError(f"stack {stack!r}: {exc}") from None
-    base = prstack.template_base(program_dir)
-    return base, {**derived, **overrides}
 
 
 # --------------------------------------------------------------------------- module isolation
@@ -242,23 +245,33 @@ def load_answers(path: str | os.PathLike[str] | None) -> Any:
         raise UsageError(f"--answers {path}: cannot be read ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--answers {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    known = {"stackReferences", "invokes"}
+    known = {"stackReferences", "invokes", "config", "resources"}
     if not isinstance(data, dict) or set(data) - known:
         extra = sorted(set(data) - known) if isinstance(data, dict) else []
-        raise UsageError(f"--answers {path}: expected an object with stackReferences and/or invokes"
-                         + (f" (unknown keys: {', '.join(map(str, extra))})" if extra else ""))
+        raise UsageError(f"--answers {path}: expected an object with stackReferences, invokes, config and/or "
+                         "resources" + (f" (unknown keys: {', '.join(map(str, extra))})" if extra else ""))
     parts = {}
-    for key in known:
+    for key in ("stackReferences", "invokes", "resources"):
         section = data.get(key, {})
         if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
             raise UsageError(f"--answers {path}: {key} must map each name to an object")
         parts[key] = section
-    return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"])
+    config = data.get("config", {})
+    if not isinstance(config, dict) or any(v is None for v in config.values()) or \
+            not all(isinstance(k, str) and re.fullmatch(r"[A-Za-z0-9_.:-]+", k) for k in config):
+        raise UsageError(f"--answers {path}: config must map config keys to values (not null)")
+    return Answers(stack_references=parts["stackReferences"], invokes=parts["invokes"], config=config,
+                   resources=parts["resources"])
 
 
-def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Evaluation:
+def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, preview: bool = True,
+             state: Any = None) -> Evaluation:
     """Run the program for `source` under mocks and capture every registration.
 
+    As `pulumi preview` runs it (`preview`, the default): a dry run planned against `state`
+    (`review.capture.state`; None: a stack never deployed), so what providers compute is unknown
+    unless the state or the answers hold it. `preview=False`: as a finished `pulumi up`, every
+    output answered by the mocks (`plan --as-deployed`, the base revision of `diff`).
     `on_register(resource)` sees each registration as it arrives (check streams them to the pack).
     """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
@@ -267,12 +280,12 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Ev
     started = time.perf_counter()
     main = str(source.main)
     try:
-        with isolated_imports(source.program_dir):
+        with isolated_imports(source.program_dir), _config_reads() as read:
             captured = capture.run(
                 lambda: runpy.run_path(main, run_name="__main__"),
                 stack=source.stack, project=source.project, config=source.values,
                 secret_keys=source.secret_keys, program_dir=source.program_dir, answers=answers,
-                on_register=on_register,
+                on_register=on_register, preview=preview, state=state,
             )
     except pulumi.RunError as exc:
         # The program's own "bad config" path: the message lists the keys.
@@ -280,17 +293,111 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None) -> Ev
     except (UsageError, EvaluationError):
         raise
     except Exception as exc:  # noqa: BLE001 - any program failure is reported, not raised
-        where = _program_frame(exc, source.program_dir)
-        at = f"\n  at {where}" if where else ""
-        not_mocked = _cause(exc, capture.InvokeNotMocked)
-        if not_mocked is not None:
-            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {not_mocked}{at}", source)) from None
-        if isinstance(exc, capture.ProgramExited):
-            raise EvaluationError(scrub_message(f"stack {source.stack!r}: {exc}; nothing was checked{at}",
-                                                source)) from None
-        raise EvaluationError(scrub_message(
-            f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}{at}", source)) from None
+        raise _failure(exc, source) from None
+    unread = unread_keys(source, read, captured)
+    if unread:
+        raise UsageError(scrub_message(f"stack {source.stack!r} sets config nothing reads (the CLI hands it to the "
+                                       "program silently, which then runs without it):\n  " + "\n  ".join(unread),
+                                       source))
     return Evaluation(source=source, capture=captured, seconds=time.perf_counter() - started)
+
+
+def _failure(exc: Exception, source: Source) -> Exception:
+    """The error a failed run is reported as: a needed answer is the user's input (exit 2), any
+    other failure the program's (exit 3); with where it failed, and a hint when it may have
+    failed on a placeholder of a secret."""
+    from review import capture  # noqa: PLC0415
+
+    where = _program_frame(exc, source.program_dir)
+    at = f"\n  at {where}" if where else ""
+    needed = _cause(exc, capture.AnswerNeeded)
+    if needed is not None:
+        return UsageError(scrub_message(f"stack {source.stack!r}: {needed}{at}", source))
+    if isinstance(exc, capture.ProgramExited):
+        return EvaluationError(scrub_message(f"stack {source.stack!r}: {exc}; nothing was checked{at}", source))
+    return EvaluationError(scrub_message(
+        f"the program failed for stack {source.stack!r}: {type(exc).__name__}: {exc}{at}"
+        + _placeholder_hint(exc, source), source))
+
+
+def _placeholder_hint(exc: BaseException, source: Source) -> str:
+    """Which `secure:` placeholders the failed run held, the one the failing code held first."""
+    if not source.placeholders:
+        return ""
+    held = [k for k in source.placeholders if _frames_hold(exc, source.placeholders[k])]
+    keys = held or sorted(source.placeholders)
+    named = ", ".join(k.split(":", 1)[1] if k.startswith(f"{source.project}:") else k for k in keys)
+    first = keys[0].split(":", 1)[1] if keys[0].startswith(f"{source.project}:") else keys[0]
+    what = "the failing code held" if held else "the run was given"
+    return (f"\n  note: {what} a stand-in for the secret {named}: a `secure:` value cannot be decrypted offline. "
+            f"If the program parses it, pass a value of the real shape: --config {first}=<value> (or the answers "
+            "file's \"config\"); it stays a secret and is never printed")
+
+
+def _frames_hold(exc: BaseException, value: str) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if value in str(exc):
+            return True
+        tb = exc.__traceback__
+        while tb is not None:
+            for local in tb.tb_frame.f_locals.values():
+                if isinstance(local, str) and value in local:
+                    return True
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _config_reads() -> Iterator[set[str]]:
+    """Record the config keys the program reads through `pulumi.Config` (`pulumi/config.py` calls
+    `get_config` for each)."""
+    import pulumi.config as sdk_config  # noqa: PLC0415
+
+    read: set[str] = set()
+    original = sdk_config.get_config
+
+    def recording(key: str) -> Any:
+        read.add(key)
+        return original(key)
+
+    sdk_config.get_config = recording
+    try:
+        yield read
+    finally:
+        sdk_config.get_config = original
+
+
+def _provider_namespace(namespace: str, capture: Any) -> bool:
+    """A namespace a provider reads: the CLI's own, a package the run used, or an installed provider SDK."""
+    import importlib.util  # noqa: PLC0415
+
+    if namespace == "pulumi" or any(r.type == f"pulumi:providers:{namespace}" for r in capture.resources):
+        return True
+    module = namespace.replace("-", "_")
+    return any(importlib.util.find_spec(f"{prefix}_{module}") is not None for prefix in ("pulumi", "pulumiverse"))
+
+
+def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
+    """Keys the stack sets that nothing reads: undeclared in the project's namespace, or under a
+    namespace that is neither the project's nor a provider's. The CLI passes them through and the
+    program runs without them (a stack file's `ara:hstsPreload` leaves `demo:hstsPreload` unset)."""
+    from infra import projectfile  # noqa: PLC0415
+
+    declared = {k if ":" in k else f"{source.project}:{k}" for k in projectfile.declarations(source.program_dir)}
+    out = []
+    for key in source.given:
+        namespace, _, name = key.partition(":")
+        if key in read or key in declared or (namespace != source.project and _provider_namespace(namespace, capture)):
+            continue
+        meant = f"{source.project}:{name}"
+        hint = f"; did you mean {meant!r}?" if meant in declared or meant in read else ""
+        where = "not declared in Pulumi.yaml and never read" if namespace == source.project else \
+            f"namespace {namespace!r} is neither this project's ({source.project}) nor a provider's"
+        out.append(f"{key}: {where}{hint}")
+    return out
 
 
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:

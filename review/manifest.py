@@ -34,7 +34,8 @@ Secrets: every value the engine would receive wrapped as a secret (the
 `diff` asks for `{"secret": true, "digest": "<hex>"}` instead: an HMAC-SHA256 of the value under
 a random per-run key held by the parent process, so two manifests of one `diff` run can say
 "changed" or "unchanged" without either one containing or fixing the value (without the key the
-digests compare to nothing). Other special values are kept as the engine sees them (an unknown is
+digests compare to nothing). A secret whose value is not known yet (a preview: a generated
+password, a URL built from one) is `{"secret": true, "unknown": true}`, with no digest. Other special values are kept as the engine sees them (an unknown is
 the string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`, a resource reference its sentinel object).
 Everything is sorted and the mock ids are deterministic, so the same program and config always
 give the same bytes (the prod manifest is snapshotted in tests/infra/__snapshots__).
@@ -50,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from review import wire
-from review.wire import SECRET_SIG, resolve_aliases, reveal
+from review.wire import resolve_aliases, reveal
 
 VERSION = 1
 DIGEST_ENV = "ARA_INFRA_SECRET_DIGEST_KEY"
@@ -63,7 +64,15 @@ class ManifestError(ValueError):
 
 def is_marker(value: Any) -> bool:
     """True for the manifest's secret marker `{"secret": true, ...}`."""
-    return isinstance(value, dict) and value.get("secret") is True and set(value) <= {"secret", "digest"}
+    return isinstance(value, dict) and value.get("secret") is True and set(value) <= {"secret", "digest", "unknown"}
+
+
+def _holds_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(v) for v in value)
+    return value == wire.UNKNOWN
 
 
 def secret_digest(plain: Any, key: bytes) -> str:
@@ -76,7 +85,9 @@ def redact(value: Any, digest_key: bytes | None = None) -> Any:
     """Replace each secret-wrapped value by the secret marker (with an HMAC when a key is given)."""
     def marker(secret: Any) -> dict[str, Any]:
         found: dict[str, Any] = {"secret": True}
-        if digest_key:
+        if _holds_unknown(reveal(secret)):
+            found["unknown"] = True  # not known until the engine runs: no digest says "unchanged"
+        elif digest_key:
             found["digest"] = secret_digest(reveal(secret), digest_key)
         return found
 
@@ -146,6 +157,8 @@ def validate(data: Any, *, source: str = "manifest") -> dict[str, Any]:
 
 
 def contains_secret_value(manifest: Mapping[str, Any]) -> bool:
-    """True if any wire-form secret survived (a bug): used by the tests and as a last check."""
-    text = json.dumps(manifest)
-    return SECRET_SIG in text
+    """True if any wire-form secret survived (a bug): used by the tests and as a last check.
+
+    Only the secret signature counts: assets, archives and resource references share its key
+    (`4dabf…`) with other signatures and are not secrets."""
+    return wire.SECRET_MARK in json.dumps(manifest)

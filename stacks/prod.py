@@ -81,8 +81,12 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 
 
 def guardrails(cfg: StackConfig, plane: common.DataPlane) -> RepositoryGuardrails:
-    """The repository's ruleset and environments; the backup job's credentials from this stack."""
-    owner, repository = cfg.git_repository.split("/")
+    """This repository's ruleset and environments; the backup job's credentials from this stack.
+
+    On `githubInfraRepository`, where the workflows, their required check and the backup job run:
+    the app repository (`gitRepository`) has neither, so a ruleset there would wait forever for a
+    check that never reports."""
+    owner, repository = cfg.github_infra_repository.split("/")
     secrets = dict(zip(catalog.BACKUP_WORKFLOW_SECRETS, (
         plane.storage.backup_access_key_id,
         plane.storage.backup_secret_access_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,15 +13,30 @@ from review import capture
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FIXTURE = "tests/fixtures/ara-app"
+OFFLINE_ANSWERS = ROOT / "stacks" / "offline-answers.json"
+"""What `make check` passes with `--answers`: stand-ins for the secrets the committed stack files lack."""
+
+
+def offline_secrets() -> dict[str, Any]:
+    """The stand-in secret values an operator would have set with `pulumi config set --secret`."""
+    return dict(json.loads(OFFLINE_ANSWERS.read_text())["config"])
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> projectfile.StackConfigSource:
-    """The config the CLI would pass for `stack`, secrets replaced by known placeholders."""
-    return projectfile.stack_config(stack, ROOT, overrides=overrides)
+    """The config the CLI would pass for `stack`, given the offline stand-ins for its secrets
+    (the committed stack files hold none; without them the CLI refuses the stack)."""
+    return projectfile.stack_config(stack, ROOT, overrides={**offline_secrets(), **(overrides or {})})
+
+
+def secret_values(source: projectfile.StackConfigSource) -> set[str]:
+    """Every secret value a run of `source` is given (stand-ins, placeholders of `secure:` values)."""
+    return {source.values[k] for k in source.secret_keys if k in source.values}
 
 
 def run_program(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> capture.Capture:
-    """Run __main__.py for `stack` exactly as the language host would, under mocks."""
+    """Run __main__.py for `stack` exactly as the language host would, under mocks: as `pulumi up`
+    runs it (every provider output known, from the mocks) unless `preview` (a dry run: what
+    providers compute is unknown), which the real-server tests must not use."""
     source = stack_config(stack, overrides)
     return capture.run(
         lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
@@ -40,12 +56,13 @@ def run_component(build: Callable[[], Any], stack: str = "prod") -> capture.Capt
 
 def pull_request_config(number: int, branch: str,
                         overrides: Mapping[str, Any] | None = None) -> projectfile.StackConfigSource:
-    """The config of stack pr-<number> as `python -m infra.prstack` derives it, secrets as placeholders."""
+    """The config of stack pr-<number> as `python -m infra.prstack` derives it, with the offline
+    stand-ins for the secrets the workflow sets (`pulumi config set --secret`)."""
     from infra import prstack  # noqa: PLC0415 - only the pull-request tests need it
 
     derived = prstack.derive(number, branch, ROOT)
-    # The base stack's file supplies nothing the derivation did not copy; only its secrets stay out.
-    return projectfile.stack_config(prstack.POLICY_CONFIG_STACK, ROOT, overrides={**derived, **(overrides or {})})
+    return projectfile.stack_config(f"pr-{number}", ROOT, stack_values=derived,
+                                    overrides={**offline_secrets(), **(overrides or {})})
 
 
 def run_pull_request(number: int, branch: str, overrides: Mapping[str, Any] | None = None) -> capture.Capture:

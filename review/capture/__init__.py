@@ -9,13 +9,14 @@ with plausible provider outputs; `runner` runs a program inside a root stack; `m
 run registered. The review tool, the policy-pack driver and the tests all use it.
 """
 
-from review.capture.mocks import Answers, InvokeNotMocked, ProgramMocks
+from review.capture.mocks import AnswerNeeded, Answers, InvokeNotMocked, ProgramMocks, StackReferenceNotAnswered
 from review.capture.model import Capture, CapturedResource
 from review.capture.monitor import RecordingMonitor
 from review.capture.runner import ProgramExited, finish, run, start
 
 __all__ = [
-    "Answers", "Capture", "CapturedResource", "InvokeNotMocked", "ProgramExited", "ProgramMocks",
+    "AnswerNeeded", "Answers", "Capture", "CapturedResource", "InvokeNotMocked", "ProgramExited", "ProgramMocks",
+    "StackReferenceNotAnswered",
     "RecordingMonitor",
     "finish", "run", "start",
 ]

@@ -7,8 +7,9 @@ with `--answers FILE`:
     {"stackReferences": {"acme/network/prod": {"vpcId": "vpc-123"}},
      "invokes": {"aws:index/getRegion:getRegion": {"name": "us-east-1", "id": "us-east-1"}}}
 
-A stack reference with no answer gets no outputs and a warning; an invoke with no answer fails
-the run with `InvokeNotMocked`, which names the token and the remedy.
+A stack reference or an invoke with no answer fails the run with `AnswerNeeded`
+(`StackReferenceNotAnswered`, `InvokeNotMocked`), which names it and the `--answers` shape; the
+review tool reports it as bad input (exit 2). `config` and `resources` are described on `Answers`.
 """
 
 from __future__ import annotations
@@ -42,14 +43,30 @@ def _digest(*parts: str, n: int = 16) -> str:
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
-class InvokeNotMocked(LookupError):
-    """An invoke the program made that no mock answers (the message names it and the remedy)."""
+class AnswerNeeded(LookupError):
+    """The program needs a value only the user can give offline (the message names it and the
+    `--answers` shape): the user's input to supply, so a usage error, not a program failure."""
+
+
+class InvokeNotMocked(AnswerNeeded):
+    """An invoke the program made that no mock answers."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         super().__init__(
             f"the program calls the invoke {token}, which has no offline answer; supply one with "
             f'--answers FILE, a JSON file such as {{"invokes": {{"{token}": {{...the result, camelCase...}}}}}}')
+
+
+class StackReferenceNotAnswered(AnswerNeeded):
+    """A stack reference whose outputs the program reads and no answer gives."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"the program reads the outputs of stack {name!r} (a StackReference), which an offline run does not "
+            f'have; give them with --answers FILE, a JSON file such as {{"stackReferences": {{"{name}": '
+            f'{{"<output name>": ...}}}}}} (what `pulumi stack output --json -s {name}` prints)')
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,12 @@ class Answers:
     """Stack name as the program passes it -> that stack's outputs."""
     invokes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Invoke token -> its result (engine names, camelCase); replaces a built-in answer."""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Config key -> value, applied like `--config` (below it): the values only the stack's secrets
+    provider or the operator's `pulumi config set --secret` has."""
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """URN, or type token for every resource of that type -> outputs a provider computes (engine
+    names, camelCase; `id` for the id), known in a preview only because they are given here."""
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
@@ -79,16 +102,25 @@ class ProgramMocks(pulumi.runtime.Mocks):
         factory = _RESOURCE_OUTPUTS.get(args.typ)
         if factory is not None:
             outputs.update(factory(args))
-        return f"{args.name}-{_digest(_settings.get_stack(), args.typ, args.name, n=8)}", outputs
+        return self.mock_id(args.typ, args.name), outputs
+
+    @staticmethod
+    def mock_id(type_: str, name: str) -> str:
+        """The id the mocks give a resource: deterministic, from the stack, type and name."""
+        return f"{name}-{_digest(_settings.get_stack(), type_, name, n=8)}"
+
+    def resource_answer(self, urn: str, type_: str) -> Mapping[str, Any]:
+        """Outputs the answers file gives a resource: by its URN, else by its type token."""
+        return self.answers.resources.get(urn) or self.answers.resources.get(type_) or {}
 
     def _stack_reference(self, args: pulumi.runtime.MockResourceArgs):
         # StackReference reads its `outputs` and `secretOutputNames` (pulumi/stack_reference.py).
         name = str(args.inputs.get("name") or args.resource_id or args.name)
         outputs = self.answers.stack_references.get(name)
         if outputs is None:
-            self.warnings.append(f"stack reference {name!r} has no outputs offline (give them with --answers "
-                                 f'FILE: {{"stackReferences": {{"{name}": {{...}}}}}}); it reads as empty')
-            outputs = {}
+            # `pulumi preview` reads the other stack's outputs from the backend; empty ones would
+            # let the program run on values it never gets.
+            raise StackReferenceNotAnswered(name)
         return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
     # -- invokes -------------------------------------------------------------
@@ -175,12 +207,15 @@ def _get_zone(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get_domain_config(_: ProgramMocks, args: dict[str, Any]) -> dict[str, Any]:
+    # Vercel's GET /v6/domains/{domain}/config answers the rank-1 recommended CNAME as an FQDN with
+    # its trailing dot, and the provider passes it on as is (terraform-provider-vercel
+    # client/domain_config.go: the rank-1 `value` copied; audit 2026-12b B6): so does this answer.
     domain = args.get("domain", "")
     return {
         "id": domain,
         "domain": domain,
         "projectIdOrName": args.get("projectIdOrName", ""),
-        "recommendedCname": f"{_digest(domain)}.{MOCK_VERCEL_CNAME_SUFFIX}",
+        "recommendedCname": f"{_digest(domain)}.{MOCK_VERCEL_CNAME_SUFFIX}.",
         "recommendedIpv4s": [MOCK_VERCEL_IPV4],
         "misconfigured": True,
     }

@@ -11,6 +11,14 @@ recorded (and what a policy pack is shown) is what `pulumi preview` would see:
   `default_<version with underscores>` (`default` when the SDK sends no version).
 * **`additionalSecretOutputs`.** The engine marks the named outputs secret before the program
   sees them (an exported `RandomPassword.result` stays a secret).
+* **Preview (`preview=True`, what `pulumi preview` runs).** Each custom resource is planned
+  against `state` (`review.capture.state`): a same step answers with the state's outputs (or the
+  mocks', for `diff`'s deployed base revision); an update keeps its id and answers its inputs; a
+  create or replace answers its inputs only and no id, so the SDK makes the id and every output a
+  provider computes unknown, as it does in a real preview (pulumi/runtime/rpc.py
+  `resolve_properties`: in a dry run a missing output is unknown). Outputs given in the answers
+  file (`Answers.resources`) are known in any step. Without `preview` every registration is
+  answered by the mocks, as after a finished `pulumi up` (the real-server tests need that).
 """
 
 from __future__ import annotations
@@ -21,10 +29,12 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime import settings as _settings
 
+from review.capture import state as _state
 from review.capture.model import CapturedResource
-from review.wire import SECRET_MARK, SECRET_SIG, make_urn, parse_urn
+from review.wire import SECRET_MARK, SECRET_SIG, UNKNOWN, AliasResolver, make_urn, parse_urn
 
 PROVIDER_PREFIX = "pulumi:providers:"
 
@@ -33,8 +43,12 @@ class RecordingMonitor(_mocks.MockMonitor):
 
     def __init__(self, mocks: pulumi.runtime.Mocks, config: Mapping[str, str] | None = None,
                  secret_keys: Iterable[str] = (),
-                 on_register: Callable[[CapturedResource], None] | None = None) -> None:
+                 on_register: Callable[[CapturedResource], None] | None = None,
+                 *, preview: bool = False, state: Any = None) -> None:
         super().__init__(mocks)
+        self.preview = preview
+        self.state = state if state is not None else _state.NoState()
+        self._aliases = AliasResolver(_settings.get_project(), _settings.get_stack())
         self.on_register = on_register
         self.records: dict[str, CapturedResource] = {}
         self.order: list[str] = []
@@ -66,14 +80,20 @@ class RecordingMonitor(_mocks.MockMonitor):
                 props["version"] = version
             self._record(CapturedResource(urn=urn, type=ptype, name=name, custom=True, parent=None,
                                           provider=None, props=props, default_provider=True))
-            self._default_providers[key] = f"{urn}::{name}-default-id"
+            rid = f"{name}-default-id"
+            if self.preview and self.state.step(urn, (), ptype, props, None).kind not in (_state.SAME, _state.UPDATE):
+                rid = UNKNOWN  # a provider the preview creates (registry.go Create: UnknownID)
+            self._default_providers[key] = f"{urn}::{rid}"
         return self._default_providers[key]
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         provider = request.provider or None
         if provider is None and request.custom and not request.type.startswith(PROVIDER_PREFIX):
             provider = self._default_provider(request.type.split(":", 1)[0], request.version)
-        response = super().RegisterResource(request)
+        if self.preview and request.custom:
+            response = self._plan(request, provider)
+        else:
+            response = self._answered(super().RegisterResource(request), request)
         if request.additionalSecretOutputs:
             _mark_secret(response.object, request.additionalSecretOutputs)
         self._record(CapturedResource(
@@ -100,6 +120,42 @@ class RecordingMonitor(_mocks.MockMonitor):
                                                 ("update", request.customTimeouts.update),
                                                 ("delete", request.customTimeouts.delete)) if v},
         ))
+        return response
+
+    def _plan(self, request: Any, provider: str | None) -> Any:
+        """The engine's answer to a registration in a preview: see the module docstring."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        props = json_format.MessageToDict(request.object)
+        aliases = self._aliases.add(CapturedResource(
+            urn=urn, type=request.type, name=request.name, custom=True, parent=request.parent or None,
+            provider=provider, props=props, aliases=tuple(_alias(a) for a in request.aliases)))
+        step = self.state.step(urn, aliases, request.type, props, provider, tuple(request.ignoreChanges))
+        if step.kind == _state.SAME and step.outputs is None:
+            return self._answered(super().RegisterResource(request), request)
+        rid = step.id
+        if rid is None and step.kind in (_state.SAME, _state.UPDATE):
+            old = parse_urn(step.old_urn or urn)
+            rid = self.mocks.mock_id(old.type, old.name)
+        outputs = struct_pb2.Struct()
+        outputs.CopyFrom(request.object)
+        if step.outputs is not None:
+            outputs.update(step.outputs)
+        for name in request.additionalSecretOutputs:
+            if name not in outputs.fields:
+                # The provider's preview answers a computed output as an unknown, which the engine
+                # then marks secret (a new RandomPassword's `result` is a secret unknown).
+                outputs.fields[name].string_value = UNKNOWN
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=outputs)
+        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, rid or "", json_format.MessageToDict(outputs))
+        return self._answered(response, request)
+
+    def _answered(self, response: Any, request: Any) -> Any:
+        """`response` with the outputs the answers file gives this resource (by URN, else by type)."""
+        given = self.mocks.resource_answer(response.urn, request.type)
+        if given:
+            response.object.update({k: v for k, v in given.items() if k != "id"})
+            if "id" in given:
+                response.id = str(given["id"])
         return response
 
     def _record(self, record: CapturedResource) -> None:

@@ -30,13 +30,18 @@ def start(
     program_dir: str | os.PathLike[str] | None = None,
     answers: Answers | None = None,
     on_register: Callable[[CapturedResource], None] | None = None,
+    state: Any = None,
 ) -> RecordingMonitor:
-    """Point the Pulumi runtime at a fresh recording mock monitor (no root stack yet)."""
+    """Point the Pulumi runtime at a fresh recording mock monitor (no root stack yet).
+
+    `preview`: a dry run as `pulumi preview` (see `RecordingMonitor`), planned against `state`
+    (`review.capture.state`; none: a stack never deployed)."""
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_abandoned_tasks)
     asyncio.set_event_loop(loop)
     _settings.reset_options(project=project, stack=stack, preview=preview)
     monitor = RecordingMonitor(ProgramMocks(program_dir, answers), config=config, secret_keys=secret_keys,
-                               on_register=on_register)
+                               on_register=on_register, preview=preview, state=state)
     features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     _settings.configure(
         _mocks.MockSettings(
@@ -86,8 +91,12 @@ def run(
     program_dir: str | os.PathLike[str] | None = None,
     answers: Answers | None = None,
     on_register: Callable[[CapturedResource], None] | None = None,
+    state: Any = None,
 ) -> Capture:
     """Run `program` inside a root stack, as the Python language host does, and capture it.
+
+    `preview=False` (the default here) answers every registration as a finished `pulumi up` would
+    (the real-server tests apply what it captures); `preview=True` is `pulumi preview`'s dry run.
 
     If the program raises, the exception carries the partial capture as `.capture`; a program
     that calls `sys.exit()` raises `ProgramExited` (it did not finish declaring its resources).
@@ -95,7 +104,7 @@ def run(
     """
     monitor = start(
         project=project, stack=stack, config=config, secret_keys=secret_keys,
-        preview=preview, program_dir=program_dir, answers=answers, on_register=on_register,
+        preview=preview, program_dir=program_dir, answers=answers, on_register=on_register, state=state,
     )
     loop = asyncio.get_event_loop()
     sdk_wait = _stack.wait_for_rpcs
@@ -168,6 +177,18 @@ def _no_exit(program: Callable[[], Any]) -> Callable[[], Any]:
             raise ProgramExited(exc.code) from None
 
     return guarded
+
+
+_ABANDONED = ("Task was destroyed but it is pending!", "Task exception was never retrieved")
+
+
+def _quiet_abandoned_tasks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a failed run leaves registrations in flight, and asyncio
+    reports each at garbage collection ("Task was destroyed but it is pending!", "Task exception
+    was never retrieved"), burying the one message that matters, which the run raised. Anything
+    else goes to asyncio's default handler."""
+    if context.get("message") not in _ABANDONED:
+        loop.default_exception_handler(context)
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:

@@ -15,7 +15,7 @@ import yaml
 
 from infra import catalog, config, projectfile
 from review import capture
-from tests.support import ROOT, run_program, run_pull_request
+from tests.support import ROOT, offline_secrets, run_program, run_pull_request, stack_config
 
 # Pulumi's own schema for Pulumi.yaml (pulumi/pulumi sdk/go/common/workspace/project.json, trimmed).
 SCHEMA = ROOT / "tests" / "fixtures" / "pulumi-project.schema.json"
@@ -28,9 +28,14 @@ def _run_raw(values: dict, secret_keys, stack: str = "prod") -> None:
 
 
 def _fails(stack: str, overrides: dict) -> str:
-    """Run the real program with bad config; return the error and check nothing was declared."""
+    """Hand the real program bad config as the engine hands it (strings; the CLI's own type check
+    of Pulumi.yaml's declarations is projectfile's, tested there); return the program's error and
+    check nothing was declared."""
+    source = stack_config(stack)
+    values = {**source.values, **{(k if ":" in k else f"ara-infra:{k}"): projectfile.as_config_string(v)
+                                  for k, v in overrides.items()}}
     with pytest.raises(pulumi.RunError) as info:
-        run_program(stack, overrides)
+        _run_raw(values, source.secret_keys, stack=stack)
     declared = [r for r in info.value.capture.resources if r.type != "pulumi:pulumi:Stack"]
     assert declared == [], f"resources declared despite invalid config: {[r.name for r in declared]}"
     return str(info.value)
@@ -90,10 +95,13 @@ def test_stack_files_only_set_declared_namespaced_non_secret_keys(stack):
 
 @pytest.mark.parametrize("stack", ["prod", "preview"])
 def test_both_stacks_are_fully_described_by_their_files_plus_operator_secrets(stack):
-    # The only values not in the files are the declared secrets (placeholders here).
-    source = projectfile.stack_config(stack, ROOT)
-    secret_names = {k.split(":")[1] for k in source.placeholders}
-    assert secret_names == {k for k, d in projectfile.declarations(ROOT).items() if d.secret}
+    # The only keys the files lack are the declared secrets, which the CLI requires like any key
+    # without a default: the operator sets them (`pulumi config set --secret`), the tests stand in.
+    secrets = sorted(k for k, d in projectfile.declarations(ROOT).items() if d.secret)
+    with pytest.raises(projectfile.ProjectFileError) as info:
+        projectfile.stack_config(stack, ROOT)
+    assert str(info.value).splitlines()[0] == projectfile.missing_keys_message(stack, secrets)
+    assert sorted(offline_secrets()) == secrets
     run_program(stack)
 
 
@@ -104,7 +112,7 @@ def test_prod_defaults_come_from_pulumi_yaml(prod):
 
 
 def test_a_missing_required_key_is_named_with_the_command_that_sets_it():
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     values = {k: v for k, v in source.values.items() if k != "ara-infra:dbHost"}
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
@@ -113,7 +121,7 @@ def test_a_missing_required_key_is_named_with_the_command_that_sets_it():
 
 
 def test_a_missing_secret_is_named_with_the_secret_set_command():
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     values = {k: v for k, v in source.values.items() if k != "ara-infra:openaiApiKey"}
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
@@ -189,7 +197,7 @@ def test_bad_preview_config_is_refused_naming_the_key(overrides, expected):
 
 def test_an_array_key_handed_a_plain_string_is_refused_by_the_program():
     # `pulumi up` hands the program strings; the review tool refuses this earlier (projectfile).
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     with pytest.raises(pulumi.RunError, match="ara-infra:functionRegions: must be a list of strings"):
         _run_raw({**source.values, "ara-infra:functionRegions": "iad1"}, source.secret_keys)
 
@@ -203,12 +211,12 @@ def test_every_problem_is_listed_at_once():
 
 def test_an_unknown_stack_is_refused():
     with pytest.raises(pulumi.RunError, match="stack 'staging' has no composition"):
-        source = projectfile.stack_config("prod", ROOT)
+        source = stack_config("prod")
         _run_raw(source.values, source.secret_keys, stack="staging")
 
 
 def test_a_secret_set_in_plain_text_is_refused():
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     plain = [k for k in source.secret_keys if k != "ara-infra:openaiApiKey"]
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(source.values, plain, stack="prod")
@@ -226,7 +234,7 @@ def test_a_secret_set_in_plain_text_is_refused():
     ],
 )
 def test_a_badly_shaped_secret_is_refused_without_echoing_it(key, bad, expected):
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     values = {**source.values, f"ara-infra:{key}": bad}
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
@@ -249,10 +257,15 @@ def test_a_stack_file_that_is_not_yaml_is_named(tmp_path):
         projectfile.stack_config("prod", tmp_path)
 
 
-def test_a_missing_stack_file_is_named(tmp_path):
+def test_a_stack_without_a_stack_file_has_the_projects_defaults_and_is_refused_for_what_it_lacks(tmp_path):
+    # The CLI runs a stack with no Pulumi.<stack>.yaml on Pulumi.yaml's defaults alone; here that
+    # leaves every key without a default missing, which it refuses in its own words.
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    with pytest.raises(projectfile.ProjectFileError, match=r"Pulumi.qa.yaml: file not found"):
+    with pytest.raises(projectfile.ProjectFileError) as info:
         projectfile.stack_config("qa", tmp_path)
+    required = sorted(k for k, d in projectfile.declarations(ROOT).items() if not d.has_default)
+    assert str(info.value).startswith(projectfile.missing_keys_message("qa", required))
+    assert "Pulumi.qa.yaml does not exist: the stack has only Pulumi.yaml's defaults" in str(info.value)
 
 
 def test_secure_values_in_a_stack_file_become_secret_placeholders(tmp_path):
@@ -260,14 +273,15 @@ def test_secure_values_in_a_stack_file_become_secret_placeholders(tmp_path):
     (tmp_path / "Pulumi.prod.yaml").write_text(
         (ROOT / "Pulumi.prod.yaml").read_text() + "  ara-infra:openaiApiKey:\n    secure: v1:abc:def\n"
     )
-    source = projectfile.stack_config("prod", tmp_path)
+    others = {k: v for k, v in offline_secrets().items() if k != "openaiApiKey"}
+    source = projectfile.stack_config("prod", tmp_path, overrides=others)
     assert source.values["ara-infra:openaiApiKey"] == source.placeholders["ara-infra:openaiApiKey"]
     assert "v1:abc:def" not in json.dumps(source.values)
     assert "ara-infra:openaiApiKey" in source.secret_keys
 
 
 def test_the_vercel_plan_is_required_and_named_with_its_set_command():
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     values = {k: v for k, v in source.values.items() if k != "ara-infra:vercelPlan"}
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
@@ -436,7 +450,29 @@ def test_the_misspelt_key_suggestion_names_the_declared_key():
 
 
 def test_keys_of_other_namespaces_are_left_to_their_providers():
-    run_program("prod", {"vercel:team": "team_abc", "cloudflare:apiToken": "x"})
+    run_program("prod", {"vercel:team": "team_abc", "cloudflare:apiToken": "x", "pulumi:tags": {"owner": "ara"}})
+
+
+@pytest.mark.parametrize("key", ["ara:hstsPreload", "aws:region", "arainfra:hstsPreload"])
+def test_a_key_under_a_namespace_nothing_reads_is_refused(key):
+    # The CLI passes it to the program, which reads only its own and its providers' namespaces: a
+    # stack file's `ara:hstsPreload: true` would otherwise leave the header without preload, silently.
+    message = _fails("prod", {key: "true"})
+    assert f"{key}: namespace '{key.partition(':')[0]}' is neither this project's (ara-infra) nor one of" in message \
+        or f"{key}: namespace '{key.partition(':')[0]}' is not this project's" in message
+
+
+def test_a_foreign_namespace_key_names_the_project_key_it_resembles():
+    assert "did you mean 'ara-infra:hstsPreload'?" in _fails("prod", {"ara:hstsPreload": "true"})
+
+
+def test_pull_request_stacks_never_read_the_app_secrets_the_cli_makes_the_workflow_set():
+    # The workflow sets a stand-in for each (infra.prstack.UNREAD_SECRET_VALUE): never shape-checked.
+    from infra import prstack  # noqa: PLC0415
+
+    stand_ins = {config.config_key(name): prstack.UNREAD_SECRET_VALUE for name in config.PR_UNREAD_SECRETS}
+    capture = run_pull_request(8, "feature/y", stand_ins)
+    assert prstack.UNREAD_SECRET_VALUE not in json.dumps([r.plain for r in capture.resources])
 
 
 BAD_SECRETS = {
@@ -457,7 +493,7 @@ BAD_SECRETS = {
 @pytest.mark.parametrize("case", list(BAD_SECRETS), ids=list(BAD_SECRETS))
 def test_a_bad_secret_is_refused_naming_the_key_and_never_the_value(case):
     key, bad = BAD_SECRETS[case]
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     values = {**source.values, f"ara-infra:{key}": bad}
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
@@ -501,7 +537,7 @@ HOSTILE = ["\x00", "a" * 5000, "[]", "{}", "\n", "\U0001F600"]
 def test_no_declared_key_crashes_the_loader_on_hostile_values(key):
     # Any outcome but a Python error: accepted, or refused by key (RunError). A crash would be
     # exit 3 "the program failed" instead of exit 2 naming the key.
-    source = projectfile.stack_config("prod", ROOT)
+    source = stack_config("prod")
     for value in HOSTILE:
         try:
             _run_raw({**source.values, f"ara-infra:{key}": value}, source.secret_keys)

@@ -3,8 +3,9 @@
 import hashlib
 
 import pulumi
+import pytest
 
-from infra import catalog
+from infra import catalog, dns
 from review.capture import mocks
 from infra.dns import AppDomain, AppDomainArgs
 from tests.support import run_component
@@ -43,8 +44,19 @@ def test_subdomain_gets_a_cname_to_the_target_vercel_recommends():
     recommended = mocks._get_domain_config(None, answer_args)["recommendedCname"]
     assert record.props["type"] == "CNAME"
     assert record.props["name"] == "app.example.com"
-    assert record.props["content"] == recommended
+    # Vercel answers the FQDN with its trailing dot; Cloudflare stores the target without it.
+    assert recommended.endswith(mocks.MOCK_VERCEL_CNAME_SUFFIX + ".")
+    assert record.props["content"] == recommended.rstrip(".")
     assert record.props["content"].endswith(mocks.MOCK_VERCEL_CNAME_SUFFIX)
+
+
+@pytest.mark.parametrize(("recommended", "stored"), [
+    ("49f87b35b8122d1a.vercel-dns-017.com.", "49f87b35b8122d1a.vercel-dns-017.com"),  # Vercel's form
+    ("cname.vercel-dns.com", "cname.vercel-dns.com"),  # already without the dot: unchanged
+])
+def test_the_cname_target_is_written_as_cloudflare_reads_it_back(recommended, stored):
+    # A dotted target reads back without the dot: a change on every `up` and every drift check (audit B6).
+    assert dns.cname_target(recommended) == stored
 
 
 def test_record_is_not_the_hard_coded_ip_from_the_guide():

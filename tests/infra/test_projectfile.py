@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra import projectfile
-from tests.support import ROOT
+from tests.support import ROOT, offline_secrets
 
 PROD = (ROOT / "Pulumi.prod.yaml").read_text()
 CANARY = "sk-proj-CANARY-7f3a9c"
@@ -21,11 +21,17 @@ def program(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _config(program: Path, **kwargs) -> projectfile.StackConfigSource:
+    """prod's config with the secrets an operator sets (`--config` here; the file's entries still judged)."""
+    return projectfile.stack_config("prod", program, overrides={**offline_secrets(), **kwargs.pop("overrides", {})},
+                                    **kwargs)
+
+
 def _refused(program: Path, stack_text: str | None = None, **kwargs) -> str:
     if stack_text is not None:
         (program / "Pulumi.prod.yaml").write_text(stack_text)
     with pytest.raises(projectfile.ProjectFileError) as info:
-        projectfile.stack_config("prod", program, **kwargs)
+        _config(program, **kwargs)
     return str(info.value)
 
 
@@ -85,20 +91,52 @@ def test_every_bad_entry_of_a_stack_file_is_listed_at_once(program):
 
 
 def test_yaml_1_1_scalars_stay_strings_so_the_typed_check_sees_them(program):
-    # PyYAML alone reads `on` as true, `010` as 8, `1:30` as 90 and `3_0` as 30; Pulumi's
-    # Go reader and the YAML 1.2 core schema do not, so the program must see the text.
-    (program / "Pulumi.prod.yaml").write_text(
-        PROD + "  ara-infra:hstsPreload: on\n  ara-infra:dbPort: 010\n  ara-infra:functionMaxDuration: 1:30\n"
-               "  ara-infra:backupRetentionDays: 3_0\n")
-    values = projectfile.stack_config("prod", program).values
-    assert [values[f"ara-infra:{k}"] for k in ("hstsPreload", "dbPort", "functionMaxDuration",
-                                               "backupRetentionDays")] == ["on", "010", "1:30", "3_0"]
+    # PyYAML alone reads `010` as 8 and `3_0` as 30. Go's yaml.v3 (the CLI's reader) reads both as
+    # integers too, so the CLI's type check passes them; the program sees the text and refuses it.
+    (program / "Pulumi.prod.yaml").write_text(PROD + "  ara-infra:dbPort: 010\n  ara-infra:backupRetentionDays: 3_0\n")
+    values = _config(program).values
+    assert [values[f"ara-infra:{k}"] for k in ("dbPort", "backupRetentionDays")] == ["010", "3_0"]
+
+
+@pytest.mark.parametrize(("line", "declared"), [
+    ("ara-infra:hstsPreload: on", "boolean"),       # YAML 1.1 only; the CLI takes exactly true/false
+    ("ara-infra:hstsPreload: 'True'", "boolean"),   # a quoted string, not a YAML boolean
+    ("ara-infra:functionMaxDuration: 1:30", "integer"),  # sexagesimal: text the CLI's Atoi refuses
+    ("ara-infra:dbPort: 5432.5", "integer"),
+    ("ara-infra:cspScriptHashes: [1, 2]", "array<string>"),
+])
+def test_a_value_the_clis_type_check_refuses_is_refused_with_the_declared_type(program, line, declared):
+    # pulumi/pulumi pkg/workspace/config.go validateStackConfigValue -> ValidateConfigValue.
+    message = _refused(program, PROD + f"  {line}\n")
+    assert f"{line.split(':')[0]}:{line.split(':')[1]}: must be" in message and f"declared type is {declared})" in message
+
+
+@pytest.mark.parametrize("line", ["ara-infra:hstsPreload: TRUE", "ara-infra:dbPort: 5432.0", "ara-infra:dbPort: '+5432'",
+                                  "ara-infra:hstsMaxAge: 0x1E13380"])
+def test_a_value_the_clis_type_check_accepts_passes_to_the_program(program, line):
+    (program / "Pulumi.prod.yaml").write_text(PROD + f"  {line}\n")
+    _config(program)
+
+
+def test_the_missing_keys_message_is_the_clis(program):
+    # formatMissingKeys: sorted, quoted, the last joined with "and"; "value" for one key.
+    assert projectfile.missing_keys_message("pr-7", ["b"]) == "Stack 'pr-7' is missing configuration value 'b'"
+    assert projectfile.missing_keys_message("pr-7", ["c", "a", "b"]) == \
+        "Stack 'pr-7' is missing configuration values 'a', 'b' and 'c'"
+    others = {k: v for k, v in offline_secrets().items() if k != "sentryDsn"}
+    with pytest.raises(projectfile.ProjectFileError) as info:
+        projectfile.stack_config("prod", program, overrides=others)
+    message = str(info.value)
+    assert message.splitlines()[0] == "Stack 'prod' is missing configuration value 'sentryDsn'"
+    assert "pulumi config set --secret -s prod <key>` for sentryDsn" in message
 
 
 def test_well_formed_secure_values_become_placeholders(program):
     (program / "Pulumi.prod.yaml").write_text(PROD + "  ara-infra:openaiApiKey:\n    secure: v1:bm9uY2U=:Y2lwaGVy\n")
-    source = projectfile.stack_config("prod", program)
+    others = {k: v for k, v in offline_secrets().items() if k != "openaiApiKey"}
+    source = projectfile.stack_config("prod", program, overrides=others)
     assert source.values["ara-infra:openaiApiKey"] == source.placeholders["ara-infra:openaiApiKey"]
+    assert list(source.placeholders) == ["ara-infra:openaiApiKey"]  # set keys only; none for a missing one
 
 
 def test_a_null_config_override_is_refused(program):
@@ -187,6 +225,6 @@ def test_a_device_or_fifo_is_never_opened_for_reading_blocked_or_endless():
 
 
 def test_a_cached_document_is_reread_when_the_file_changes(program):
-    assert projectfile.stack_config("prod", program).values["ara-infra:dbSslMode"] == "verify-full"
+    assert _config(program).values["ara-infra:dbSslMode"] == "verify-full"
     (program / "Pulumi.prod.yaml").write_text(PROD.replace("verify-full", "verify-ca"))
-    assert projectfile.stack_config("prod", program).values["ara-infra:dbSslMode"] == "verify-ca"
+    assert _config(program).values["ara-infra:dbSslMode"] == "verify-ca"

@@ -35,11 +35,14 @@ def _evaluate_once_per_session():
     real = evaluate.evaluate
     memo: dict[tuple, evaluate.Evaluation] = {}
 
-    def memoised(source: evaluate.Source, answers=None, on_register=None) -> evaluate.Evaluation:
+    def memoised(source: evaluate.Source, answers=None, on_register=None, *, preview: bool = True,
+                 state=None) -> evaluate.Evaluation:
+        if state is not None:  # planned against a state: one run each
+            return real(source, answers, on_register, preview=preview, state=state)
         key = (str(source.program_dir), str(source.main), source.stack, json.dumps(source.values, sort_keys=True),
-               source.secret_keys, repr(answers), _fingerprint(source.program_dir))
+               source.secret_keys, repr(answers), _fingerprint(source.program_dir), preview)
         if key not in memo:
-            memo[key] = real(source, answers)
+            memo[key] = real(source, answers, preview=preview, state=state)
         if on_register is not None:
             # Replay the registrations in order, as a live run streams them to `check`'s pack.
             for resource in memo[key].capture.resources:

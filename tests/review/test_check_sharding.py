@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from review import check, evaluate
-from tests.support import ROOT
+from tests.support import ROOT, offline_secrets
 
 # Starts several policy-pack processes.
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def _verdict(report):
 @pytest.fixture(scope="module")
 def broken_preview():
     # Unprotected stateful resources break a policy, so there are diagnostics to compare.
-    source = evaluate.load_source("preview", ROOT, {"appDirectory": "tests/fixtures/ara-app",
+    source = evaluate.load_source("preview", ROOT, {**offline_secrets(), "appDirectory": "tests/fixtures/ara-app",
                                                     "protectStatefulResources": False})
     return source, evaluate.evaluate(source)
 

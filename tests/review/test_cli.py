@@ -16,7 +16,7 @@ from review import evaluate as ev
 from review import manifest as mf
 from review import render
 from tests.review.test_cli_helpers import copy_program, edit, run
-from tests.support import ROOT
+from tests.support import ROOT, offline_secrets
 
 STACKS = ("prod", "preview")
 
@@ -36,7 +36,7 @@ PLANTED_ARGS = [arg for key, value in PLANTED.items() for arg in ("--config", f"
 @lru_cache(maxsize=None)
 def forbidden(stack: str, planted: bool) -> tuple[str, ...]:
     """Every secret of a run: planted values or placeholders, and the secret values the program derives."""
-    overrides = PLANTED if planted else {}
+    overrides = PLANTED if planted else offline_secrets()
     source = ev.load_source(stack, ROOT, overrides)
     values = set(source.placeholders.values())
     values |= {source.values[k] for k in source.secret_keys}
@@ -56,8 +56,9 @@ def forbidden(stack: str, planted: bool) -> tuple[str, ...]:
     public = {"production", f"https://{source.values['ara-infra:domain']}"}
     # ...and so are the values of variables the program itself left non-sensitive (plan shows them).
     public |= set(render.plain_env_values(capture).values())
-    values |= {d for d in derived if len(d) >= 12 and d not in public and not d.startswith("ara-")}
-    return tuple(sorted(v for v in values if v))
+    values |= {d for d in derived if len(d) >= 12 and d not in public and not d.startswith("ara-") and d != wire.UNKNOWN}
+    # An unknown is the engine's marker for "not known yet", not a value.
+    return tuple(sorted(v for v in values if v and wire.UNKNOWN not in v))
 
 
 def assert_no_secrets(text: str, stack: str, planted: bool = False) -> None:
@@ -116,7 +117,7 @@ def test_manifest_round_trip(tmp_path):
     text = path.read_text()
     loaded = mf.load(path)
     assert mf.dumps(loaded) == text
-    source = ev.load_source("prod")
+    source = ev.load_source("prod", ROOT, offline_secrets())
     assert loaded == mf.build(ev.evaluate(source).capture)
     assert loaded["version"] == 1
     assert (loaded["project"], loaded["stack"]) == ("ara-infra", "prod")
@@ -132,8 +133,9 @@ def test_manifest_round_trip(tmp_path):
     membership = next(r for r in loaded["resources"] if r["name"] == "ara-db-admin-owner-membership")
     assert membership["deleteBeforeReplace"] is True and membership["ignoreChanges"] == ["withAdminOption"]
     env = next(r for r in loaded["resources"] if r["name"] == "ara-env-database-url")
-    assert env["props"]["value"] == {"secret": True}
-    assert loaded["outputs"]["databaseUrl"] == {"secret": True}
+    # A preview of a stack never deployed: the URL holds a password generated when the engine runs.
+    assert env["props"]["value"] == {"secret": True, "unknown": True}
+    assert loaded["outputs"]["databaseUrl"] == {"secret": True, "unknown": True}
     assert not mf.contains_secret_value(loaded)
     for entry in loaded["resources"]:
         assert set(entry) == {"urn", "type", "name", "parent", "custom", "provider", "props", "dependencies",
@@ -199,10 +201,10 @@ def test_secrets_never_reach_any_output(tmp_path):
         assert "PLANTED" not in text
 
 
-def test_default_placeholders_are_secrets_and_never_printed():
+def test_the_offline_stand_ins_are_secrets_and_never_printed():
     for stack in STACKS:
-        source = ev.load_source(stack)
-        assert set(source.placeholders) <= set(source.secret_keys)
+        source = ev.load_source(stack, ROOT, offline_secrets())
+        assert {f"ara-infra:{k}" for k in offline_secrets()} <= set(source.secret_keys)
         assert all(projectfile.placeholder(k) == v for k, v in source.placeholders.items())
         res = run("plan", "--stack", stack, "--format", "json")
         assert res.code == 0
@@ -282,8 +284,10 @@ def test_bad_stack_file_exits_2_naming_the_key(tmp_path):
 
 
 def test_unknown_stack_and_bad_usage_exit_2():
+    # The CLI runs a stack without a stack file on the project's defaults: here that misses keys.
     res = run("plan", "--stack", "staging")
-    assert res.code == 2 and "unknown stack 'staging'" in res.err and "preview, prod" in res.err
+    assert res.code == 2 and "Stack 'staging' is missing configuration values" in res.err
+    assert "Pulumi.staging.yaml does not exist" in res.err and "stacks with a file: preview, prod" in res.err
     assert run("plan").code == 2
     assert run("frobnicate", "--stack", "prod").code == 2
     res = run("plan", "--stack", "prod", "--config", "no-equals-sign")

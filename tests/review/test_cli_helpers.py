@@ -29,8 +29,25 @@ class Result:
         return self.out + self.err
 
 
+def with_offline_answers(argv: tuple[str, ...]) -> list[str]:
+    """`argv` with `--answers <program>/stacks/offline-answers.json` when the program is ARA's (or a
+    copy) and the test gave no answers: what `make check` passes, the secrets an operator would have
+    set. Other programs, and tests of what happens without them (`run_bare`), get nothing added."""
+    if "--answers" in argv or not argv or argv[0] not in ("plan", "check", "diff", "graph"):
+        return list(argv)
+    program = Path(argv[argv.index("--program") + 1]) if "--program" in argv else ROOT
+    answers = program / "stacks" / "offline-answers.json"
+    return [*argv, "--answers", str(answers)] if answers.is_file() else list(argv)
+
+
 def run(*argv: str) -> Result:
-    """`python -m review ...` in this process (SDKs imported eagerly: the test process shares them)."""
+    """`python -m review ...` in this process (SDKs imported eagerly: the test process shares them),
+    with ARA's offline answers (`with_offline_answers`)."""
+    return run_bare(*with_offline_answers(argv))
+
+
+def run_bare(*argv: str) -> Result:
+    """`python -m review ...` in this process, exactly these arguments."""
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
     try:
@@ -42,9 +59,9 @@ def run(*argv: str) -> Result:
 
 
 def run_subprocess(*argv: str, cwd: Path = ROOT) -> Result:
-    """`python -m review ...` as a user runs it (lazy SDK imports)."""
-    proc = subprocess.run([sys.executable, "-m", "review", *argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False)
+    """`python -m review ...` as a user runs it (lazy SDK imports), with ARA's offline answers."""
+    proc = subprocess.run([sys.executable, "-m", "review", *with_offline_answers(argv)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, check=False)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

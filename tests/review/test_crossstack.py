@@ -13,7 +13,7 @@ from infra import catalog
 from review import capture, wire
 from review import crossstack
 from tests.review.test_cli_helpers import copy_program, run
-from tests.support import run_program, stack_config
+from tests.support import offline_secrets, run_program, secret_values, stack_config
 
 # Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -30,7 +30,8 @@ def _env_var(capture: capture.Capture, key: str) -> capture.CapturedResource:
 
 
 def _placeholders(*stacks: str) -> set[str]:
-    return {v for s in stacks for v in stack_config(s).placeholders.values()}
+    """What `check` skips: the values the run gives every stack (the offline stand-ins, placeholders)."""
+    return {v for s in stacks for v in secret_values(stack_config(s))} | set(map(str, offline_secrets().values()))
 
 
 # --------------------------------------------------------------------------- the comparison itself
@@ -46,11 +47,11 @@ def test_real_stacks_share_no_secret_value(captures):
     assert res.ran and res.production == ["prod"] and res.preview == ["preview"]
     assert res.violations == []
     assert res.compared >= 5  # generated keys, R2 credentials, database URL
-    assert res.skipped >= 1  # secret config: the same key-derived placeholder in both stacks
+    assert res.skipped >= 1  # secret config: the same stand-in in both stacks
 
 
 def test_placeholders_would_collide_without_the_exclusion(captures):
-    # Why the run's placeholders are skipped: the mock gives both stacks the same one per key.
+    # Why the run's stand-ins are skipped: the run gives both stacks the same one per key.
     res = crossstack.compare(list(captures.values()))
     flagged = {v.name for v in res.violations}
     assert "ara-env-openai-api-key" in flagged and "ara-env-database-url" not in flagged
@@ -89,13 +90,16 @@ def test_one_stack_is_not_compared_with_itself(captures):
 # --------------------------------------------------------------------------- through the CLI
 
 
-def test_check_of_both_real_stacks_passes_and_says_it_compared():
+def test_check_of_both_real_stacks_passes_and_says_what_it_could_not_compare():
+    # A preview of stacks never deployed knows no generated value (passwords, tokens, the URLs built
+    # from them) and the secrets are the run's stand-ins: every pair is skipped, and it says so.
     res = run("check", "--stack", "prod", "--stack", "preview")
     assert res.code == 0, res.all
-    assert re.search(rf"^cross-stack {POLICY}: prod \(production\) vs preview \(preview\): [1-9]\d* sensitive "
-                     r"variable pairs compared, 0 shared values", res.out, re.M)
+    assert re.search(rf"^cross-stack {POLICY}: prod \(production\) vs preview \(preview\): 0 sensitive "
+                     r"variable pairs compared, 0 shared values, [1-9]\d* skipped \(values the run gives every "
+                     r"stack, or not known before the engine runs\)", res.out, re.M)
     data = json.loads(run("check", "--stack", "prod", "--stack", "preview", "--format", "json").out)
-    assert data["ok"] and data["crossStack"]["sharedValues"] == 0 and data["crossStack"]["compared"] > 0
+    assert data["ok"] and data["crossStack"]["sharedValues"] == 0 and data["crossStack"]["skipped"] > 0
     single = json.loads(run("check", "--stack", "preview", "--format", "json").out)
     assert "crossStack" not in single
 

@@ -13,7 +13,7 @@ import pytest
 
 from review import render
 from tests.review.test_cli_helpers import copy_program, run, run_subprocess
-from tests.support import ROOT
+from tests.support import ROOT, offline_secrets
 
 # Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -265,7 +265,7 @@ def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
 def prod_manifest() -> dict:
     from review import evaluate, manifest as mf
 
-    return mf.build(evaluate.evaluate(evaluate.load_source("prod")).capture)
+    return mf.build(evaluate.evaluate(evaluate.load_source("prod", ROOT, offline_secrets())).capture)
 
 
 def _blown_up(m: dict, copies: int) -> dict:

@@ -12,6 +12,7 @@ from infra import prstack
 from review import evaluate as ev
 from tests.review.test_cli import assert_no_secrets
 from tests.review.test_cli_helpers import copy_program, run
+from tests.support import ROOT, offline_secrets
 
 
 @pytest.mark.slow
@@ -21,7 +22,7 @@ def test_check_a_pr_stack_without_a_stack_file_passes_with_the_preview_policy_co
     (report,) = json.loads(res.out)["stacks"]
     assert report["stack"] == "pr-123" and report["mandatory"] == 0
     assert report["policyConfig"].endswith("policies/config/preview.json")
-    assert report["resources"] == len(ev.evaluate(ev.load_source("pr-123")).capture.resources)
+    assert report["resources"] == len(ev.evaluate(ev.load_source("pr-123", ROOT, offline_secrets())).capture.resources)
 
 
 def test_plan_of_a_pr_stack_shows_its_database_and_branch_scoped_variables():
@@ -36,9 +37,9 @@ def test_plan_of_a_pr_stack_shows_its_database_and_branch_scoped_variables():
 @pytest.mark.slow
 def test_the_derived_config_matches_the_stack_file_the_workflow_writes(tmp_path):
     program = copy_program(tmp_path / "program")
-    derived = ev.load_source("pr-9", program, {"pullRequestBranch": "fix/x"})
+    derived = ev.load_source("pr-9", program, {**offline_secrets(), "pullRequestBranch": "fix/x"})
     (program / "Pulumi.pr-9.yaml").write_text(prstack.render(9, "fix/x", program))
-    from_file = ev.load_source("pr-9", program)
+    from_file = ev.load_source("pr-9", program, offline_secrets())
     assert from_file.values == derived.values
     res = run("check", "--stack", "pr-9", "--program", str(program))
     assert res.code == 0, res.all
@@ -53,10 +54,11 @@ def test_a_pr_stack_with_a_bad_branch_exits_2_naming_it():
     assert res.code == 2 and "--branch: must be a git branch name: 'bad branch'" in res.err
 
 
-def test_names_that_are_not_pr_numbers_stay_unknown_stacks():
+def test_names_that_are_not_pr_numbers_are_stacks_without_a_file():
     for stack in ("pr-0", "pr-012", "pr-x", "staging"):
         res = run("plan", "--stack", stack)
-        assert res.code == 2 and f"unknown stack {stack!r}" in res.err and "pr-<number>" in res.err, stack
+        assert res.code == 2 and f"Stack '{stack}' is missing configuration values" in res.err, stack
+        assert f"Pulumi.{stack}.yaml does not exist" in res.err and "pr-<number>" in res.err, stack
 
 
 def test_the_review_tool_reads_the_template_of_the_program_it_judges(tmp_path):

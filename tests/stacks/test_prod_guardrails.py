@@ -26,7 +26,8 @@ def test_backup_secrets_and_variables_are_prods_outputs_not_copies(prod_with_gua
 
 def test_the_ruleset_protects_prods_production_branch_in_its_repository(prod_with_guardrails):
     ruleset = prod_with_guardrails.one(catalog.GH_RULESET)
-    assert ruleset.props["repository"] == "ara"
+    # This repository (githubInfraRepository), where the required check runs; not the app's (audit B4).
+    assert ruleset.props["repository"] == "ara-infra"
     assert ruleset.props["conditions"]["refName"]["includes"] == ["refs/heads/main"]
     assert prod_with_guardrails.one("pulumi:providers:github").props["owner"] == "appstoagents"
 

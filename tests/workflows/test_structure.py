@@ -136,7 +136,8 @@ def test_pull_request_jobs_with_credentials_never_run_for_forks():
     assert "secrets." not in str(offline) and "if" not in offline
     scripts = "\n".join(s.get("run", "") for s in offline["steps"])
     assert "make test" in scripts
-    assert 'check --stack prod --stack preview --format markdown | tee -a "$GITHUB_STEP_SUMMARY"' in scripts
+    assert "check --stack prod --stack preview --answers stacks/offline-answers.json" in scripts
+    assert '--format markdown | tee -a "$GITHUB_STEP_SUMMARY"' in scripts
 
 
 def test_main_deploys_prod_behind_the_production_environment_then_preview():
