@@ -3,6 +3,10 @@
 `source_db` is a database shaped like ARA's: an owner (migration) role that owns the tables, a
 read-only backup role with SELECT only (the role the backup job uses), pgvector, a bigserial,
 foreign keys, an HNSW index, awkward text and a mixed-case table name.
+
+Neither extension is trusted on the test server (as on a managed one): the superuser stands in for
+the platform's admin and creates them in each new database before its owner uses it, as
+docs/runbooks/rollback.md has the admin do.
 """
 
 from __future__ import annotations
@@ -56,10 +60,19 @@ def role_url(server: PostgresServer, role: Credentials, database: str) -> str:
     return server.url(role, database)
 
 
-def make_source(server: PostgresServer, name: str, schema: str = SOURCE_SCHEMA) -> SourceDb:
+def create_extensions(server: PostgresServer, database: str, extensions: tuple[str, ...]) -> None:
+    """What the platform's admin does before a database's owner uses it (test set-up: the superuser)."""
+    if extensions:
+        server.psql("; ".join(f"CREATE EXTENSION IF NOT EXISTS {e}" for e in extensions), role=server.superuser,
+                    database=database)
+
+
+def make_source(server: PostgresServer, name: str, schema: str = SOURCE_SCHEMA,
+                extensions: tuple[str, ...] = ("vector",)) -> SourceDb:
     owner = server.create_login_role(f"{name}_owner")
     backup = server.create_login_role(f"{name}_backup", "CONNECTION LIMIT 2")
     server.psql(f'CREATE DATABASE "{name}" OWNER "{owner.user}"', role=server.superuser)
+    create_extensions(server, name, extensions)
     server.psql(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC; GRANT CONNECT ON DATABASE "{name}" TO "{backup.user}"',
                 role=server.superuser, database=name)
     server.psql(schema, role=owner, database=name)
@@ -81,14 +94,20 @@ class TargetDb:
     url: str
 
 
+def make_target(server: PostgresServer, extensions: tuple[str, ...] = ("vector",), *attributes: str) -> TargetDb:
+    """A new, empty database owned by a new login role (the role that restores), with `extensions`."""
+    suffix = secrets.token_hex(3)
+    role = server.create_login_role(f"restorer_{suffix}", *attributes)
+    name = f"restored_{suffix}"
+    server.psql(f'CREATE DATABASE "{name}" OWNER "{role.user}"', role=server.superuser)
+    create_extensions(server, name, extensions)
+    return TargetDb(name=name, role=role, url=role_url(server, role, name))
+
+
 @pytest.fixture
 def fresh_db(postgres_server: PostgresServer) -> TargetDb:
-    """A new, empty database owned by a new login role (the role that restores)."""
-    suffix = secrets.token_hex(3)
-    role = postgres_server.create_login_role(f"restorer_{suffix}")
-    name = f"restored_{suffix}"
-    postgres_server.psql(f'CREATE DATABASE "{name}" OWNER "{role.user}"', role=postgres_server.superuser)
-    return TargetDb(name=name, role=role, url=role_url(postgres_server, role, name))
+    """A new, empty database owned by a new login role, with vector created by the "platform admin"."""
+    return make_target(postgres_server)
 
 
 def run_ops(*args: str, env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
