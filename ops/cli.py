@@ -8,6 +8,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from ops import errors, pgurl, target
 from ops.text import clean
@@ -41,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--extension", action="append", default=None, dest="extensions",
                        help="an extension the restored database must have (repeatable; default: vector)")
     drill.add_argument("--stack", help=stack_help)
+    # Internal: the drill restarts itself with these once the dump is downloaded and the bucket's
+    # credentials are gone from its environment (ops/drill.py).
+    drill.add_argument("--downloaded", help=argparse.SUPPRESS)
+    drill.add_argument("--sha256", help=argparse.SUPPRESS)
 
     listing = sub.add_parser("list", help="the dumps in BACKUP_BUCKET, newest first (key and size)")
     listing.add_argument("--database", help="only this database's dumps")
@@ -79,6 +84,8 @@ def _say(text: str, *, err: bool = False) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Only a real command line may restart the process (the drill does, to drop credentials).
+    restart = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
@@ -112,8 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "drill":
             from ops import drill
 
-            report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                               extensions=args.extensions if args.extensions is not None else ["vector"])
+            wanted = args.extensions if args.extensions is not None else ["vector"]
+            if args.downloaded:
+                report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", key=args.key or "",
+                                              max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                                              extensions=wanted)
+            else:
+                report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                                   extensions=wanted, restart=restart)
             _say(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server "
                  f"as an unprivileged role: {report.tables} tables, {report.rows} rows match the dump; extensions "
                  f"{', '.join(report.extensions)}", err=True)

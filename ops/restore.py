@@ -132,6 +132,13 @@ def dump_extensions(dump: Path, toc: tuple[str, ...], workdir: Path) -> tuple[tu
     return tuple((_unquote(m.group("name")), _unquote(m.group("schema") or "public")) for m in found)
 
 
+def inspect(path: Path, key: str, meta: Mapping[str, str]) -> Dump:
+    """What a downloaded dump holds and needs (pg_restore reads the file; nothing connects)."""
+    toc = tuple(pgtools.run_local("pg_restore", ["--list", str(path)], what="listing the dump").stdout.splitlines())
+    return Dump(key=key, path=path, meta=meta, toc=toc, extensions=dump_extensions(path, toc, path.parent),
+                row_counts=dump_row_counts(path))
+
+
 @contextmanager
 def fetched(s3: store.Store, key: str, *, log: Callable[[str], None]) -> Iterator[Dump]:
     """Download `key` (sha256 checked) into a private temporary directory, with what it needs."""
@@ -140,9 +147,7 @@ def fetched(s3: store.Store, key: str, *, log: Callable[[str], None]) -> Iterato
         path = Path(tmp) / "dump"
         meta = s3.download(key, path)
         log(f"downloaded {shown(key)} ({path.stat().st_size} bytes, sha256 verified)")
-        toc = tuple(pgtools.run_local("pg_restore", ["--list", str(path)], what="listing the dump").stdout.splitlines())
-        yield Dump(key=key, path=path, meta=meta, toc=toc, extensions=dump_extensions(path, toc, Path(tmp)),
-                   row_counts=dump_row_counts(path))
+        yield inspect(path, key, meta)
 
 
 def drop_cloud_credentials(env: Mapping[str, str]) -> dict[str, str]:
@@ -214,6 +219,8 @@ def refuse_privileged_role(into: pgurl.PgUrl, allow: bool, log: Callable[[str], 
     rows = pgtools.query(into, PRIVILEGED_MEMBERSHIPS, what=f"checking the privileges of {into.user}")
     if not rows:
         return
+    if rows[0][0] == into.user and rows[0][1] == "t":
+        rows = rows[:1]  # a superuser "has" every role: the attribute says it all
     why = "; ".join(_privilege(into.user, name, sup == "t", createrole == "t") for name, sup, createrole in rows)
     if allow:
         log(f"warning: restoring as a privileged role ({why}): the dump's SQL runs with all of it")
@@ -315,11 +322,11 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
     if key is not None:
         store.require_key(key)
     refuse_privileged_role(into, allow_privileged_role, log)
+    refuse_live_server(into, env, log)
     empty = pgtools.query(into, USER_RELATIONS, what=f"checking that {into.display} is empty")
     if int(empty[0][0]) != 0:
         raise UsageError(f"--into {into.display} is not empty ({empty[0][0]} relations): restore into a new, "
                          "empty database (CREATE DATABASE … OWNER <role>)")
-    refuse_live_server(into, env, log)
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
     if key is None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +143,66 @@ def open_uploads(server: S3Server, bucket: str) -> list[str]:
             return []
         raise
     return [u["Key"] for u in listing.get("Uploads", [])]
+
+
+@pytest.fixture
+def ops_tmp() -> Iterator[Path]:
+    """TMPDIR for one `python -m ops` run: what it leaves behind, and which processes it started,
+    are found there (other sessions may run drills on this machine at the same time). World-
+    readable, like /tmp: the drill's server runs as `nobody` under root."""
+    path = Path(tempfile.mkdtemp(prefix="ara-ops-tmp-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def marker_dir() -> Iterator[Path]:
+    """A directory the server's user may write to: where a hostile dump's program would leave its mark."""
+    path = Path(tempfile.mkdtemp(prefix="ara-marker-"))
+    path.chmod(0o1777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def processes_mentioning(text: str) -> dict[int, str]:
+    """pid → command line of every running process whose command line contains `text`."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            found[int(proc.name)] = cmd
+    return found
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    """The environment a process was started (or last exec'd) with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
+
+
+def crafted_dump(server: PostgresServer, s3: S3Server, bucket: str, database: str, schema: str,
+                 workdir: Path, when: datetime | None = None) -> str:
+    """What anyone who can write the bucket can do: build any database as superuser, pg_dump it
+    and upload it under a key `ops backup` would use, with the sha256 metadata ops checks."""
+    from ops import store
+
+    server.psql(f'CREATE DATABASE "{database}"', role=server.superuser)
+    server.psql(schema, role=server.superuser, database=database)
+    path = workdir / f"{database}.dump"
+    result = server.pg_dump("--format=custom", f"--file={path}", role=server.superuser, database=database)
+    assert result.returncode == 0, result.stderr
+    key = store.dump_key(database, when or datetime.now(timezone.utc))
+    bucket_store = store.Store(store.bucket_from_env(s3.env(bucket)))
+    bucket_store.upload(key, path, sha256=store.file_sha256(path),
+                        meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})
+    return key
