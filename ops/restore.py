@@ -42,7 +42,8 @@ _COPY = re.compile(r"^COPY (?P<table>.+?) (?:\(.*\) )?FROM stdin;$")
 # pg_stat_statements is trusted), and their comments need the extension's owner.
 _EXTENSION_TOC = re.compile(r"^\d+; \d+ \d+ (?:COMMENT - )?EXTENSION ")
 _IDENT = r'"(?:[^"]|"")+"|[^\s;"]+'
-_CREATE_EXTENSION = re.compile(rf"^CREATE EXTENSION IF NOT EXISTS (?P<name>{_IDENT})(?: WITH SCHEMA (?P<schema>{_IDENT}))?;$")
+_CREATE_EXTENSION = re.compile(
+    rf"^CREATE EXTENSION IF NOT EXISTS (?P<name>{_IDENT})(?: WITH SCHEMA (?P<schema>{_IDENT}))?;$")
 PRIVILEGED_PREDEFINED = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
 
 USER_RELATIONS = """
@@ -274,7 +275,8 @@ def restore_into(into: pgurl.PgUrl, dump: Dump, *, no_privileges: bool, workdir:
         raise _suspect(exc, into) from None
     expected = dump.row_counts
     actual = table_row_counts(into, sorted(expected))
-    wrong = [f"{t}: dump {expected[t]}, restored {actual.get(t)}" for t in sorted(expected) if actual.get(t) != expected[t]]
+    wrong = [f"{t}: dump {expected[t]}, restored {actual.get(t)}"
+             for t in sorted(expected) if actual.get(t) != expected[t]]
     if wrong:
         raise CheckFailed("row counts differ from the dump:\n  " + "\n  ".join(wrong))
     return Result(key=dump.key, target=into.display, tables=len(expected), rows=sum(expected.values()))
@@ -304,7 +306,8 @@ def end_session(into: pgurl.PgUrl, tag: str) -> str:
         if left and left[0][0] == "0":
             return (f"the restore's server session was ended before exit; its single transaction rolled back, "
                     f"{into.display} is as it was")
-        return f"the restore's server session did not end within {CANCEL_TIMEOUT_MS // 1000} s: check pg_stat_activity for application_name {tag}"
+        return (f"the restore's server session did not end within {CANCEL_TIMEOUT_MS // 1000} s: "
+                f"check pg_stat_activity for application_name {tag}")
     except DatabaseError as exc:
         return (f"could not end the restore's server session ({exc.message.splitlines()[0]}): check pg_stat_activity "
                 f"on {into.display} for application_name {tag}")

@@ -159,7 +159,8 @@ class Store:
             return (f"the session token was refused ({code}): AWS_SESSION_TOKEN must belong to the same "
                     "temporary credentials as AWS_ACCESS_KEY_ID (unset it for a long-lived token)")
         if code == "InvalidAccessKeyId":
-            return "does not know the access key (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID (the backups bucket's token)"
+            return ("does not know the access key (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID "
+                    "(the backups bucket's token)")
         if code == "SignatureDoesNotMatch":
             return ("refused the signature (SignatureDoesNotMatch): AWS_SECRET_ACCESS_KEY does not belong to "
                     "AWS_ACCESS_KEY_ID")
@@ -331,7 +332,8 @@ class Store:
         if not expected:
             raise CheckFailed(f"{shown(key)} has no sha256 metadata: it was not written by `python -m ops backup`")
         if digest.hexdigest() != expected:
-            raise CheckFailed(f"{shown(key)}: downloaded bytes do not match the sha256 recorded at backup; not restoring")
+            raise CheckFailed(f"{shown(key)}: downloaded bytes do not match the sha256 recorded at backup; "
+                              "not restoring")
         return meta
 
 

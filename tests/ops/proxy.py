@@ -75,5 +75,9 @@ def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0
         yield listener.getsockname()[1]
     finally:
         stop.set()
+        try:
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+        except OSError:
+            pass
         listener.close()
         thread.join(timeout=5)

@@ -112,7 +112,8 @@ def test_without_the_admins_extensions_the_restore_names_them_and_who_must_creat
 
     result = run_ops("restore", "--into", pg.url(owner, "ara_prod_no_ext"), env=env)
     assert result.returncode == 2, result.stderr
-    assert "lacks extensions the dump needs: pg_stat_statements (schema public), vector (schema public)" in result.stderr
+    needs = "lacks extensions the dump needs: pg_stat_statements (schema public), vector (schema public)"
+    assert needs in result.stderr
     assert "dbAdminUser" in result.stderr and "rollback.md step 2" in result.stderr
     assert pg.psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
                    role=owner, database="ara_prod_no_ext") == "0"

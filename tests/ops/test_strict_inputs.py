@@ -235,7 +235,8 @@ def test_a_missing_bucket_is_named_for_restore_and_drill(s3_server: S3Server, fr
     for command in (["restore", "--into", fresh_db.url], ["drill"]):
         result = run_ops(*command, env=env)
         assert result.returncode == 4
-        assert "bucket 'no-such-bucket-here'" in result.stderr and "does not exist (check BACKUP_BUCKET)" in result.stderr
+        assert "bucket 'no-such-bucket-here'" in result.stderr
+        assert "does not exist (check BACKUP_BUCKET)" in result.stderr
 
 
 @pytest.mark.parametrize("code, meaning", [

@@ -78,7 +78,8 @@ def test_the_platform_role_is_nologin_without_attributes_and_the_admin_is_its_on
 def test_admin_cannot_create_extension_without_create_on_the_database(postgres_server: PostgresServer) -> None:
     # The platform's allowance still needs CREATE on the database (PostgreSQL's trusted-extension rule).
     postgres_server.psql("CREATE DATABASE fixture_foreign", role=postgres_server.superuser)
-    refused = postgres_server.run_psql("CREATE EXTENSION vector", role=postgres_server.admin, database="fixture_foreign")
+    refused = postgres_server.run_psql("CREATE EXTENSION vector", role=postgres_server.admin,
+                                       database="fixture_foreign")
     assert 'permission denied to create extension "vector"' in refused.stderr
     assert "Must have CREATE privilege on current database" in refused.stderr
 
@@ -104,7 +105,8 @@ def test_a_database_owner_outside_the_platform_role_may_not_create_them(postgres
         assert f'permission denied to create extension "{extension}"' in refused.stderr
         assert "Must be superuser to create this extension" in refused.stderr
     # Membership is what counts: the platform grants it, and then the same owner may.
-    postgres_server.psql(f"GRANT {postgres_server.privileged_role} TO fixture_plain_owner", role=postgres_server.superuser)
+    postgres_server.psql(f"GRANT {postgres_server.privileged_role} TO fixture_plain_owner",
+                         role=postgres_server.superuser)
     postgres_server.psql("CREATE EXTENSION vector", role=owner, database="fixture_plain")
 
 
