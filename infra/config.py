@@ -52,6 +52,11 @@ PR_UNREAD_SECRETS = frozenset({"clerk_secret_key", "clerk_jwt_key", "openai_api_
 # 1-900, resource_project.go:668-675), so the API or the deployment refuses them at apply.
 VercelPlan = Literal["hobby", "pro", "enterprise"]
 VERCEL_PLANS: tuple[str, ...] = get_args(VercelPlan)
+SkewProtection = Literal["off", "30 minutes", "12 hours", "1 day", "7 days"]
+"""How long clients of an older deployment keep reaching it: the provider's `skew_protection` values
+(terraform-provider-vercel resource_project.go, OneOf) present in every v5 release ("4 hours" came in
+v5.2.0, newer than what the pinned SDK is known to bridge), or off."""
+SKEW_PROTECTION: tuple[str, ...] = get_args(SkewProtection)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,17 +75,20 @@ class PlanLimits:
     300 s, Pro and Enterprise up to 800 s)."""
     team: bool
     """Whether the plan belongs to a team, so resources need the team scope (`vercelTeam`)."""
+    skew_protection: bool
+    """Whether Skew Protection is available (vercel.com/docs/skew-protection, "Limitations": "only
+    available for Pro and Enterprise, not for Hobby teams")."""
 
 
 MIN_RATE_LIMIT_WINDOW_SECONDS = catalog.RATE_LIMIT_MIN_WINDOW_SECONDS
 _WINDOW = catalog.RATE_LIMIT_MAX_WINDOW_SECONDS
 PLAN_LIMITS: dict[str, PlanLimits] = {
     "hobby": PlanLimits(max_rate_limit_window_seconds=_WINDOW["hobby"], multiple_function_regions=False,
-                        max_function_duration_seconds=300, team=False),
+                        max_function_duration_seconds=300, team=False, skew_protection=False),
     "pro": PlanLimits(max_rate_limit_window_seconds=_WINDOW["pro"], multiple_function_regions=True,
-                      max_function_duration_seconds=800, team=True),
+                      max_function_duration_seconds=800, team=True, skew_protection=True),
     "enterprise": PlanLimits(max_rate_limit_window_seconds=_WINDOW["enterprise"], multiple_function_regions=True,
-                             max_function_duration_seconds=800, team=True),
+                             max_function_duration_seconds=800, team=True, skew_protection=True),
 }
 
 
@@ -134,6 +142,7 @@ class StackConfig:
     function_regions: tuple[str, ...]
     function_max_duration: int
     deployment_protection: str
+    skew_protection: SkewProtection
     rate_limit_requests: int
     rate_limit_window_seconds: int
     rate_limit_path: str
@@ -160,6 +169,7 @@ class StackConfig:
     db_ssl_mode: str
     db_name: str
     db_connection_limit: int
+    db_rotation_connections: int
     db_password_version: int
     # Database server: what the program may assume of it.
     db_server_major_version: int
@@ -377,6 +387,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "function_regions": [_nonempty, _each(_matches(_REGION, "a Vercel region id such as iad1"))],
     "function_max_duration": [_between(1, 900)],
     "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
+    "skew_protection": [_one_of(SKEW_PROTECTION)],
     "rate_limit_requests": [_between(1, 1_000_000)],
     "rate_limit_window_seconds": [_between(MIN_RATE_LIMIT_WINDOW_SECONDS, 3600)],
     "firewall_managed_rules": [_one_of(get_args(ManagedRulesMode))],
@@ -404,6 +415,7 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
                 lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
     "db_connection_limit": [_between(1, 10_000)],
+    "db_rotation_connections": [_between(0, 10_000)],
     "db_password_version": [_between(1, 1_000_000)],
     "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
     "generated_keys_version": [_between(1, 1_000_000)],
@@ -509,6 +521,8 @@ def _plan_checks(v: Mapping[str, Any]) -> list[str]:
     if isinstance(duration, int) and duration > limits.max_function_duration_seconds:
         problems.append(f"{key('function_max_duration')}: at most {limits.max_function_duration_seconds} "
                         f"seconds {on_plan} (got {duration})")
+    if not limits.skew_protection and v.get("skew_protection", "off") != "off":
+        problems.append(f"{key('skew_protection')}: Skew Protection is not available {on_plan}; set it to off")
     if v.get("vercel_observability_plus") and plan == "hobby":
         problems.append(f"{key('vercel_observability_plus')}: an add-on of the pro and enterprise plans; "
                         f"{key('vercel_plan')} is hobby")

@@ -1,8 +1,9 @@
 """The app's Postgres database, with pgvector, on an existing managed server.
 
-Proven against a real PostgreSQL 18 server with a managed-service-like, non-superuser admin
-(tests/database_real/); the provider behaviour each choice relies on is cited below from
-cyrilgdn/terraform-provider-postgresql at ff936b9, the `upstream` of pulumi-postgresql 3.18.
+Proven against a real PostgreSQL 18 server with a managed-service-like, non-superuser admin, over a
+stack's whole life: up, refresh, a second up, in-place changes and destroy (tests/database_real/).
+The provider behaviour each choice relies on is cited below from cyrilgdn/terraform-provider-postgresql
+at ff936b9, the `upstream` of pulumi-postgresql 3.18.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ NO_ELEVATED_ATTRIBUTES = {
     "replication": False,
     "bypass_row_level_security": False,
 }
+MEMBERSHIP_IGNORED_READBACK = ["withAdminOption"]
+"""What GrantRole's read-back may report differently from what it granted (see `_memberships`)."""
 
 
 def database_url(user: pulumi.Input[str], password: pulumi.Input[str], host: str, port: int,
@@ -75,6 +78,9 @@ class DatabaseArgs:
     connection_headroom: int = 5
     """Database connections beyond the three roles' limits, for the provider's admin and monitoring;
     defaults to 5. Without it a saturated app locks the admin out of `pulumi up`/refresh."""
+    rotation_connections: int = 0
+    """Database connections reserved for the rotation runbook's bridge role while the old and new
+    deployments overlap (docs/runbooks/rotation.md); defaults to 0 outside a rotation."""
     statement_timeout_ms: int = 30_000
     """Runtime role statement timeout (a role default the app can override per session); defaults to 30 s."""
     idle_in_transaction_timeout_ms: int = 60_000
@@ -82,7 +88,8 @@ class DatabaseArgs:
     password_version: int = 1
     """Bump to rotate the role passwords; defaults to 1."""
     protect: bool = True
-    """Protect and retain the database; defaults to True."""
+    """Protect and retain the database; defaults to True. Unprotected databases are meant to be destroyed
+    (pull-request stacks): their extensions then drop with CASCADE."""
 
     def __post_init__(self) -> None:
         if self.server_major_version < MIN_SERVER_MAJOR_VERSION:
@@ -93,11 +100,28 @@ class DatabaseArgs:
         for field_name in ("connection_limit", "backup_connection_limit", "connection_headroom"):
             if getattr(self, field_name) < 1:
                 raise ValueError(f"{field_name}: must be at least 1 (got {getattr(self, field_name)})")
+        if self.rotation_connections < 0:
+            raise ValueError(f"rotation_connections: must be 0 or more (got {self.rotation_connections})")
 
     @property
     def database_connection_limit(self) -> int:
-        """The database's own limit: every role's limit plus headroom for the admin and monitoring."""
-        return self.connection_limit + OWNER_CONNECTION_LIMIT + self.backup_connection_limit + self.connection_headroom
+        """The database's own limit: every role's limit, a rotation bridge's, and headroom for the admin."""
+        return (self.connection_limit + OWNER_CONNECTION_LIMIT + self.backup_connection_limit
+                + self.rotation_connections + self.connection_headroom)
+
+
+@dataclass(frozen=True)
+class _Roles:
+    owner: postgresql.Role
+    app: postgresql.Role
+    backup: postgresql.Role
+
+
+@dataclass(frozen=True)
+class _Passwords:
+    owner: random.RandomPassword
+    app: random.RandomPassword
+    backup: random.RandomPassword
 
 
 class Database(pulumi.ComponentResource):
@@ -114,8 +138,31 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(catalog.TOKEN_DATABASE, name, None, opts)
-        provider = postgresql.Provider(
-            f"{name}-provider",
+        # Not `self._name`/`self._provider`: pulumi.Resource keeps its own state under those names.
+        self._db_prefix, self._db_args = name, args
+        child = pulumi.ResourceOptions(parent=self, provider=self._admin_provider())
+        passwords = self._passwords()
+        roles = self._roles(child, passwords)
+        memberships = self._memberships(child, roles)
+        database = self._database(child, roles, memberships)
+        in_database = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=memberships, deleted_with=database))
+        self._extensions(in_database, database)
+        self._grants(in_database, database, roles)
+        self._default_privileges(in_database, database, roles)
+        self._urls(database, roles, passwords)
+        self.register_outputs({
+            "database_name": self.database_name,
+            "database_url": self.database_url,
+            "migration_url": self.migration_url,
+            "backup_url": self.backup_url,
+        })
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _admin_provider(self) -> postgresql.Provider:
+        args = self._db_args
+        return postgresql.Provider(
+            f"{self._db_prefix}-provider",
             host=args.host,
             port=args.port,
             username=args.admin_user,
@@ -130,122 +177,129 @@ class Database(pulumi.ComponentResource):
             connect_timeout=15,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        keepers = {"version": str(args.password_version)}
+
+    def _passwords(self) -> _Passwords:
+        keepers = {"version": str(self._db_args.password_version)}
 
         def password(role: str) -> random.RandomPassword:
             return random.RandomPassword(
-                f"{name}-{role}-password", length=40, special=False, keepers=keepers,
+                f"{self._db_prefix}-{role}-password", length=40, special=False, keepers=keepers,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        owner_password, app_password, backup_password = password("owner"), password("app"), password("backup")
-        owner = postgresql.Role(
-            f"{name}-owner",
-            name=f"{args.database_name}_owner",
-            login=True,
-            password=pulumi.Output.secret(owner_password.result),
-            connection_limit=OWNER_CONNECTION_LIMIT,
-            **NO_ELEVATED_ATTRIBUTES,
-            opts=child,
-        )
-        app = postgresql.Role(
-            f"{name}-app",
-            name=f"{args.database_name}_app",
-            login=True,
-            password=pulumi.Output.secret(app_password.result),
-            connection_limit=args.connection_limit,
-            # Both are role defaults (ALTER ROLE ... SET, role.go:1072-1120): they apply to every new
+        return _Passwords(owner=password("owner"), app=password("app"), backup=password("backup"))
+
+    def _roles(self, child: pulumi.ResourceOptions, passwords: _Passwords) -> _Roles:
+        args, db = self._db_args, self._db_args.database_name
+
+        def role(suffix: str, password: random.RandomPassword, connection_limit: int, **extra: int) -> postgresql.Role:
+            return postgresql.Role(
+                f"{self._db_prefix}-{suffix}", name=f"{db}_{suffix}", login=True,
+                password=pulumi.Output.secret(password.result), connection_limit=connection_limit,
+                **extra, **NO_ELEVATED_ATTRIBUTES, opts=child,
+            )
+
+        return _Roles(
+            owner=role("owner", passwords.owner, OWNER_CONNECTION_LIMIT),
+            # Both timeouts are role defaults (ALTER ROLE ... SET, role.go:1072-1120): they apply to every new
             # session, but the app may still SET them per session. They are a guard, not a sandbox.
-            statement_timeout=args.statement_timeout_ms,
-            idle_in_transaction_session_timeout=args.idle_in_transaction_timeout_ms,
-            **NO_ELEVATED_ATTRIBUTES,
-            opts=child,
+            app=role("app", passwords.app, args.connection_limit, statement_timeout=args.statement_timeout_ms,
+                     idle_in_transaction_session_timeout=args.idle_in_transaction_timeout_ms),
+            backup=role("backup", passwords.backup, args.backup_connection_limit),
         )
-        backup = postgresql.Role(
-            f"{name}-backup",
-            name=f"{args.database_name}_backup",
-            login=True,
-            password=pulumi.Output.secret(backup_password.result),
-            connection_limit=args.backup_connection_limit,
-            **NO_ELEVATED_ATTRIBUTES,
-            opts=child,
-        )
-        # The admin must hold the owner's privileges: the provider runs CREATE EXTENSION
-        # (extension.go:87-110) and database-level GRANT/REVOKE (grant.go:800-808, helpers.go:142-146)
-        # as the plain admin, which without this membership fail or silently change nothing.
-        # `CREATE DATABASE ... OWNER` then finds the membership and keeps it (database.go:143-153).
-        membership = postgresql.GrantRole(
-            f"{name}-admin-owner-membership",
-            role=args.admin_user,
-            grant_role=owner.name,
-            opts=child,
-        )
-        as_owner = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[membership]))
-        database = postgresql.Database(
-            f"{name}-database",
+
+    def _memberships(self, child: pulumi.ResourceOptions, roles: _Roles) -> list[postgresql.GrantRole]:
+        """The admin is a member (SET, INHERIT) of each role it created.
+
+        Of the owner: the provider runs CREATE EXTENSION (extension.go:87-110) and database-level GRANT/REVOKE
+        (grant.go:800-808, helpers.go:142-146) as the plain admin, which without it fail or change nothing;
+        `CREATE DATABASE ... OWNER` then finds the membership and keeps it (database.go:143-153).
+        Of the runtime and backup roles: deleting the database first terminates its sessions
+        (database.go:625-645, `pg_terminate_backend`), which PostgreSQL allows only to a role with the
+        privileges of the session's role (or pg_signal_backend, which managed platforms need not give).
+
+        Two options keep every later `up` from undoing this. On PostgreSQL 16+, CREATE ROLE by a CREATEROLE
+        admin adds an implicit grant (grantor: the bootstrap superuser, ADMIN only), and the provider's read
+        (grant_role.go `readGrantRole`: QueryRow, no ORDER BY) returns that row first, so state says
+        withAdminOption=true: ignored, or every preview shows a replace. Declaring true is refused by the
+        server ("ADMIN option cannot be granted back to your own grantor"). And a replacement must delete
+        before it creates: create-before-delete ends with the old resource's Delete, `REVOKE role FROM admin`
+        (grant_role.go:116-118), which takes the membership the new one just granted.
+        """
+        options = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+            ignore_changes=MEMBERSHIP_IGNORED_READBACK, delete_before_replace=True))
+
+        def membership(suffix: str, role: postgresql.Role) -> postgresql.GrantRole:
+            return postgresql.GrantRole(f"{self._db_prefix}-admin-{suffix}-membership", role=self._db_args.admin_user,
+                                        grant_role=role.name, opts=options)
+
+        return [membership("owner", roles.owner), membership("app", roles.app), membership("backup", roles.backup)]
+
+    def _database(self, child: pulumi.ResourceOptions, roles: _Roles,
+                  memberships: list[postgresql.GrantRole]) -> postgresql.Database:
+        args = self._db_args
+        return postgresql.Database(
+            f"{self._db_prefix}-database",
             name=args.database_name,
-            owner=owner.name,
+            owner=roles.owner.name,
             encoding="UTF8",
             template="template0",
             connection_limit=args.database_connection_limit,
-            opts=pulumi.ResourceOptions.merge(
-                as_owner, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
-            ),
+            # After the memberships on create; before them on delete (its sessions are terminated first).
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=memberships, protect=args.protect, retain_on_delete=args.protect)),
         )
-        for extension in EXTENSIONS:
-            postgresql.Extension(
-                f"{name}-{extension.replace('_', '-')}",
-                name=extension,
-                database=database.name,
-                opts=as_owner,
-            )
 
+    def _extensions(self, in_database: pulumi.ResourceOptions, database: postgresql.Database) -> None:
+        # deleted_with: the engine skips their deletes when the database goes (DROP DATABASE takes them);
+        # their own Delete is `DROP EXTENSION ... RESTRICT` (extension.go:224-231), refused once a column
+        # has type vector. Where the database is unprotected, an extension removed on its own cascades too.
+        for extension in EXTENSIONS:
+            postgresql.Extension(f"{self._db_prefix}-{extension.replace('_', '-')}", name=extension,
+                                 database=database.name, drop_cascade=not self._db_args.protect, opts=in_database)
+
+    def _grants(self, in_database: pulumi.ResourceOptions, database: postgresql.Database, roles: _Roles) -> None:
         def grant(suffix: str, **props: object) -> None:
-            postgresql.Grant(f"{name}-{suffix}", database=database.name, opts=as_owner, **props)
+            postgresql.Grant(f"{self._db_prefix}-{suffix}", database=database.name, opts=in_database, **props)
 
         # New databases let PUBLIC connect and create temp tables; only the three roles may connect.
         grant("revoke-public-connect", role="public", object_type="database", privileges=[])
-        grant("app-connect", role=app.name, object_type="database", privileges=["CONNECT"])
-        grant("backup-connect", role=backup.name, object_type="database", privileges=["CONNECT"])
+        grant("app-connect", role=roles.app.name, object_type="database", privileges=["CONNECT"])
+        grant("backup-connect", role=roles.backup.name, object_type="database", privileges=["CONNECT"])
         # PUBLIC keeps nothing on schema public either (on 15+ it had USAGE).
         grant("revoke-public-schema", role="public", schema="public", object_type="schema", privileges=[])
-        grant("app-schema", role=app.name, schema="public", object_type="schema", privileges=["USAGE"])
-        grant("backup-schema", role=backup.name, schema="public", object_type="schema", privileges=["USAGE"])
-        grant("app-tables", role=app.name, schema="public", object_type="table",
+        grant("app-schema", role=roles.app.name, schema="public", object_type="schema", privileges=["USAGE"])
+        grant("backup-schema", role=roles.backup.name, schema="public", object_type="schema", privileges=["USAGE"])
+        grant("app-tables", role=roles.app.name, schema="public", object_type="table",
               privileges=APP_TABLE_PRIVILEGES, objects=[])
-        grant("app-sequences", role=app.name, schema="public", object_type="sequence",
+        grant("app-sequences", role=roles.app.name, schema="public", object_type="sequence",
               privileges=APP_SEQUENCE_PRIVILEGES, objects=[])
-        grant("backup-tables", role=backup.name, schema="public", object_type="table",
+        grant("backup-tables", role=roles.backup.name, schema="public", object_type="table",
               privileges=BACKUP_TABLE_PRIVILEGES, objects=[])
-        grant("backup-sequences", role=backup.name, schema="public", object_type="sequence",
+        grant("backup-sequences", role=roles.backup.name, schema="public", object_type="sequence",
               privileges=BACKUP_SEQUENCE_PRIVILEGES, objects=[])
 
+    def _default_privileges(self, in_database: pulumi.ResourceOptions, database: postgresql.Database,
+                            roles: _Roles) -> None:
         # What migrations create later (as the owner role) is usable by the runtime role and dumpable.
         def default_privileges(suffix: str, role: postgresql.Role, object_type: str, privileges: list[str]) -> None:
             postgresql.DefaultPrivileges(
-                f"{name}-{suffix}", database=database.name, role=role.name, owner=owner.name, schema="public",
-                object_type=object_type, privileges=privileges, opts=as_owner,
+                f"{self._db_prefix}-{suffix}", database=database.name, role=role.name, owner=roles.owner.name,
+                schema="public", object_type=object_type, privileges=privileges, opts=in_database,
             )
 
-        default_privileges("app-default-tables", app, "table", APP_TABLE_PRIVILEGES)
-        default_privileges("app-default-sequences", app, "sequence", APP_SEQUENCE_PRIVILEGES)
-        default_privileges("backup-default-tables", backup, "table", BACKUP_TABLE_PRIVILEGES)
-        default_privileges("backup-default-sequences", backup, "sequence", BACKUP_SEQUENCE_PRIVILEGES)
+        default_privileges("app-default-tables", roles.app, "table", APP_TABLE_PRIVILEGES)
+        default_privileges("app-default-sequences", roles.app, "sequence", APP_SEQUENCE_PRIVILEGES)
+        default_privileges("backup-default-tables", roles.backup, "table", BACKUP_TABLE_PRIVILEGES)
+        default_privileges("backup-default-sequences", roles.backup, "sequence", BACKUP_SEQUENCE_PRIVILEGES)
+
+    def _urls(self, database: postgresql.Database, roles: _Roles, passwords: _Passwords) -> None:
+        args = self._db_args
+
+        def url(role: postgresql.Role, password: random.RandomPassword) -> pulumi.Output[str]:
+            return database_url(role.name, password.result, args.host, args.port, database.name, args.sslmode)
 
         self.database_name = database.name
-        self.database_url = database_url(app.name, app_password.result, args.host, args.port, database.name, args.sslmode)
-        self.migration_url = database_url(
-            owner.name, owner_password.result, args.host, args.port, database.name, args.sslmode
-        )
-        self.backup_url = database_url(
-            backup.name, backup_password.result, args.host, args.port, database.name, args.sslmode
-        )
-        self.register_outputs(
-            {
-                "database_name": self.database_name,
-                "database_url": self.database_url,
-                "migration_url": self.migration_url,
-                "backup_url": self.backup_url,
-            }
-        )
+        self.database_url = url(roles.app, passwords.app)
+        self.migration_url = url(roles.owner, passwords.owner)
+        self.backup_url = url(roles.backup, passwords.backup)

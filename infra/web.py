@@ -9,6 +9,13 @@ import pulumi
 import pulumiverse_vercel as vercel
 
 from infra import catalog
+from infra.config import SkewProtection
+
+_SECONDS = {"30 minutes": 1800, "12 hours": 43_200, "1 day": 86_400, "7 days": 604_800}
+"""Skew Protection ages (terraform-provider-vercel resource_project.go `toSkewProtectionAge`)."""
+_RETENTION_SECONDS = {"1d": 86_400, "1w": 604_800, "1m": 2_592_000, "2m": 5_184_000, "3m": 7_776_000,
+                      "6m": 15_552_000, "1y": 31_536_000, "unlimited": float("inf")}
+"""Deployment retention periods (resource_project_deployment_retention.go, OneOf), a month as 30 days."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +48,16 @@ class WebProjectArgs:
     """How long production deployments are kept; defaults to 3 months (the rollback window)."""
     preview_retention: str = "1m"
     """How long preview deployments are kept; defaults to 1 month."""
+    skew_protection: SkewProtection = "off"
+    """How long clients of an older production deployment keep reaching it; defaults to off. At most the
+    production retention ("You can configure a custom maximum age up to your project's retention policy",
+    vercel.com/docs/skew-protection, Limitations)."""
+
+    def __post_init__(self) -> None:
+        age = _SECONDS.get(self.skew_protection, 0)
+        if age > _RETENTION_SECONDS[self.production_retention]:
+            raise ValueError(f"skew_protection: {self.skew_protection} outlives the production deployments it "
+                             f"protects (production_retention {self.production_retention})")
 
 
 class WebProject(pulumi.ComponentResource):
@@ -74,6 +91,7 @@ class WebProject(pulumi.ComponentResource):
             directory_listing=False,
             # Every pull request gets a comment with its preview URL, as the guide's workflow expects.
             git_comments=vercel.ProjectGitCommentsArgs(on_pull_request=True, on_commit=False),
+            **self._skew_protection(args),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Every deployment keeps the variables it was built with and stays reachable at its own
@@ -91,3 +109,13 @@ class WebProject(pulumi.ComponentResource):
         self.project_id = project.id
         self.project_name = project.name
         self.register_outputs({"project_id": self.project_id, "project_name": self.project_name})
+
+    @staticmethod
+    def _skew_protection(args: WebProjectArgs) -> dict[str, object]:
+        """Skew Protection, and the system variables it works through (VERCEL_DEPLOYMENT_ID, VERCEL_SKEW_PROTECTION_ENABLED:
+        "Ensure your project has the Automatically expose system environment variables setting enabled",
+        vercel.com/docs/skew-protection). Off declares neither, so existing settings stay as they are."""
+        if args.skew_protection == "off":
+            return {}
+        return {"skew_protection": args.skew_protection, "automatically_expose_system_environment_variables": True}
+

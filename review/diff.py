@@ -178,7 +178,14 @@ def _whole(path: str, old: Any, new: Any) -> list[Change]:
     return [Change(path, old, new, secret=secret)]
 
 
-_OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "parent")
+_OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "deletedWith", "ignoreChanges",
+                "replaceOnChanges", "customTimeouts", "parent")
+_OPTION_DEFAULTS = {"replaceOnChanges": [], "customTimeouts": {}}
+"""What an option reads as in a manifest written before the option was recorded."""
+
+
+def _option(resource: Mapping[str, Any], key: str) -> Any:
+    return resource.get(key, _OPTION_DEFAULTS.get(key))
 
 
 def _provider_urn(ref: str | None) -> str | None:
@@ -214,8 +221,13 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
         changes = compare(a.get("props", {}), b.get("props", {}), "")
         changes = [Change(f"props.{c.path}" if c.path else "props", c.old, c.new, c.secret) for c in changes]
         for key in _OPTION_KEYS:
-            if a.get(key) != b.get(key) and not (key == "parent" and urn != old_urn):
-                changes.append(Change(key, a.get(key), b.get(key)))
+            was, now = _option(a, key), _option(b, key)
+            if key == "deletedWith" and now is not None:
+                now_as_before = matched.get(now, now)  # a target renamed through an alias is the same one
+                if now_as_before == was:
+                    continue
+            if was != now and not (key == "parent" and urn != old_urn):
+                changes.append(Change(key, was, now))
         pa, pb = _provider_urn(a.get("provider")), _provider_urn(b.get("provider"))
         provider_moved = pa != pb and not (pb and pa in new_providers.get(pb, set()))
         if provider_moved:

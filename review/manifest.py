@@ -18,7 +18,9 @@ Format (version 1), one JSON object, keys sorted, two-space indent, trailing new
           "dependencies": ["<URN>", ...],                # sorted
           "propertyDependencies": {"<prop>": ["<URN>", ...]},  # non-empty ones, sorted
           "protect": false, "retainOnDelete": false, "deleteBeforeReplace": false,
-          "ignoreChanges": [...], "additionalSecretOutputs": [...],
+          "deletedWith": "<URN>" | null,  # its Delete is skipped when that resource is deleted too
+          "ignoreChanges": [...], "replaceOnChanges": [...], "additionalSecretOutputs": [...],
+          "customTimeouts": {"delete": "10m", ...},  # only those set
           "aliases": ["<URN>", ...]       # alias specs resolved to URNs, with the aliases
                                           # inherited from aliased parents, as the engine does
         }
@@ -95,7 +97,10 @@ def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) 
         "protect": r.protect,
         "retainOnDelete": r.retain_on_delete,
         "deleteBeforeReplace": r.delete_before_replace,
+        "deletedWith": r.deleted_with,
         "ignoreChanges": sorted(r.ignore_changes),
+        "replaceOnChanges": sorted(r.replace_on_changes),
+        "customTimeouts": dict(sorted(r.custom_timeouts.items())),
         "additionalSecretOutputs": sorted(r.additional_secret_outputs),
         "aliases": sorted(aliases),
     }

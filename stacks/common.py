@@ -63,6 +63,7 @@ def database_args(cfg: StackConfig, database_name: str) -> DatabaseArgs:
         server_major_version=cfg.db_server_major_version,
         database_name=database_name,
         connection_limit=cfg.db_connection_limit,
+        rotation_connections=cfg.db_rotation_connections,
         statement_timeout_ms=cfg.function_max_duration * 1000,
         password_version=cfg.db_password_version,
         protect=cfg.protect_stateful_resources,

@@ -32,6 +32,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             function_regions=cfg.function_regions,
             function_max_duration=cfg.function_max_duration,
             deployment_protection=cfg.deployment_protection,
+            skew_protection=cfg.skew_protection,
         ),
         in_team,
     )

@@ -34,8 +34,11 @@ ALL_POLICIES = [
 # mandatory in ARA's `policies/config/*.json` (which apply to the `ara-infra` project only).
 ARA_ARCHITECTURE_POLICIES = frozenset({
     rate_limit.REQUIRE_API_RATE_LIMIT.name,
+    web.REQUIRE_SKEW_PROTECTION.name,
     security_headers.REQUIRE_SECURITY_HEADERS_ROUTE.name,
     database.REQUIRE_VECTOR_EXTENSION.name,
+    database.REQUIRE_EXTENSION_CASCADE_WHEN_UNPROTECTED.name,
+    database.REQUIRE_ADMIN_MEMBERSHIP_OF_SESSION_ROLES.name,
     storage.RESTRICT_TOKEN_RESOURCE_PREFIXES.name,
     storage.REQUIRE_BACKUP_LIFECYCLE.name,
     data_safety.REQUIRE_GENERATED_KEY_LENGTH.name,

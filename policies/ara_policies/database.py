@@ -1,5 +1,7 @@
 """PostgreSQL: least-privilege login roles (attributes, memberships), provider TLS, pgvector per database,
-the admin's owner membership, connection headroom and a read-only backup role."""
+the admin's owner membership, connection headroom, a read-only backup role, and what keeps a stack's
+later `up`s and its `destroy` working (memberships that survive a replacement and the read-back,
+extensions and sessions that do not block the database's delete)."""
 
 from __future__ import annotations
 
@@ -416,5 +418,128 @@ RESTRICT_BACKUP_PRIVILEGES = stack_policy(
 )
 
 
+# --- what keeps later ups and the destroy working ---------------------------------------------
+# cyrilgdn/terraform-provider-postgresql ff936b9, pulumi-postgresql 3.18. Shown on a real PostgreSQL 18
+# server through a stack's whole life in tests/database_real/test_lifecycle.py.
+
+def _provider_admins(args) -> set[str]:
+    """Usernames of the stack's non-superuser postgresql providers (known ones)."""
+    admins = set()
+    for provider in resources_of(args, catalog.PG_PROVIDER):
+        user, superuser = peek(provider.props, "username"), peek(provider.props, "superuser")
+        if isinstance(user, str) and not is_unknown(user) and str(superuser).lower() == "false":
+            admins.add(user)
+    return admins
+
+
+def _check_membership_replacement(args, cfg, report) -> None:
+    if args.opts is not None and args.opts.delete_before_replace:
+        return
+    report(violation(subject("Postgres role membership", args.name),
+                     "would be replaced by creating the new grant first: the old one's delete then runs "
+                     "REVOKE <grant role> FROM <role> (resource_postgresql_grant_role.go Delete), taking "
+                     "away the membership the new one just granted.",
+                     "pass opts=ResourceOptions(delete_before_replace=True) to the GrantRole."))
+
+
+REQUIRE_MEMBERSHIP_DELETE_BEFORE_REPLACE = resource_policy(
+    name="postgresql-membership-require-delete-before-replace",
+    description="A Postgres GrantRole must be deleted before it is replaced, or the replacement ends revoked.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    types=[catalog.PG_GRANT_ROLE],
+    check=_check_membership_replacement,
+    url="https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/",
+)
+
+
+def _check_admin_option_readback(args, cfg, report) -> None:
+    admins = _provider_admins(args)
+    for membership in resources_of(args, catalog.PG_GRANT_ROLE):
+        member = peek(membership.props, "role")
+        if not (isinstance(member, str) and member in admins):
+            continue
+        if "withAdminOption" in (membership.opts.ignore_changes or []):
+            continue
+        report(violation(subject("Postgres role membership", membership.name, membership.urn),
+                         "grants a role to the provider's own admin. On PostgreSQL 16+ the admin already holds an "
+                         "implicit ADMIN-only grant of each role it created, which the provider's read returns "
+                         "first, so state says withAdminOption=true and every preview replaces the membership "
+                         "(declaring true is refused: ADMIN option cannot be granted back to your own grantor).",
+                         'pass opts=ResourceOptions(ignore_changes=["withAdminOption"]) to the GrantRole.'),
+               membership.urn)
+
+
+REQUIRE_IGNORED_ADMIN_OPTION_READBACK = stack_policy(
+    name="postgresql-membership-require-ignored-admin-option-readback",
+    description="A GrantRole to the provider's admin must ignore withAdminOption, which PostgreSQL 16+ reads back "
+                "from the implicit CREATEROLE grant.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=_check_admin_option_readback,
+    url="https://www.postgresql.org/docs/current/sql-createrole.html",
+)
+
+
+def _unprotected_databases(args) -> list[PolicyResource]:
+    return [db for db in resources_of(args, catalog.PG_DATABASE) if not (db.opts and db.opts.protect)]
+
+
+def _check_extension_cascade(args, cfg, report) -> None:
+    for db in _unprotected_databases(args):
+        for extension in resources_of(args, catalog.PG_EXTENSION):
+            if not _targets_database(extension, db) or as_bool(peek(extension.props, "dropCascade")) is True:
+                continue
+            report(violation(subject("Postgres extension", extension.name, extension.urn),
+                             f"lives in the unprotected database {db.name}, yet is deleted on its own with DROP "
+                             "EXTENSION ... RESTRICT, which PostgreSQL refuses once a column uses its types: the "
+                             "stack's destroy fails and leaves the database behind.",
+                             "set drop_cascade=True (and deleted_with=<the database>, which the pack cannot see)."),
+                   extension.urn)
+
+
+REQUIRE_EXTENSION_CASCADE_WHEN_UNPROTECTED = stack_policy(
+    name="postgresql-extension-require-cascade-when-unprotected",
+    description="Extensions in a database that may be destroyed must drop with CASCADE.",
+    level=EnforcementLevel.ADVISORY,  # ARA's design (deletedWith is invisible to packs): mandatory in its configs
+    severity=Severity.MEDIUM,
+    check=_check_extension_cascade,
+    url="https://www.postgresql.org/docs/current/sql-dropextension.html",
+)
+
+
+def _check_session_roles(args, cfg, report) -> None:
+    admins = _provider_admins(args)
+    if len(admins) != 1:
+        return  # no known non-superuser admin: nothing to say about whose sessions it may end
+    admin = next(iter(admins))
+    memberships = resources_of(args, catalog.PG_GRANT_ROLE)
+    for db in _unprotected_databases(args):
+        missing = [r.name for r in _connecting_roles(args, db) if not any(
+            _names_role(m, "grantRole", peek(r.props, "name"), r) and peek(m.props, "role") == admin
+            for m in memberships)]
+        if not missing:
+            continue
+        report(violation(subject("Postgres database", db.name, db.urn),
+                         f"may be destroyed, and its delete first terminates every session in it; the admin may "
+                         f"end only sessions of roles whose privileges it has, not of {', '.join(missing)} "
+                         "(\"permission denied to terminate process\", and the database is left refusing "
+                         "connections).",
+                         "declare postgresql.GrantRole(role=<admin user>, grant_role=<role>) for each of them, and "
+                         "make the database depend on those memberships."), db.urn)
+
+
+REQUIRE_ADMIN_MEMBERSHIP_OF_SESSION_ROLES = stack_policy(
+    name="postgresql-database-require-admin-membership-of-session-roles",
+    description="The admin must be a member of every role that can connect to a database it may destroy.",
+    level=EnforcementLevel.ADVISORY,  # platform-dependent (pg_signal_backend): mandatory in ARA's configs
+    severity=Severity.MEDIUM,
+    check=_check_session_roles,
+    url="https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SIGNAL",
+)
+
+
 POLICIES = [RESTRICT_LOGIN_ROLE_PRIVILEGES, RESTRICT_ROLE_MEMBERSHIP, REQUIRE_PROVIDER_TLS, REQUIRE_VECTOR_EXTENSION,
-            REQUIRE_ADMIN_OWNER_MEMBERSHIP, REQUIRE_CONNECTION_HEADROOM, RESTRICT_BACKUP_PRIVILEGES]
+            REQUIRE_ADMIN_OWNER_MEMBERSHIP, REQUIRE_CONNECTION_HEADROOM, RESTRICT_BACKUP_PRIVILEGES,
+            REQUIRE_MEMBERSHIP_DELETE_BEFORE_REPLACE, REQUIRE_IGNORED_ADMIN_OPTION_READBACK,
+            REQUIRE_EXTENSION_CASCADE_WHEN_UNPROTECTED, REQUIRE_ADMIN_MEMBERSHIP_OF_SESSION_ROLES]

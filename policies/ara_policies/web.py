@@ -168,7 +168,30 @@ RESTRICT_OPTIONS_ALLOWLIST = resource_policy(
 )
 
 
+# --- skew protection ------------------------------------------------------------------------
+
+def _check_skew_protection(args, cfg, report) -> None:
+    if get(args.props, "skewProtection") in (None, ""):
+        report(violation(_project(args),
+                         "has no Skew Protection: after a deployment, browsers still running the previous "
+                         "client send requests to the new server, which may not understand them.",
+                         'set skew_protection (e.g. "12 hours", pro and enterprise plans) with '
+                         "automatically_expose_system_environment_variables=True."))
+
+
+REQUIRE_SKEW_PROTECTION = resource_policy(
+    name="vercel-project-require-skew-protection",
+    description="Vercel projects should keep clients of an older deployment on that deployment (Skew Protection).",
+    level=EnforcementLevel.ADVISORY,  # ARA's architecture (and not on Hobby): mandatory in its prod config
+    severity=Severity.LOW,
+    types=[catalog.VERCEL_PROJECT],
+    check=_check_skew_protection,
+    url="https://vercel.com/docs/skew-protection",
+)
+
+
 POLICIES = [
+    REQUIRE_SKEW_PROTECTION,
     ENABLE_DEPLOYMENT_PROTECTION,
     ENABLE_GIT_FORK_PROTECTION,
     DISALLOW_PUBLIC_SOURCE,

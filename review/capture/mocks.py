@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -144,8 +145,10 @@ def _token_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
 
 
 def _password_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # New keepers make a new RandomPassword (keepers are ForceNew), so a new value.
     length = int(args.inputs.get("length", 32))
-    seed = _digest("password", _settings.get_stack(), args.name, n=64)
+    keepers = json.dumps(args.inputs.get("keepers") or {}, sort_keys=True)
+    seed = _digest("password", _settings.get_stack(), args.name, keepers, n=64)
     return {"result": (seed * (length // len(seed) + 1))[:length]}
 
 

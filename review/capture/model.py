@@ -28,6 +28,11 @@ class CapturedResource:
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     aliases: tuple[Any, ...] = ()
+    deleted_with: str | None = None
+    """URN of the resource whose deletion deletes this one: the engine then skips this one's Delete."""
+    replace_on_changes: tuple[str, ...] = ()
+    custom_timeouts: Mapping[str, str] = field(default_factory=dict)
+    """`create`/`update`/`delete` timeouts as the SDK sends them (e.g. "10m"); only those set."""
     outputs: dict[str, Any] | None = None
     """What a component registered with `register_outputs` (wire form)."""
     default_provider: bool = False

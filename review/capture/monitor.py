@@ -94,6 +94,11 @@ class RecordingMonitor(_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             aliases=tuple(_alias(a) for a in request.aliases),
+            deleted_with=request.deletedWith or None,
+            replace_on_changes=tuple(request.replaceOnChanges),
+            custom_timeouts={k: v for k, v in (("create", request.customTimeouts.create),
+                                                ("update", request.customTimeouts.update),
+                                                ("delete", request.customTimeouts.delete)) if v},
         ))
         return response
 

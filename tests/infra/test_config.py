@@ -42,7 +42,8 @@ def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_t
     decls = projectfile.declarations(ROOT)
     expected = {"str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
                 "pulumi.Output[str]": "string", "VercelPlan": "string",
-                "ManagedRulesMode": "string", "Framework": "string", "pulumi.Output[str] | None": "string"}
+                "ManagedRulesMode": "string", "Framework": "string", "SkewProtection": "string",
+                "pulumi.Output[str] | None": "string"}
     for field in config.fields(config.StackConfig):
         if field.name == "stack":
             continue
@@ -276,8 +277,17 @@ def test_the_vercel_plan_is_required_and_named_with_its_set_command():
 
 def test_a_personal_hobby_account_needs_no_team_and_one_region():
     capture = run_program("prod", {"vercelPlan": "hobby", "vercelTeam": "", "functionRegions": ["iad1"],
-                                   "functionMaxDuration": 300})
+                                   "functionMaxDuration": 300, "skewProtection": "off"})
     assert capture.one(catalog.VERCEL_PROJECT).props["resourceConfig"]["functionDefaultRegions"] == ["iad1"]
+
+
+def test_skew_protection_is_refused_on_hobby_and_must_be_a_provider_value():
+    message = _fails("prod", {"vercelPlan": "hobby", "vercelTeam": "", "functionRegions": ["iad1"],
+                                "functionMaxDuration": 300})
+    assert "ara-infra:skewProtection: Skew Protection is not available on the hobby plan (vercelPlan); set it to off" \
+        in message
+    message = _fails("prod", {"skewProtection": "2 hours"})
+    assert "ara-infra:skewProtection:" in message and "12 hours" in message
 
 
 @pytest.mark.parametrize(

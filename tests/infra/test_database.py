@@ -118,21 +118,62 @@ def test_database_connection_limit_leaves_headroom_beyond_every_role():
     assert props["connectionLimit"] == 40 + 5 + 3 + 8
 
 
-def test_admin_is_a_declared_member_of_the_owner_role():
-    membership = _db().one(catalog.PG_GRANT_ROLE, "db-admin-owner-membership")
-    assert membership.props == {"role": "admin", "grantRole": "ara_t_owner"}
-
-
-def test_everything_that_acts_as_the_owner_waits_for_the_admin_membership():
+def test_admin_is_a_declared_member_of_each_role_it_creates():
     cap = _db()
-    membership = cap.one(catalog.PG_GRANT_ROLE).urn
+    memberships = {m.name: m.props for m in cap.of_type(catalog.PG_GRANT_ROLE)}
+    assert memberships == {
+        "db-admin-owner-membership": {"role": "admin", "grantRole": "ara_t_owner"},
+        # The database's delete terminates these roles' sessions, which takes their privileges.
+        "db-admin-app-membership": {"role": "admin", "grantRole": "ara_t_app"},
+        "db-admin-backup-membership": {"role": "admin", "grantRole": "ara_t_backup"},
+    }
+
+
+def test_memberships_ignore_the_read_back_admin_option_and_delete_before_they_are_replaced():
+    # PG 16+ reads back the CREATEROLE implicit grant (admin option true): without ignoring it every
+    # preview replaces the membership; a create-before-delete replacement ends with its REVOKE.
+    for membership in _db().of_type(catalog.PG_GRANT_ROLE):
+        assert membership.ignore_changes == ("withAdminOption",), membership.name
+        assert membership.delete_before_replace is True, membership.name
+
+
+def test_everything_that_acts_as_the_owner_waits_for_the_admin_memberships():
+    cap = _db()
+    memberships = {m.urn for m in cap.of_type(catalog.PG_GRANT_ROLE)}
     dependents = [
         *cap.of_type(catalog.PG_DATABASE), *cap.of_type(catalog.PG_EXTENSION),
         *cap.of_type(catalog.PG_GRANT), *cap.of_type(catalog.PG_DEFAULT_PRIVILEGES),
     ]
     assert len(dependents) == 1 + 2 + 10 + 4
     for resource in dependents:
-        assert membership in resource.dependencies, resource.name
+        assert memberships <= set(resource.dependencies), resource.name
+
+
+def test_what_lives_inside_the_database_is_deleted_with_it():
+    # Its own Delete would run DROP EXTENSION ... RESTRICT (refused once a column is a vector) and
+    # revokes inside a database about to be dropped: the engine skips them when the database goes.
+    cap = _db()
+    database = cap.one(catalog.PG_DATABASE).urn
+    inside = [*cap.of_type(catalog.PG_EXTENSION), *cap.of_type(catalog.PG_GRANT),
+              *cap.of_type(catalog.PG_DEFAULT_PRIVILEGES)]
+    assert [r.name for r in inside if r.deleted_with != database] == []
+    outside = [*cap.of_type(catalog.PG_ROLE), *cap.of_type(catalog.PG_GRANT_ROLE), cap.one(catalog.PG_DATABASE)]
+    assert [r.name for r in outside if r.deleted_with is not None] == []
+
+
+@pytest.mark.parametrize(("protect", "cascade"), [(True, False), (False, True)])
+def test_extensions_cascade_only_where_the_database_is_unprotected(protect, cascade):
+    for extension in _db(protect=protect).of_type(catalog.PG_EXTENSION):
+        assert extension.props["dropCascade"] is cascade, extension.name
+
+
+def test_rotation_connections_raise_only_the_database_limit():
+    # app 20 + owner 5 + backup 2 + a 40-connection bridge + 5 headroom.
+    cap = _db(rotation_connections=40)
+    assert cap.one(catalog.PG_DATABASE).props["connectionLimit"] == 20 + 5 + 2 + 40 + 5
+    assert cap.one(catalog.PG_ROLE, "db-app").props["connectionLimit"] == 20
+    with pytest.raises(ValueError, match="rotation_connections: must be 0 or more"):
+        _args(rotation_connections=-1)
 
 
 def test_server_older_than_15_is_refused():
@@ -240,7 +281,8 @@ def test_every_postgresql_resource_uses_the_explicit_provider():
     cap = _db()
     provider = cap.one(catalog.PG_PROVIDER, "db-provider")
     postgres = [r for r in cap.resources if r.type.startswith("postgresql:")]
-    assert len(postgres) == 3 + 1 + 1 + 2 + 10 + 4
+    # roles, memberships, database, extensions, grants, default privileges
+    assert len(postgres) == 3 + 3 + 1 + 2 + 10 + 4
     for resource in postgres:
         # A provider reference is "<provider urn>::<provider id>".
         assert resource.provider is not None, resource.name

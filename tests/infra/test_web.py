@@ -3,6 +3,8 @@
 import pulumi
 
 from infra import catalog
+import pytest
+
 from infra.web import WebProject, WebProjectArgs
 from tests.support import run_component
 
@@ -138,3 +140,23 @@ def test_old_deployments_and_the_secrets_built_into_them_expire():
 def test_retention_periods_can_be_set():
     retention = _web(production_retention="1y", preview_retention="1w").one(RETENTION)
     assert (retention.props["expirationProduction"], retention.props["expirationPreview"]) == ("1y", "1w")
+
+
+def test_skew_protection_is_off_unless_asked_and_then_exposes_the_system_variables_it_uses():
+    props = _project().props
+    assert "skewProtection" not in props and "automaticallyExposeSystemEnvironmentVariables" not in props
+    props = _project(skew_protection="12 hours").props
+    assert props["skewProtection"] == "12 hours"
+    # Frameworks pin clients to their deployment through VERCEL_DEPLOYMENT_ID (Vercel docs, Skew Protection).
+    assert props["automaticallyExposeSystemEnvironmentVariables"] is True
+
+
+def test_prod_keeps_clients_on_their_deployment_for_twelve_hours(prod):
+    assert prod.one(catalog.VERCEL_PROJECT).props["skewProtection"] == "12 hours"
+
+
+def test_skew_protection_may_not_outlive_the_production_deployments():
+    with pytest.raises(ValueError, match="skew_protection: 7 days outlives the production deployments"):
+        WebProjectArgs(project_name="p", git_repository="o/r", skew_protection="7 days", production_retention="1d")
+    assert WebProjectArgs(project_name="p", git_repository="o/r", skew_protection="7 days",
+                          production_retention="1w").skew_protection == "7 days"

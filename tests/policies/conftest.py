@@ -90,8 +90,10 @@ def urn(resource_type: str, name: str) -> str:
     return f"urn:pulumi:{STACK}::{PROJECT}::{resource_type}::{name}"
 
 
-def options(protect: bool = False, parent: Optional[str] = None) -> PolicyResourceOptions:
-    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
+def options(protect: bool = False, parent: Optional[str] = None, *, ignore_changes: Optional[list] = None,
+            delete_before_replace: Optional[bool] = None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, list(ignore_changes or []), delete_before_replace, [],
+                                 PolicyCustomTimeouts(0, 0, 0), [], parent)
 
 
 def config_schema_json(policy) -> dict:
@@ -157,15 +159,16 @@ def _drive(call) -> Outcome:
 
 
 def resource_args(resource_type: str, props: dict, *, name: str = "res", config: Optional[dict] = None,
-                  policy=None, remediate: bool = False, protect: bool = False) -> ResourceValidationArgs:
+                  policy=None, remediate: bool = False, protect: bool = False,
+                  opts: Optional[PolicyResourceOptions] = None) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource_type, engine_props(props, remediate=remediate), urn(resource_type, name), name,
-        options(protect), None, engine_config(policy, config) if policy is not None else None)
+        opts or options(protect), None, engine_config(policy, config) if policy is not None else None)
 
 
 def run_resource(policy, resource_type: str, props: dict, *, name: str = "res",
-                 config: Optional[dict] = None) -> Outcome:
-    args = resource_args(resource_type, props, name=name, config=config, policy=policy)
+                 config: Optional[dict] = None, opts: Optional[PolicyResourceOptions] = None) -> Outcome:
+    args = resource_args(resource_type, props, name=name, config=config, policy=policy, opts=opts)
     return _drive(lambda report: policy.validate(args, report))
 
 
@@ -191,13 +194,17 @@ class Res:
     parent: Optional[str] = None
     depends_on: list = field(default_factory=list)
     """Names of resources in `dependencies` only (explicit `depends_on`)."""
+    ignore_changes: list = field(default_factory=list)
+    delete_before_replace: Optional[bool] = None
 
 
 def stack_args(resources: list[Res], *, config: Optional[dict] = None, policy=None) -> StackValidationArgs:
     built: dict[str, PolicyResource] = {}
     for r in resources:
         built[r.name] = PolicyResource(r.type, engine_props(r.props), urn(r.type, r.name), r.name,
-                                       options(r.protect), None, None, [], {})
+                                       options(r.protect, ignore_changes=r.ignore_changes,
+                                               delete_before_replace=r.delete_before_replace),
+                                       None, None, [], {})
     for r in resources:
         pr = built[r.name]
         if r.parent:

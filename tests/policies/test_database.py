@@ -5,7 +5,7 @@ from infra import catalog
 
 from ara_policies import database as pg
 
-from .conftest import (PLANTED, UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack,
+from .conftest import (PLANTED, UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, options, run_resource, run_stack,
                        secret)
 
 
@@ -417,3 +417,88 @@ def test_roles_not_named_like_backups_are_not_judged_here():
         r.props["role"] = "ara_app"
     run_stack(BACKUP, resources).assert_clean()
     assert run_stack(BACKUP, resources, config={"backupRolePattern": "_app$"}).messages
+
+
+# --- what keeps later ups and the destroy working -----------------------------------------------
+
+REPLACE_SAFELY = pg.REQUIRE_MEMBERSHIP_DELETE_BEFORE_REPLACE
+READBACK = pg.REQUIRE_IGNORED_ADMIN_OPTION_READBACK
+CASCADE = pg.REQUIRE_EXTENSION_CASCADE_WHEN_UNPROTECTED
+SESSIONS = pg.REQUIRE_ADMIN_MEMBERSHIP_OF_SESSION_ROLES
+MEMBERSHIP_PROPS = {"role": "ara_admin", "grantRole": "ara_owner"}
+
+
+def test_lifecycle_policies_metadata():
+    assert_metadata(REPLACE_SAFELY, "mandatory", "high", set())
+    assert_metadata(READBACK, "mandatory", "high", set())
+    # ARA's design and a platform-dependent rule: advisory in the pack, mandatory in ARA's configs.
+    assert_metadata(CASCADE, "advisory", "medium", set())
+    assert_metadata(SESSIONS, "advisory", "medium", set())
+
+
+def test_membership_replaced_create_before_delete_is_flagged():
+    out = run_resource(REPLACE_SAFELY, catalog.PG_GRANT_ROLE, MEMBERSHIP_PROPS, name="m")
+    assert len(out.messages) == 1 and "delete_before_replace=True" in out.text and "REVOKE" in out.text
+    run_resource(REPLACE_SAFELY, catalog.PG_GRANT_ROLE, MEMBERSHIP_PROPS, name="m",
+                 opts=options(delete_before_replace=True)).assert_clean()
+
+
+def admin_stack(*, ignore=("withAdminOption",), superuser="false", member="ara_admin"):
+    return [
+        Res(catalog.PG_PROVIDER, "provider", {"username": "ara_admin", "superuser": superuser}),
+        Res(catalog.PG_ROLE, "owner", {"name": "ara_owner", "login": True}),
+        Res(catalog.PG_GRANT_ROLE, "membership", {"role": member, "grantRole": "ara_owner"},
+            ignore_changes=list(ignore), delete_before_replace=True),
+    ]
+
+
+def test_membership_of_the_admin_must_ignore_the_read_back_admin_option():
+    run_stack(READBACK, admin_stack()).assert_clean()
+    out = run_stack(READBACK, admin_stack(ignore=()))
+    assert len(out.messages) == 1 and "'membership'" in out.text and 'ignore_changes=["withAdminOption"]' in out.text
+    assert out.violations[0][1].endswith("::membership")
+
+
+@pytest.mark.parametrize("case", [{"superuser": "true"}, {"member": "ara_reader"}])
+def test_no_implicit_grant_no_read_back_problem(case):
+    # A superuser admin gets no implicit grant; a membership of another role is not read back as the admin's.
+    run_stack(READBACK, admin_stack(ignore=(), **case)).assert_clean()
+
+
+def database_stack(*, protect=False, cascade=True, memberships=("owner", "app")):
+    resources = [
+        Res(catalog.PG_PROVIDER, "provider", {"username": "ara_admin", "superuser": "false"}),
+        Res(catalog.PG_ROLE, "owner", {"name": "ara_owner", "login": True}),
+        Res(catalog.PG_ROLE, "app", {"name": "ara_app", "login": True}),
+        Res(catalog.PG_DATABASE, "db", {"name": "ara", "owner": "ara_owner"}, protect=protect,
+            deps={"owner": ["owner"]}),
+        Res(catalog.PG_EXTENSION, "vector", {"name": "vector", "database": "ara", "dropCascade": cascade},
+            deps={"database": ["db"]}),
+        Res(catalog.PG_GRANT, "app-connect", {"database": "ara", "role": "ara_app", "objectType": "database",
+                                              "privileges": ["CONNECT"]}, deps={"database": ["db"], "role": ["app"]}),
+    ]
+    resources += [Res(catalog.PG_GRANT_ROLE, f"admin-{m}", {"role": "ara_admin", "grantRole": f"ara_{m}"},
+                      deps={"grantRole": [m]}) for m in memberships]
+    return resources
+
+
+def test_extensions_of_a_database_that_may_be_destroyed_must_cascade():
+    run_stack(CASCADE, database_stack()).assert_clean()
+    out = run_stack(CASCADE, database_stack(cascade=False))
+    assert len(out.messages) == 1 and "'vector'" in out.text and "drop_cascade=True" in out.text
+    # A protected database is never destroyed by the stack: RESTRICT is the safe default there.
+    run_stack(CASCADE, database_stack(protect=True, cascade=False)).assert_clean()
+
+
+def test_the_admin_must_hold_every_role_whose_sessions_the_database_delete_ends():
+    run_stack(SESSIONS, database_stack()).assert_clean()
+    out = run_stack(SESSIONS, database_stack(memberships=("owner",)))
+    assert len(out.messages) == 1 and "'db'" in out.text and "not of app" in out.text
+    assert "permission denied to terminate process" in out.text
+    run_stack(SESSIONS, database_stack(protect=True, memberships=("owner",))).assert_clean()
+
+
+def test_unknown_admin_says_nothing_about_sessions():
+    resources = database_stack(memberships=())
+    resources[0].props["username"] = UNKNOWN_STR
+    run_stack(SESSIONS, resources).assert_clean()

@@ -226,8 +226,17 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                                "postgresql-role-restrict-backup-privileges"),
     "database-limit-without-headroom": (_typed(catalog.PG_DATABASE), _props(connectionLimit=47.0),
                                         "postgresql-database-require-connection-headroom"),
+    # Unprotected, its extensions would have to drop with CASCADE to be destroyed.
     "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
-                             "stateful-resources-require-protect"),
+                             "stateful-resources-require-protect postgresql-extension-require-cascade-when-unprotected"),
+    "no-skew-protection": (_typed(catalog.VERCEL_PROJECT), lambda r: dataclasses.replace(
+        r, props={k: v for k, v in r.props.items() if k != "skewProtection"}), "vercel-project-require-skew-protection"),
+    "membership-replaced-create-first": (_typed(catalog.PG_GRANT_ROLE, "ara-db-admin-app-membership"),
+                                         lambda r: dataclasses.replace(r, delete_before_replace=False),
+                                         "postgresql-membership-require-delete-before-replace"),
+    "membership-reads-back-admin-option": (_typed(catalog.PG_GRANT_ROLE, "ara-db-admin-owner-membership"),
+                                           lambda r: dataclasses.replace(r, ignore_changes=()),
+                                           "postgresql-membership-require-ignored-admin-option-readback"),
     "proxied-vercel-record": (_typed(catalog.CF_DNS_RECORD), _props(proxied=True),
                               "cloudflare-dns-require-dns-only-vercel-records"),
     "short-encryption-key": (_typed(catalog.RANDOM_PASSWORD, "ara-keys-encryption-key"), _props(length=16.0),

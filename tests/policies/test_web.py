@@ -17,6 +17,7 @@ def project(**overrides):
         "vercelAuthentication": {"deploymentType": "standard_protection_new"},
         "gitForkProtection": True,
         "optionsAllowlist": {"paths": [{"value": "/api/"}]},
+        "skewProtection": "12 hours",
     }
     props.update(overrides)
     return {k: v for k, v in props.items() if v is not None}
@@ -156,3 +157,19 @@ def test_unknown_options_allowlist_path_defers_to_runtime_advisory():
     out = run_resource(vp.RESTRICT_OPTIONS_ALLOWLIST, PROJECT,
                        project(optionsAllowlist={"paths": [{"value": UNKNOWN_STR}]}))
     assert out.unknown is not None
+
+
+# --- skew protection --------------------------------------------------------------------------
+
+def test_skew_protection_metadata():
+    assert_metadata(vp.REQUIRE_SKEW_PROTECTION, "advisory", "low", set())
+
+
+def test_a_project_without_skew_protection_is_flagged():
+    out = run_resource(vp.REQUIRE_SKEW_PROTECTION, PROJECT, project(skewProtection=None), name="web")
+    assert len(out.messages) == 1 and "Skew Protection" in out.text and "skew_protection" in out.text
+
+
+@pytest.mark.parametrize("age", ["30 minutes", "12 hours", "7 days"])
+def test_a_project_with_skew_protection_passes(age):
+    run_resource(vp.REQUIRE_SKEW_PROTECTION, PROJECT, project(skewProtection=age), name="web").assert_clean()

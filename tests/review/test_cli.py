@@ -126,6 +126,11 @@ def test_manifest_round_trip(tmp_path):
     assert db["protect"] is True and db["retainOnDelete"] is True
     assert db["propertyDependencies"]["owner"] and db["dependencies"]
     assert db["provider"].startswith("urn:pulumi:prod::ara-infra::ara:database:Database$pulumi:providers:postgresql::")
+    # The options the engine uses at delete time are all in the manifest.
+    vector = next(r for r in loaded["resources"] if r["name"] == "ara-db-vector")
+    assert vector["deletedWith"] == db["urn"]
+    membership = next(r for r in loaded["resources"] if r["name"] == "ara-db-admin-owner-membership")
+    assert membership["deleteBeforeReplace"] is True and membership["ignoreChanges"] == ["withAdminOption"]
     env = next(r for r in loaded["resources"] if r["name"] == "ara-env-database-url")
     assert env["props"]["value"] == {"secret": True}
     assert loaded["outputs"]["databaseUrl"] == {"secret": True}
@@ -133,7 +138,8 @@ def test_manifest_round_trip(tmp_path):
     for entry in loaded["resources"]:
         assert set(entry) == {"urn", "type", "name", "parent", "custom", "provider", "props", "dependencies",
                               "propertyDependencies", "protect", "retainOnDelete", "deleteBeforeReplace",
-                              "ignoreChanges", "additionalSecretOutputs", "aliases"}
+                              "deletedWith", "ignoreChanges", "replaceOnChanges", "customTimeouts",
+                              "additionalSecretOutputs", "aliases"}
     assert_no_secrets(text, "prod")
 
 

@@ -70,8 +70,8 @@ def test_renaming_the_database_component_is_flagged(repo):
     assert "props.rules.rules[0].action.rateLimit.limit: 17 → 34" in out
     assert "props.keepers.version: 1 → 2" in out
     assert "props.value: [secret] changed" in out
-    # The Database component and its 25 children.
-    assert "summary: 26 added, 26 removed, " in out and "; 1 flagged" in out
+    # The Database component and its 27 children.
+    assert "summary: 28 added, 28 removed, " in out and "; 1 flagged" in out
     assert_no_secrets(res.all, "prod", planted=True)
 
 
@@ -93,7 +93,7 @@ def test_an_alias_turns_the_rename_into_a_move_and_a_bucket_rename_is_flagged(wo
          "ara-infra:reportsBucketName: ara-prod-reports-v2")
     res = run("diff", "--stack", "prod", "--base", "HEAD~1", "--program", str(worktree), "--format", "markdown")
     assert res.code == 1, res.all
-    assert "26 renamed with alias" in res.out and "0 added · 0 removed" in res.out
+    assert "28 renamed with alias" in res.out and "0 added · 0 removed" in res.out
     assert "| `R2Bucket` | `ara-storage-reports` | `name` changes (ara-prod-reports → ara-prod-reports-v2)" in res.out
     assert "ara-db-database" not in res.out.split("| ⚠️ stateful |", 1)[1].split("\n\n", 1)[0]
 
