@@ -1,8 +1,9 @@
 """PostgreSQL connection URLs: what libpq will connect to, the TLS policy, identity, secrecy.
 
 A URL is parsed the way libpq parses it (PostgreSQL 18 docs, 32.1.1 "Connection Strings" and
-32.1.2 "Parameter Key Words"; src/interfaces/libpq/fe-connect.c `conninfo_uri_parse_options`,
-`conninfo_uri_parse_params`, `conninfo_storeval`):
+32.1.2 "Parameter Key Words", https://www.postgresql.org/docs/18/libpq-connect.html; the code:
+src/interfaces/libpq/fe-connect.c `conninfo_uri_parse_options`, `conninfo_uri_parse_params`,
+`conninfo_storeval`, `parseServiceInfo`):
 
 * `postgresql://user:password@host:port/dbname?key=value&...`; query parameters are stored after
   the parts before them and replace them (`?host=`, `?port=`, `?dbname=`, `?user=`, `?password=`
@@ -12,9 +13,11 @@ A URL is parsed the way libpq parses it (PostgreSQL 18 docs, 32.1.1 "Connection 
   authentication and `verify-full` (32.1.2, "hostaddr"). A `host` starting with `/` (or `@`, a
   Linux abstract socket) is a Unix-socket directory; an empty host is the default socket.
 * the default `sslmode` is `prefer`, which falls back to clear text.
-* `service` (a section of a connection service file, 32.17) can set host, hostaddr, port and
-  sslmode from a file outside the URL; ops refuses it, so the URL alone decides. The tools run
-  with no PG* variable in their environment (`env`), so none of 32.15's variables steers them.
+* `service` (a section of a connection service file, 32.17 libpq-pgservice.html: ~/.pg_service.conf,
+  then the system one) can set host, hostaddr, port and sslmode from a file outside the URL; ops
+  refuses it, so the URL alone decides. The tools run with no PG* variable in their environment
+  (`env`), so none of 32.15's variables (libpq-envars.html: PGSERVICE, PGHOSTADDR, PGSSLMODE, …)
+  steers them.
 
 The tools never get the URL the operator typed: they get `conninfo()`, rebuilt from this parse
 (host, hostaddr, port and database explicit; only the parameters below passed on), so the TLS

@@ -26,6 +26,7 @@ from tests.ops.conftest import (
     environment_of,
     make_source,
     make_target,
+    objects,
     processes_mentioning,
     run_ops,
 )
@@ -104,13 +105,16 @@ def test_a_dump_whose_check_runs_copy_to_program_fails_the_drill_and_runs_nothin
     src = make_source(postgres_server, "ara_hostile_copy", copy_to_program_schema("ara_hostile_copy", marker_dir),
                       extensions=())
     env = backup_env(s3_server, s3_bucket, src.backup_url)
-    assert run_ops("backup", env=env).returncode == 0
+    key = run_ops("backup", env=env).stdout.strip()
     result = run_ops("drill", "--extension", "plpgsql", env={**env, "TMPDIR": str(ops_tmp)})
     assert result.returncode == 3, result.stderr
     assert "permission denied to COPY to or from an external program" in result.stderr
     assert SUSPECT in result.stderr and "drill passed" not in result.stderr
     assert s3_server.secret_access_key not in result.stdout + result.stderr
     assert_nothing_left(ops_tmp, marker_dir)
+    # Nothing lost either: the evidence stays in the bucket, the source as it was.
+    assert objects(s3_server, s3_bucket) == [key]
+    assert postgres_server.psql("SELECT count(*) FROM audited", role=src.owner, database=src.name) == "3"
 
 
 def test_a_dump_that_creates_a_role_fails_the_drill(
