@@ -22,6 +22,7 @@ exits.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import signal
@@ -154,8 +155,6 @@ def fetched(s3: store.Store, key: str, *, log: Callable[[str], None]) -> Iterato
 def drop_cloud_credentials(env: Mapping[str, str]) -> dict[str, str]:
     """After the download: no process started from here on (the PostgreSQL tools, a server) can
     inherit the bucket's credentials. Returns `env` without them."""
-    import os
-
     for var in store.CREDENTIAL_VARS:
         os.environ.pop(var, None)
     return {k: v for k, v in env.items() if k not in store.CREDENTIAL_VARS}
