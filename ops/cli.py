@@ -1,4 +1,4 @@
-"""Command line: `python -m ops backup|restore|drill|list|connections` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|list|connections|smoke` (exit codes in ops/errors.py)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     conns.add_argument("--threshold", type=float, default=80.0, metavar="PERCENT",
                        help="fail above this use of any limit (default 80, the guide's alert)")
     conns.add_argument("--stack", help=stack_help)
+
+    smoke = sub.add_parser("smoke", help="after a deploy: the live site's status, declared headers and health check")
+    smoke.add_argument("--url", required=True, help="the production origin, e.g. https://app.appstoagents.com")
+    smoke.add_argument("--headers", required=True, metavar="FILE",
+                       help="JSON of the declared headers: `pulumi stack output productionHeaders --json`")
+    smoke.add_argument("--attempts", type=int, default=3, help="checks before giving up (default 3)")
+    smoke.add_argument("--wait", type=float, default=20.0, metavar="SECONDS",
+                       help="between attempts, while a fresh deployment settles (default 20)")
+    smoke.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per request (default 15)")
     return parser
 
 
@@ -94,6 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = f"ops {args.command}"
     hidden = _secrets(env, argv)
     try:
+        if args.command == "smoke":
+            from ops import smoke
+
+            report = smoke.run(args.url, args.headers, attempts=args.attempts, wait_seconds=args.wait,
+                               timeout=args.timeout)
+            print(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
+                  f"{smoke.HEALTH_PATH} is healthy (attempt {report.attempts})", flush=True)
+            return errors.EXIT_OK
         env = target.environment(args.stack)
         # Taken now: a restore drops the bucket's credentials from os.environ once it has the dump.
         hidden = _secrets(env, argv)

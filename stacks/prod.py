@@ -75,7 +75,9 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     deploy = common.deployment(cfg, project_id, production=True, opts=in_team)
     if cfg.github_guardrails:
         guardrails(cfg, plane)
-    return common.exports(cfg, project_id, plane, deploy)
+    # What deploy.yml's smoke check compares the live site with (`python -m ops smoke`).
+    return {**common.exports(cfg, project_id, plane, deploy),
+            catalog.OUTPUT_PRODUCTION_HEADERS: common.header_policy(cfg).headers()}
 
 
 def guardrails(cfg: StackConfig, plane: common.DataPlane) -> RepositoryGuardrails:

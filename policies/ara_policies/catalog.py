@@ -287,6 +287,8 @@ OUTPUT_BACKUP_ACCESS_KEY_ID = "backupS3AccessKeyId"
 OUTPUT_BACKUP_SECRET_ACCESS_KEY = "backupS3SecretAccessKey"
 # The read-only backup role's TLS URL, for the backup job's pg_dump.
 OUTPUT_BACKUP_DATABASE_URL = "backupDatabaseUrl"
+# prod only: the headers its production route sets, for the smoke check after deploy (`python -m ops smoke`).
+OUTPUT_PRODUCTION_HEADERS = "productionHeaders"
 SECRET_OUTPUTS = frozenset({
     OUTPUT_DATABASE_URL, OUTPUT_MIGRATION_URL, OUTPUT_BACKUP_ACCESS_KEY_ID, OUTPUT_BACKUP_SECRET_ACCESS_KEY,
     OUTPUT_BACKUP_DATABASE_URL,

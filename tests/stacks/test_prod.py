@@ -80,3 +80,14 @@ def test_prod_csp_allows_virtual_hosted_presigned_urls_on_every_host(prod):
         csp = prod.one(catalog.VERCEL_PROJECT_ROUTE, name).props["route"]["headers"]["Content-Security-Policy"]
         connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
         assert "https://*.0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com" in connect
+
+
+def test_prod_exports_exactly_the_headers_its_production_route_sets(prod):
+    # deploy.yml's smoke check compares the live site with this output, so it must be the route's own set.
+    route = prod.one(catalog.VERCEL_PROJECT_ROUTE, "ara-headers-route")
+    assert prod.stack_outputs[catalog.OUTPUT_PRODUCTION_HEADERS] == route.props["route"]["headers"]
+    assert "Strict-Transport-Security" in prod.stack_outputs[catalog.OUTPUT_PRODUCTION_HEADERS]
+
+
+def test_only_prod_exports_production_headers(preview):
+    assert catalog.OUTPUT_PRODUCTION_HEADERS not in preview.stack_outputs
