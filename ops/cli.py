@@ -92,6 +92,23 @@ def _say(text: str, *, err: bool = False) -> None:
     print(clean(text), file=sys.stderr if err else sys.stdout, flush=True)
 
 
+def _drill(args: argparse.Namespace, env, restart: bool) -> None:
+    from ops import drill
+
+    wanted = args.extensions if args.extensions is not None else ["vector"]
+    if args.downloaded:
+        report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", key=args.key or "",
+                                      max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                                      extensions=wanted)
+    else:
+        report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                           extensions=wanted, restart=restart)
+    _say(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server "
+         f"as an unprivileged role: {report.tables} tables, {report.rows} rows match the dump; extensions "
+         f"{', '.join(report.extensions)}", err=True)
+    _say(report.key)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Only a real command line may restart the process (the drill does, to drop credentials).
     restart = argv is None
@@ -108,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             report = smoke.run(args.url, args.headers, attempts=args.attempts, wait_seconds=args.wait,
                                timeout=args.timeout)
-            print(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
-                  f"{smoke.HEALTH_PATH} is healthy (attempt {report.attempts})", flush=True)
+            _say(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
+                 f"{smoke.HEALTH_PATH} is healthy (attempt {report.attempts})")
             return errors.EXIT_OK
         env = target.environment(args.stack)
         # Taken now: a restore drops the bucket's credentials from os.environ once it has the dump.
@@ -134,20 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
                 _say(f"{key}\t{size}")
         elif args.command == "drill":
-            from ops import drill
-
-            wanted = args.extensions if args.extensions is not None else ["vector"]
-            if args.downloaded:
-                report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", key=args.key or "",
-                                              max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                                              extensions=wanted)
-            else:
-                report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                                   extensions=wanted, restart=restart)
-            _say(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server "
-                 f"as an unprivileged role: {report.tables} tables, {report.rows} rows match the dump; extensions "
-                 f"{', '.join(report.extensions)}", err=True)
-            _say(report.key)
+            _drill(args, env, restart)
         else:
             from ops import connections
 
