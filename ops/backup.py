@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ops import pgtools, pgurl, store
 from ops.errors import StorageError, UsageError
+from ops.text import clean
 
 
 def database_url(env: Mapping[str, str]) -> pgurl.PgUrl:
@@ -24,7 +25,7 @@ def database_url(env: Mapping[str, str]) -> pgurl.PgUrl:
 def run(env: Mapping[str, str], *, now: datetime | None = None, part_size: int = store.PART_SIZE,
         log=None) -> str:
     """Dump, upload, verify; return the object key. Any failure raises an OpsError and leaves no object."""
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     url = database_url(env)
     bucket = store.bucket_from_env(env)
     s3 = store.Store(bucket)

@@ -8,8 +8,10 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from ops import errors, pgurl, target
+from ops.text import clean
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--key", help="the dump's object key (default: the newest)")
     restore.add_argument("--no-privileges", action="store_true",
                          help="skip GRANT/REVOKE of the dump (a throwaway server without the stack's roles)")
+    restore.add_argument("--allow-privileged-role", action="store_true",
+                         help="restore even though the --into role is superuser, has CREATEROLE or may run "
+                              "programs on the server (the dump's SQL runs with all of it)")
     restore.add_argument("--stack", help=stack_help)
 
     drill = sub.add_parser("drill", help="restore the newest dump into a throwaway local server and check it")
@@ -37,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--extension", action="append", default=None, dest="extensions",
                        help="an extension the restored database must have (repeatable; default: vector)")
     drill.add_argument("--stack", help=stack_help)
+    # Internal: the drill restarts itself with these once the dump is downloaded and the bucket's
+    # credentials are gone from its environment (ops/drill.py).
+    drill.add_argument("--downloaded", help=argparse.SUPPRESS)
+    drill.add_argument("--sha256", help=argparse.SUPPRESS)
 
     listing = sub.add_parser("list", help="the dumps in BACKUP_BUCKET, newest first (key and size)")
     listing.add_argument("--database", help="only this database's dumps")
@@ -59,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _secrets(env, argv: Sequence[str]) -> list[str]:
-    found = [env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("AWS_ACCESS_KEY_ID", "")]
+    found = [env.get("AWS_SESSION_TOKEN", ""), env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("AWS_ACCESS_KEY_ID", "")]
     for raw in [env.get("DATABASE_URL", ""), *argv]:
         try:
             found.append(pgurl.parse(raw, name="-").password)
@@ -70,7 +79,7 @@ def _secrets(env, argv: Sequence[str]) -> list[str]:
 
 INTERRUPTED = {
     "backup": "no object was written (an open upload is aborted)",
-    "restore": "a pg_restore still running was stopped before its single transaction committed",
+    "restore": "nothing was restored (a pg_restore still running is stopped and its server session ended)",
     "drill": "the throwaway server was stopped and deleted",
 }
 
@@ -79,65 +88,88 @@ def _interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt
 
 
+def _say(text: str, *, err: bool = False) -> None:
+    print(clean(text), file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _drill(args: argparse.Namespace, env, restart: bool) -> None:
+    from ops import drill
+
+    wanted = args.extensions if args.extensions is not None else ["vector"]
+    if args.downloaded:
+        report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", key=args.key or "",
+                                      max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                                      extensions=wanted)
+    else:
+        report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                           extensions=wanted, restart=restart)
+    _say(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server "
+         f"as an unprivileged role: {report.tables} tables, {report.rows} rows match the dump; extensions "
+         f"{', '.join(report.extensions)}", err=True)
+    _say(report.key)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Only a real command line may restart the process (the drill does, to drop credentials).
+    restart = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
     signal.signal(signal.SIGTERM, _interrupt)
     env = os.environ
     name = f"ops {args.command}"
+    hidden = _secrets(env, argv)
     try:
         if args.command == "smoke":
             from ops import smoke
 
             report = smoke.run(args.url, args.headers, attempts=args.attempts, wait_seconds=args.wait,
                                timeout=args.timeout)
-            print(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
-                  f"{smoke.HEALTH_PATH} is healthy (attempt {report.attempts})", flush=True)
+            _say(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
+                 f"{smoke.HEALTH_PATH} is healthy (attempt {report.attempts})")
             return errors.EXIT_OK
         env = target.environment(args.stack)
+        # Taken now: a restore drops the bucket's credentials from os.environ once it has the dump.
+        hidden = _secrets(env, argv)
         if args.command == "backup":
             from ops import backup
 
             key = backup.run(env)
-            print(key, flush=True)
+            _say(key)
         elif args.command == "restore":
             from ops import restore
 
-            result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges)
-            print(f"restored {result.key} into {result.target}: {result.tables} tables, "
-                  f"{result.rows} rows, row counts match the dump", file=sys.stderr)
-            print(restore.NEXT_STEPS, file=sys.stderr, flush=True)
-            print(result.key, flush=True)
+            result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges,
+                                 allow_privileged_role=args.allow_privileged_role)
+            _say(f"restored {result.key} into {result.target}: {result.tables} tables, "
+                 f"{result.rows} rows, row counts match the dump", err=True)
+            _say(restore.NEXT_STEPS, err=True)
+            _say(result.key)
         elif args.command == "list":
             from ops import store
 
             for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
-                print(f"{key}\t{size}", flush=True)
+                _say(f"{key}\t{size}")
         elif args.command == "drill":
-            from ops import drill
-
-            report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                               extensions=args.extensions if args.extensions is not None else ["vector"])
-            print(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server: "
-                  f"{report.tables} tables, {report.rows} rows match the dump; extensions "
-                  f"{', '.join(report.extensions)}", file=sys.stderr, flush=True)
-            print(report.key, flush=True)
+            _drill(args, env, restart)
         else:
             from ops import connections
 
             usages = connections.measure(env)
             for usage in usages:
-                print(usage.line(), flush=True)
+                _say(usage.line())
             connections.check(usages, args.threshold)
         return errors.EXIT_OK
     except errors.OpsError as exc:
-        print(f"{name}: error: {pgurl.scrub(exc.message, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        _say(f"{name}: error: {pgurl.scrub(exc.message, *hidden)}", err=True)
         return exc.code
+    except errors.Interrupted as exc:
+        _say(f"{name}: interrupted; {pgurl.scrub(exc.message, *hidden)}", err=True)
+        return 130
     except KeyboardInterrupt:
-        print(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", file=sys.stderr, flush=True)
+        _say(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
         detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
-        print(f"{name}: internal error: {pgurl.scrub(detail, *_secrets(env, argv))}", file=sys.stderr, flush=True)
+        _say(f"{name}: internal error: {pgurl.scrub(detail, *hidden)}", err=True)
         return errors.EXIT_INTERNAL

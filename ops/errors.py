@@ -39,3 +39,11 @@ class StorageError(OpsError):
 
 class CheckFailed(OpsError):
     code = EXIT_CHECK
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM (exit 130), after cleaning up; `message` says what was cleaned up."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

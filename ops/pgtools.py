@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ops.errors import DatabaseError, UsageError
-from ops.pgurl import TLS_MODES, PgUrl
+from ops.pgurl import TLS_MODES, PgUrl, tool_env
 
 TOOLS = ("pg_dump", "pg_restore", "psql")
 TIMEOUT_S = 6 * 3600
@@ -116,16 +116,30 @@ def tool_major(name: str, url: PgUrl | None = None) -> int:
 
 
 def run(url: PgUrl, name: str, args: Sequence[str], *, what: str,
-        stdout: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
-    """Run a client tool against `url`; a non-zero exit raises DatabaseError with its stderr, scrubbed."""
+        stdout: int | None = subprocess.PIPE, app_name: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a client tool against `url`; a non-zero exit raises DatabaseError with its stderr, scrubbed.
+    `app_name` tags its session (application_name), so it can be found and cancelled."""
+    env = url.env() | ({"PGAPPNAME": app_name} if app_name else {})
     try:
-        result = subprocess.run([tool(name, url), *args], env=url.env(), stdout=stdout, stderr=subprocess.PIPE,
+        result = subprocess.run([tool(name, url), *args], env=env, stdout=stdout, stderr=subprocess.PIPE,
                                 text=True, check=False, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise DatabaseError(f"{what}: {name} did not finish within {TIMEOUT_S // 3600} h") from None
     if result.returncode != 0:
         detail = url.scrub(result.stderr.strip()) or f"exit code {result.returncode}"
         raise DatabaseError(f"{what} failed ({name} on {url.display}):\n{detail}")
+    return result
+
+
+def run_local(name: str, args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
+    """A client tool that reads a file and connects nowhere (`pg_restore --list`, `-f -`)."""
+    try:
+        result = subprocess.run([tool(name), *args], env=tool_env(), capture_output=True, text=True, check=False,
+                                timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise DatabaseError(f"{what}: {name} did not finish within {TIMEOUT_S // 3600} h") from None
+    if result.returncode != 0:
+        raise DatabaseError(f"{what} failed ({name}):\n{result.stderr.strip() or f'exit code {result.returncode}'}")
     return result
 
 

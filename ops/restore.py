@@ -1,28 +1,51 @@
 """`python -m ops restore --into URL [--key KEY]`: a verified dump into a database the operator names.
 
-Never into the live database: the target must differ from DATABASE_URL's database and from the
-database the dump was taken from (recorded with the dump). The target must be empty; the
-restore runs as the `--into` role (`--no-owner`), in one transaction that stops at the first
-error, so it either restores everything or nothing. Row counts are then compared with the dump.
+Never into the live database: the target must differ from DATABASE_URL's database (under any
+spelling of the URL, and, when DATABASE_URL answers, by asking both servers) and from the
+database the dump was taken from (recorded with the dump). The target must be empty and already
+hold every extension the dump needs (created beforehand by a role allowed to: on a managed
+server the platform's admin, in the drill the throwaway server's superuser); the dump's own
+extension entries are left out. The restore runs as the `--into` role (`--no-owner`), in one
+transaction that stops at the first error, so it either restores everything or nothing. Row
+counts are then compared with the dump.
+
+Trust: a dump is SQL run with the restoring role's privileges, and anyone who can write the
+bucket, or create a function in the source database, decides what it contains. So the restoring
+role must be unable to do harm beyond its own database: a superuser, a role with CREATEROLE, or a
+member of pg_execute_server_program / pg_read_server_files / pg_write_server_files is refused
+unless `--allow-privileged-role` says the operator means it. COPY … TO PROGRAM, untrusted
+languages and CREATE ROLE in a dump then fail on PostgreSQL's own privilege checks, the single
+transaction rolls everything back, and ops says the dump is suspect. The PostgreSQL tools get no
+cloud credentials (pgurl.tool_env). An interrupted restore ends its own server session before ops
+exits.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ops import pgtools, pgurl, store
-from ops.errors import CheckFailed, DatabaseError, UsageError
+from ops.errors import CheckFailed, DatabaseError, Interrupted, UsageError
+from ops.text import clean, shown
 
 _COPY = re.compile(r"^COPY (?P<table>.+?) (?:\(.*\) )?FROM stdin;$")
-# Comments on extensions need the extension's owner (a superuser on managed servers); they are
-# not data, and the target's extensions carry their own.
-_SKIPPED_TOC = re.compile(r"^\d+; \d+ \d+ COMMENT - EXTENSION ")
+# The dump's extension entries: created beforehand by a role allowed to (neither vector nor
+# pg_stat_statements is trusted), and their comments need the extension's owner.
+_EXTENSION_TOC = re.compile(r"^\d+; \d+ \d+ (?:COMMENT - )?EXTENSION ")
+_IDENT = r'"(?:[^"]|"")+"|[^\s;"]+'
+_CREATE_EXTENSION = re.compile(
+    rf"^CREATE EXTENSION IF NOT EXISTS (?P<name>{_IDENT})(?: WITH SCHEMA (?P<schema>{_IDENT}))?;$")
+PRIVILEGED_PREDEFINED = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
 
 USER_RELATIONS = """
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -31,6 +54,19 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                   AND d.deptype = 'e')
 """
+# Every role whose privileges the restoring role can use or SET ROLE to, that could act beyond
+# its own database: run programs or read/write server files, create roles, or everything.
+PRIVILEGED_MEMBERSHIPS = f"""
+SELECT r.rolname, r.rolsuper, r.rolcreaterole FROM pg_roles r
+ WHERE pg_has_role(current_user, r.oid, 'MEMBER')
+   AND (r.rolsuper OR r.rolcreaterole OR r.rolname IN ({", ".join(f"'{n}'" for n in PRIVILEGED_PREDEFINED)}))
+ ORDER BY r.rolname <> current_user, r.rolname
+"""
+INSTALLED_EXTENSIONS = ("SELECT e.extname, n.nspname FROM pg_extension e "
+                        "JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1")
+SERVER_FINGERPRINT = ("SELECT pg_postmaster_start_time(), current_database(), "
+                      "(SELECT oid FROM pg_database WHERE datname = current_database())")
+CANCEL_TIMEOUT_MS = 5000
 
 
 @dataclass(frozen=True)
@@ -41,10 +77,29 @@ class Result:
     rows: int
 
 
-def dump_row_counts(url: pgurl.PgUrl, dump: Path) -> dict[str, int]:
+@dataclass(frozen=True)
+class Dump:
+    """A downloaded, verified dump and what it needs."""
+
+    key: str
+    path: Path
+    meta: Mapping[str, str]
+    toc: tuple[str, ...]
+    """`pg_restore --list` lines."""
+    extensions: tuple[tuple[str, str], ...]
+    """(extension, schema) the dump's objects need."""
+    row_counts: Mapping[str, int]
+
+
+def _unquote(ident: str) -> str:
+    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident
+
+
+def dump_row_counts(dump: Path) -> dict[str, int]:
     """Rows per table in the dump's data section (COPY blocks of `pg_restore --data-only -f -`)."""
-    proc = subprocess.Popen([pgtools.tool("pg_restore", url), "--data-only", "--file=-", str(dump)],
-                            env=url.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([pgtools.tool("pg_restore"), "--data-only", "--file=-", str(dump)],
+                            env=pgurl.tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
     counts: dict[str, int] = {}
     table: str | None = None
     assert proc.stdout is not None
@@ -62,8 +117,47 @@ def dump_row_counts(url: pgurl.PgUrl, dump: Path) -> dict[str, int]:
             counts[table] += 1
     stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.wait() != 0:
-        raise DatabaseError(f"reading the dump's data failed (pg_restore): {url.scrub(stderr.strip())}")
+        raise DatabaseError(f"reading the dump's data failed (pg_restore): {stderr.strip()}")
     return counts
+
+
+def dump_extensions(dump: Path, toc: tuple[str, ...], workdir: Path) -> tuple[tuple[str, str], ...]:
+    """(name, schema) of each extension the dump creates, read from its own SQL."""
+    entries = [line for line in toc if _EXTENSION_TOC.match(line) and " COMMENT - " not in line]
+    if not entries:
+        return ()
+    listing = workdir / "extensions.list"
+    listing.write_text("".join(line + "\n" for line in entries))
+    sql = pgtools.run_local("pg_restore", [f"--use-list={listing}", "--file=-", str(dump)],
+                            what="reading the dump's extensions").stdout
+    found = [m for m in (_CREATE_EXTENSION.match(line) for line in sql.splitlines()) if m]
+    return tuple((_unquote(m.group("name")), _unquote(m.group("schema") or "public")) for m in found)
+
+
+def inspect(path: Path, key: str, meta: Mapping[str, str]) -> Dump:
+    """What a downloaded dump holds and needs (pg_restore reads the file; nothing connects)."""
+    toc = tuple(pgtools.run_local("pg_restore", ["--list", str(path)], what="listing the dump").stdout.splitlines())
+    return Dump(key=key, path=path, meta=meta, toc=toc, extensions=dump_extensions(path, toc, path.parent),
+                row_counts=dump_row_counts(path))
+
+
+@contextmanager
+def fetched(s3: store.Store, key: str, *, log: Callable[[str], None]) -> Iterator[Dump]:
+    """Download `key` (sha256 checked) into a private temporary directory, with what it needs."""
+    store.require_key(key)
+    with tempfile.TemporaryDirectory(prefix="ara-restore-") as tmp:
+        path = Path(tmp) / "dump"
+        meta = s3.download(key, path)
+        log(f"downloaded {shown(key)} ({path.stat().st_size} bytes, sha256 verified)")
+        yield inspect(path, key, meta)
+
+
+def drop_cloud_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """After the download: no process started from here on (the PostgreSQL tools, a server) can
+    inherit the bucket's credentials. Returns `env` without them."""
+    for var in store.CREDENTIAL_VARS:
+        os.environ.pop(var, None)
+    return {k: v for k, v in env.items() if k not in store.CREDENTIAL_VARS}
 
 
 def table_row_counts(url: pgurl.PgUrl, tables: list[str]) -> dict[str, int]:
@@ -86,8 +180,29 @@ def refuse_live(into: pgurl.PgUrl, env: Mapping[str, str], source: str | None) -
                          "empty database and switch over deliberately (docs/runbooks/rollback.md)")
 
 
+def refuse_live_server(into: pgurl.PgUrl, env: Mapping[str, str], log: Callable[[str], None]) -> None:
+    """Ask both servers which database they are: catches what no URL comparison can (a pooler's
+    host name and the direct one, two CNAMEs). Skipped, with a note, when DATABASE_URL does not answer."""
+    live = env.get("DATABASE_URL")
+    if not live:
+        return
+    live_url = pgurl.parse(live, name="DATABASE_URL")
+    try:
+        pgurl.require_tls(live_url)
+        theirs = pgtools.query(live_url, SERVER_FINGERPRINT, what="asking DATABASE_URL's server who it is")
+    except (UsageError, DatabaseError) as exc:
+        log(f"note: could not ask DATABASE_URL's server who it is ({exc.message.splitlines()[0]}); "
+            "relying on host, port and database name")
+        return
+    ours = pgtools.query(into, SERVER_FINGERPRINT, what=f"asking {into.display} who it is")
+    if ours == theirs:
+        raise UsageError(f"--into {into.display} is DATABASE_URL's database (the same server and database under "
+                         "another name): restore into a new, empty database and switch over deliberately "
+                         "(docs/runbooks/rollback.md)")
+
+
 def _is_source(source: str, into: pgurl.PgUrl) -> bool:
-    """Whether `into` is the database a dump recorded as its source (`host:port/database`)."""
+    """Whether `into` is the database a dump recorded as its source (`address:port/database`)."""
     host_port, _, database = source.rpartition("/")
     host, _, port = host_port.rpartition(":")
     try:
@@ -98,46 +213,132 @@ def _is_source(source: str, into: pgurl.PgUrl) -> bool:
     return pgurl.same_database(recorded, into)
 
 
+def refuse_privileged_role(into: pgurl.PgUrl, allow: bool, log: Callable[[str], None]) -> None:
+    """A restore runs the dump's SQL with the role's privileges: refuse a role that could act
+    beyond its own database, unless the operator says they mean it."""
+    rows = pgtools.query(into, PRIVILEGED_MEMBERSHIPS, what=f"checking the privileges of {into.user}")
+    if not rows:
+        return
+    if rows[0][0] == into.user and rows[0][1] == "t":
+        rows = rows[:1]  # a superuser "has" every role: the attribute says it all
+    why = "; ".join(_privilege(into.user, name, sup == "t", createrole == "t") for name, sup, createrole in rows)
+    if allow:
+        log(f"warning: restoring as a privileged role ({why}): the dump's SQL runs with all of it")
+        return
+    raise UsageError(
+        f"--into role {shown(into.user)} is privileged: {why}. A restore runs whatever SQL the dump holds with the "
+        "role's privileges, so a hostile dump could run programs on the server or create roles. Restore as a "
+        "role that owns the target database and nothing more (the stack's owner role, docs/runbooks/rollback.md), "
+        "or pass --allow-privileged-role if you mean it")
+
+
+def _privilege(user: str, name: str, superuser: bool, createrole: bool) -> str:
+    what = "is superuser" if superuser else "has CREATEROLE" if createrole else "may run programs or use server files"
+    subject = "it" if name == user else f"it is a member of {shown(name)}, which"
+    return f"{subject} {what}"
+
+
+def check_extensions(into: pgurl.PgUrl, dump: Dump) -> None:
+    """Every extension the dump needs must already be in the target, in the dump's schema."""
+    installed = {(name, schema) for name, schema in pgtools.query(into, INSTALLED_EXTENSIONS,
+                                                                  what=f"listing extensions in {into.display}")}
+    missing = [(name, schema) for name, schema in dump.extensions if (name, schema) not in installed]
+    if not missing:
+        return
+    names = ", ".join(f"{shown(n)} (schema {shown(s)})" for n, s in missing)
+    sql = "; ".join(f"CREATE EXTENSION {pgurl.quote_ident(n)} WITH SCHEMA {pgurl.quote_ident(s)}" for n, s in missing)
+    raise UsageError(
+        f"--into {into.display} lacks extensions the dump needs: {names}. The restore role may not create them "
+        "(neither vector nor pg_stat_statements is trusted): a role allowed to must, in that database, first — on a "
+        "managed server the stack's admin (dbAdminUser: a member of rds_superuser, neon_superuser or Supabase's "
+        f"postgres), as docs/runbooks/rollback.md step 2 shows: {clean(sql)}")
+
+
+def restore_into(into: pgurl.PgUrl, dump: Dump, *, no_privileges: bool, workdir: Path,
+                 log: Callable[[str], None]) -> Result:
+    """pg_restore `dump` into the empty `into` as its role, in one transaction, then compare row counts."""
+    check_extensions(into, dump)
+    toc = workdir / "toc"
+    toc.write_text("".join(line + "\n" for line in dump.toc if not _EXTENSION_TOC.match(line)))
+    args = ["--no-owner", "--no-password", "--exit-on-error", "--single-transaction",
+            f"--use-list={toc}", f"--dbname={into.conninfo()}"]
+    if no_privileges:
+        args.insert(0, "--no-privileges")
+    log(f"restoring into {into.display} as {into.user}")
+    tag = f"ara-ops-restore-{secrets.token_hex(6)}"
+    try:
+        pgtools.run(into, "pg_restore", [*args, str(dump.path)], what="pg_restore", app_name=tag)
+    except KeyboardInterrupt:
+        raise Interrupted(end_session(into, tag)) from None
+    except DatabaseError as exc:
+        raise _suspect(exc, into) from None
+    expected = dump.row_counts
+    actual = table_row_counts(into, sorted(expected))
+    wrong = [f"{t}: dump {expected[t]}, restored {actual.get(t)}"
+             for t in sorted(expected) if actual.get(t) != expected[t]]
+    if wrong:
+        raise CheckFailed("row counts differ from the dump:\n  " + "\n  ".join(wrong))
+    return Result(key=dump.key, target=into.display, tables=len(expected), rows=sum(expected.values()))
+
+
+def _suspect(exc: DatabaseError, into: pgurl.PgUrl) -> DatabaseError:
+    """A privilege refusal in a restore: the dump asked for more than tables, data and functions."""
+    if not re.search(r"ERROR:\s+(permission denied|must be superuser|must be owner of)", exc.message):
+        return exc
+    return DatabaseError(
+        f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no CREATEROLE) "
+        "may not do, and nothing was restored. A dump `ops backup` writes only creates objects and data in a "
+        "database the role owns: treat this one as hostile, do not restore it with more privilege, and find out "
+        "who wrote it (docs/runbooks/incident-response.md, \"Restore drill failed\")")
+
+
+def end_session(into: pgurl.PgUrl, tag: str) -> str:
+    """Terminate the interrupted pg_restore's own server session (a role may end its own sessions;
+    PostgreSQL docs, pg_terminate_backend), so its transaction is rolled back now, not when the
+    server next notices the closed connection. Returns what happened, for the operator."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sql = (f"SELECT count(*) FILTER (WHERE NOT pg_terminate_backend(pid, {CANCEL_TIMEOUT_MS})) "
+           f"FROM pg_stat_activity WHERE application_name = '{tag}' AND usename = current_user "
+           "AND pid <> pg_backend_pid()")
+    try:
+        left = pgtools.query(into, sql, what="ending the interrupted restore's session")
+        if left and left[0][0] == "0":
+            return (f"the restore's server session was ended before exit; its single transaction rolled back, "
+                    f"{into.display} is as it was")
+        return (f"the restore's server session did not end within {CANCEL_TIMEOUT_MS // 1000} s: "
+                f"check pg_stat_activity for application_name {tag}")
+    except DatabaseError as exc:
+        return (f"could not end the restore's server session ({exc.message.splitlines()[0]}): check pg_stat_activity "
+                f"on {into.display} for application_name {tag}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges: bool = False,
-        log=None) -> Result:
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        allow_privileged_role: bool = False, log=None) -> Result:
+    log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     into = pgurl.parse(into_raw, name="--into")
     pgurl.require_tls(into)
     refuse_live(into, env, None)
-    bucket = store.bucket_from_env(env)
-    s3 = store.Store(bucket)
-    s3.check_bucket()
-    if key is None:
-        live = env.get("DATABASE_URL")
-        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None)
-        log(f"latest dump: {key}")
-
+    if key is not None:
+        store.require_key(key)
+    refuse_privileged_role(into, allow_privileged_role, log)
+    refuse_live_server(into, env, log)
     empty = pgtools.query(into, USER_RELATIONS, what=f"checking that {into.display} is empty")
     if int(empty[0][0]) != 0:
         raise UsageError(f"--into {into.display} is not empty ({empty[0][0]} relations): restore into a new, "
                          "empty database (CREATE DATABASE … OWNER <role>)")
-
-    with tempfile.TemporaryDirectory(prefix="ara-restore-") as tmp:
-        dump = Path(tmp) / "dump"
-        meta = s3.download(key, dump)
-        refuse_live(into, env, meta.get(store.META_SOURCE))
-        log(f"downloaded {key} ({dump.stat().st_size} bytes, sha256 verified)")
-        expected = dump_row_counts(into, dump)
-        listing = pgtools.run(into, "pg_restore", ["--list", str(dump)], what="listing the dump").stdout
-        toc = Path(tmp) / "toc"
-        toc.write_text("".join(line + "\n" for line in listing.splitlines() if not _SKIPPED_TOC.match(line)))
-        args = ["--no-owner", "--no-password", "--exit-on-error", "--single-transaction",
-                f"--use-list={toc}", f"--dbname={into.conninfo()}"]
-        if no_privileges:
-            args.insert(0, "--no-privileges")
-        log(f"restoring into {into.display} as {into.user}")
-        pgtools.run(into, "pg_restore", [*args, str(dump)], what="pg_restore")
-
-    actual = table_row_counts(into, sorted(expected))
-    wrong = [f"{t}: dump {expected[t]}, restored {actual.get(t)}" for t in sorted(expected) if actual.get(t) != expected[t]]
-    if wrong:
-        raise CheckFailed("row counts differ from the dump:\n  " + "\n  ".join(wrong))
-    return Result(key=key, target=into.display, tables=len(expected), rows=sum(expected.values()))
+    s3 = store.Store(store.bucket_from_env(env))
+    s3.check_bucket()
+    if key is None:
+        live = env.get("DATABASE_URL")
+        key = s3.latest(pgurl.parse(live, name="DATABASE_URL").database if live else None, log=log)
+        log(f"latest dump: {shown(key)}")
+    with fetched(s3, key, log=log) as dump:
+        env = drop_cloud_credentials(env)
+        refuse_live(into, env, dump.meta.get(store.META_SOURCE))
+        return restore_into(into, dump, no_privileges=no_privileges, workdir=dump.path.parent, log=log)
 
 
 NEXT_STEPS = """\

@@ -4,6 +4,11 @@ An object appears in S3 only when its PUT or CompleteMultipartUpload succeeds, s
 upload never leaves a partial object; a failed multipart upload is aborted here (and the bucket's
 lifecycle aborts what a killed process leaves, after a day). An upload that does not verify is
 deleted. There is no "latest" pointer object: the newest key is found by listing.
+
+Keys are untrusted input (anyone who can write the bucket names objects): only keys `dump_key`
+writes are ever listed, chosen or restored (`parse_key`: the backup prefix, a plain database name,
+a date path that matches the stamp), a key dated in the future or after its own upload never
+counts as the newest, and a key is printed only through `text.shown` (escaped, one line).
 """
 
 from __future__ import annotations
@@ -12,21 +17,29 @@ import hashlib
 import os
 import re
 from base64 import b64encode
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ops.errors import CheckFailed, StorageError, UsageError
 from ops.pgurl import is_local_host
+from ops.text import shown
 
 PREFIX = "postgres/"
 PART_SIZE = 64 * 1024 * 1024
 """Multipart part size; dumps up to this size go in one PUT. R2 allows 5 MiB to 5 GiB per part."""
 META_SHA256 = "sha256"
 META_SOURCE = "source-database"
-_KEY = re.compile(r"^postgres/(?P<db>[^/]+)/\d{4}/\d{2}/\d{2}/(?P=db)-(?P<stamp>\d{8}T\d{6}Z)\.dump$")
+DATABASE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+"""Database names a key may carry (ARA's are ara_<stack>); anything else is refused at backup."""
+_KEY = re.compile(r"postgres/(?P<db>[A-Za-z0-9_][A-Za-z0-9_.-]{0,62})/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
+                  r"(?P=db)-(?P<stamp>(?P=y)(?P=m)(?P=d)T\d{6}Z)\.dump")
+STAMP = "%Y%m%dT%H%M%SZ"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a key's stamp may lie after now, or after its object's upload, and still count."""
+CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,9 +51,11 @@ class Bucket:
     access_key_id: str
     secret_access_key: str
     region: str = "auto"
+    session_token: str = ""
+    """AWS_SESSION_TOKEN of temporary credentials (R2's temporary access credentials, AWS STS)."""
 
     def scrub(self, text: str) -> str:
-        for secret in (self.secret_access_key, self.access_key_id):
+        for secret in (self.session_token, self.secret_access_key, self.access_key_id):
             if secret:
                 text = text.replace(secret, "***")
         return text
@@ -48,13 +63,38 @@ class Bucket:
 
 def dump_key(database: str, when: datetime) -> str:
     """`postgres/<db>/YYYY/MM/DD/<db>-YYYYMMDDTHHMMSSZ.dump` (UTC), sortable by time."""
+    if not DATABASE_NAME.fullmatch(database):
+        raise UsageError(f"database name {shown(database)!s} cannot be part of a backup key: ops backs up "
+                         "databases named with letters, digits, '_', '.' and '-' (at most 63)")
     return f"{PREFIX}{database}/{when:%Y/%m/%d}/{database}-{when:%Y%m%dT%H%M%SZ}.dump"
 
 
 def parse_key(key: str) -> tuple[str, str] | None:
-    """(database, stamp) of a key `dump_key` wrote, else None."""
-    match = _KEY.match(key)
+    """(database, stamp) of a key `dump_key` wrote, else None: the whole key must match."""
+    match = _KEY.fullmatch(key)
+    if not match:
+        return None
+    try:
+        datetime.strptime(match.group("stamp"), STAMP)
+    except ValueError:
+        return None
     return (match.group("db"), match.group("stamp")) if match else None
+
+
+def key_time(key: str) -> datetime:
+    """When the dump behind a valid key was taken (UTC)."""
+    parsed = parse_key(key)
+    if parsed is None:
+        raise UsageError(f"{shown(key)} is not a key `ops backup` writes")
+    return datetime.strptime(parsed[1], STAMP).replace(tzinfo=timezone.utc)
+
+
+def require_key(key: str, what: str = "--key") -> str:
+    """`key` if `ops backup` could have written it; refused (exit 2) otherwise, before any download."""
+    if parse_key(key) is None:
+        raise UsageError(f"{what} {shown(key)} is not a key `ops backup` writes "
+                         f"({PREFIX}<database>/YYYY/MM/DD/<database>-YYYYMMDDTHHMMSSZ.dump); not restoring it")
+    return key
 
 
 def metadata(response: Mapping[str, Any]) -> dict[str, str]:
@@ -73,6 +113,7 @@ class Store:
         self.client = boto3.client(
             "s3", endpoint_url=bucket.endpoint, region_name=bucket.region,
             aws_access_key_id=bucket.access_key_id, aws_secret_access_key=bucket.secret_access_key,
+            aws_session_token=bucket.session_token or None,
             config=Config(
                 # R2 supports path-style; it also works for any host, including loopback test servers.
                 s3={"addressing_style": "path"},
@@ -93,18 +134,54 @@ class Store:
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("NoSuchBucket",) or (code == "404" and action == "checking the bucket"):
-                return StorageError(f"{action}: {where} does not exist (check BACKUP_BUCKET)")
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403") or status == 403:
-                return StorageError(f"{action}: {where} refused the credentials ({code or status}); check "
-                                    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the backups bucket's token)")
-            return StorageError(f"{action}: {where} answered {code or status}: "
-                                f"{self.bucket.scrub(str(exc.response.get('Error', {}).get('Message', '')))}")
+            if code.isdigit() or not code:
+                # A HEAD answer has no body, so no code: ask again with a request whose answer has one.
+                code = self._probe_code() or code
+            message = self.bucket.scrub(str(exc.response.get("Error", {}).get("Message", "")))
+            return StorageError(f"{action}: {where}: {self.explain(code, status, message, action)}")
         if isinstance(exc, EndpointConnectionError):
             return StorageError(f"{action}: cannot reach {self.bucket.endpoint} (check AWS_ENDPOINT_URL)")
         if isinstance(exc, NoCredentialsError):
             return StorageError(f"{action}: no S3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
         return StorageError(f"{action}: {where}: {self.bucket.scrub(f'{type(exc).__name__}: {exc}')}")
+
+    @staticmethod
+    def explain(code: str, status: int | None, message: str, action: str = "") -> str:
+        """What an S3 error code means for the operator (docs.aws.amazon.com/AmazonS3/latest/API/
+        ErrorResponses.html, "List of error codes"; R2 answers the same codes)."""
+        said = f" ({shown(message)})" if message else ""
+        if code == "NoSuchBucket" or (code == "404" and action == "checking the bucket"):
+            return "does not exist (check BACKUP_BUCKET)"
+        if code in ("ExpiredToken", "TokenRefreshRequired"):
+            return (f"the temporary credentials have expired ({code}): get new ones and set AWS_ACCESS_KEY_ID, "
+                    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN again")
+        if code in ("InvalidToken", "InvalidSecurity"):
+            return (f"the session token was refused ({code}): AWS_SESSION_TOKEN must belong to the same "
+                    "temporary credentials as AWS_ACCESS_KEY_ID (unset it for a long-lived token)")
+        if code == "InvalidAccessKeyId":
+            return ("does not know the access key (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID "
+                    "(the backups bucket's token)")
+        if code == "SignatureDoesNotMatch":
+            return ("refused the signature (SignatureDoesNotMatch): AWS_SECRET_ACCESS_KEY does not belong to "
+                    "AWS_ACCESS_KEY_ID")
+        if code == "RequestTimeTooSkewed":
+            return "refused the request time (RequestTimeTooSkewed): this machine's clock is off; fix it"
+        if code == "AccessDenied" or status == 403:
+            return (f"denied access ({code or status}){said}: the token must allow object read and write on "
+                    "this bucket (the backups bucket's token), and this machine's clock must be right")
+        return f"answered {shown(code) or status}{said}"
+
+    def _probe_code(self) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.list_objects_v2(Bucket=self.bucket.name, Prefix=PREFIX, MaxKeys=1)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            return "" if code.isdigit() else code
+        except BotoCoreError:
+            return ""
+        return ""
 
     def _call(self, action: str, fn, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -116,7 +193,8 @@ class Store:
 
     # -- operations --------------------------------------------------------------------------
     def check_bucket(self) -> None:
-        self._call("checking the bucket", self.client.head_bucket)
+        # A listing, not HEAD: its error answers carry the S3 error code (HEAD's carry none).
+        self._call("checking the bucket", self.client.list_objects_v2, Prefix=PREFIX, MaxKeys=1)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -192,29 +270,45 @@ class Store:
     def delete(self, key: str) -> None:
         self._call(f"deleting {key}", self.client.delete_object, Key=key)
 
-    def dumps(self, database: str | None = None) -> list[tuple[str, int]]:
-        """(key, size) of every dump `dump_key` wrote (of `database`, when given), newest first."""
+    def listing(self, database: str | None = None) -> list[tuple[str, int, datetime]]:
+        """(key, size, upload time) of every dump `dump_key` wrote (of `database`, when given),
+        newest stamp first; any other object is left out."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         prefix = f"{PREFIX}{database}/" if database else PREFIX
-        found: list[tuple[str, str, int]] = []
+        found: list[tuple[str, str, int, datetime]] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket.name, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     parsed = parse_key(obj["Key"])
                     if parsed:
-                        found.append((parsed[1], obj["Key"], obj["Size"]))
+                        found.append((parsed[1], obj["Key"], obj["Size"], obj["LastModified"]))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("listing dumps", exc) from None
-        return [(key, size) for _stamp, key, size in sorted(found, reverse=True)]
+        return [(key, size, uploaded) for _stamp, key, size, uploaded in sorted(found, reverse=True)]
 
-    def latest(self, database: str | None = None) -> str:
-        """The newest dump key (of `database`, when given)."""
-        found = self.dumps(database)
-        if not found:
+    def dumps(self, database: str | None = None) -> list[tuple[str, int]]:
+        """(key, size) of every dump `dump_key` wrote (of `database`, when given), newest first."""
+        return [(key, size) for key, size, _uploaded in self.listing(database)]
+
+    def latest(self, database: str | None = None, *, now: datetime | None = None,
+               log: Callable[[str], None] | None = None) -> str:
+        """The newest dump key (of `database`, when given). A key stamped in the future, or later
+        than its object was uploaded (a dump is stamped before it is taken), is not a dump
+        `ops backup` made when it says: it never counts as the newest."""
+        now = now or datetime.now(timezone.utc)
+        usable, skipped = [], []
+        for key, _size, uploaded in self.listing(database):
+            taken = key_time(key)
+            (skipped if taken > now + CLOCK_SKEW or taken > uploaded + CLOCK_SKEW else usable).append(key)
+        if skipped and log:
+            log(f"ignoring {len(skipped)} dump(s) dated in the future or after their upload, e.g. "
+                f"{shown(skipped[0])}: not counted as the newest")
+        if not usable:
             prefix = f"{PREFIX}{database}/" if database else PREFIX
-            raise StorageError(f"no dump under {prefix} in bucket {self.bucket.name!r}")
-        return found[0][0]
+            raise StorageError(f"no dump under {prefix} in bucket {self.bucket.name!r}"
+                               + (" (only future-dated ones)" if skipped else ""))
+        return usable[0]
 
     def download(self, key: str, path: Path) -> dict[str, str]:
         """Download `key` to `path`; its SHA-256 must match the one recorded at backup. Returns its metadata."""
@@ -229,16 +323,17 @@ class Store:
                     out.write(chunk)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise StorageError(f"downloading {key}: no such object in bucket {self.bucket.name!r}") from None
-            raise self._fail(f"downloading {key}", exc) from None
+                raise StorageError(f"downloading {shown(key)}: no such object in bucket {self.bucket.name!r}") from None
+            raise self._fail(f"downloading {shown(key)}", exc) from None
         except BotoCoreError as exc:
-            raise self._fail(f"downloading {key}", exc) from None
+            raise self._fail(f"downloading {shown(key)}", exc) from None
         meta = metadata(response)
         expected = meta.get(META_SHA256)
         if not expected:
-            raise CheckFailed(f"{key} has no sha256 metadata: it was not written by `python -m ops backup`")
+            raise CheckFailed(f"{shown(key)} has no sha256 metadata: it was not written by `python -m ops backup`")
         if digest.hexdigest() != expected:
-            raise CheckFailed(f"{key}: downloaded bytes do not match the sha256 recorded at backup; not restoring")
+            raise CheckFailed(f"{shown(key)}: downloaded bytes do not match the sha256 recorded at backup; "
+                              "not restoring")
         return meta
 
 
@@ -259,7 +354,8 @@ def file_sha256(path: Path) -> str:
 
 
 def bucket_from_env(env: Mapping[str, str] = os.environ) -> Bucket:
-    """BACKUP_BUCKET, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; every missing one named."""
+    """BACKUP_BUCKET, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (every missing one
+    named) and, for temporary credentials, AWS_SESSION_TOKEN."""
     names = ("BACKUP_BUCKET", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     missing = [n for n in names if not env.get(n)]
     if missing:
@@ -268,9 +364,10 @@ def bucket_from_env(env: Mapping[str, str] = os.environ) -> Bucket:
     endpoint = env["AWS_ENDPOINT_URL"]
     match = re.match(r"^(https?)://([^/\s:]+|\[[0-9a-fA-F:]+\])(:\d+)?/?$", endpoint)
     if not match:
-        raise UsageError(f"AWS_ENDPOINT_URL: must be an https:// endpoint without a path (got {endpoint!r})")
+        raise UsageError(f"AWS_ENDPOINT_URL: must be an https:// endpoint without a path (got {shown(endpoint)})")
     if match.group(1) == "http" and not is_local_host(match.group(2)):
         raise UsageError(f"AWS_ENDPOINT_URL: {endpoint} is not https; only a loopback endpoint may use http")
     return Bucket(name=env["BACKUP_BUCKET"], endpoint=endpoint.rstrip("/"),
                   access_key_id=env["AWS_ACCESS_KEY_ID"], secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                  session_token=env.get("AWS_SESSION_TOKEN", ""),
                   region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "auto")

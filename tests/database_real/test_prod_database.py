@@ -294,7 +294,13 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
     fresh = f"{db}_restore"
     # The admin creates it for the owner (it is a member); the owner restores, as a restore drill would.
     postgres_server.psql(f"CREATE DATABASE {fresh} OWNER {owner.user} TEMPLATE template0", role=postgres_server.admin)
-    result = postgres_server.pg_restore("--no-owner", "--exit-on-error", str(dump), role=owner, database=fresh)
+    # Neither extension is trusted: the admin (the platform's privileged role) creates them first, as
+    # docs/runbooks/rollback.md says; the dump's `CREATE EXTENSION IF NOT EXISTS` then no-ops, and its
+    # COMMENT ON EXTENSION (the admin's extensions) is left out (audit B7).
+    postgres_server.psql("CREATE EXTENSION vector; CREATE EXTENSION pg_stat_statements",
+                         role=postgres_server.admin, database=fresh)
+    result = postgres_server.pg_restore("--no-owner", "--no-comments", "--exit-on-error", str(dump), role=owner,
+                                        database=fresh)
     assert result.returncode == 0, result.stderr
     count = "SELECT count(*) FROM items"
     assert postgres_server.psql(count, role=owner, database=fresh) == postgres_server.psql(count, role=owner, database=db)

@@ -3,16 +3,24 @@
 `source_db` is a database shaped like ARA's: an owner (migration) role that owns the tables, a
 read-only backup role with SELECT only (the role the backup job uses), pgvector, a bigserial,
 foreign keys, an HNSW index, awkward text and a mixed-case table name.
+
+Neither extension is trusted on the test server (as on a managed one): the superuser stands in for
+the platform's admin and creates them in each new database before its owner uses it, as
+docs/runbooks/rollback.md has the admin do.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -56,10 +64,19 @@ def role_url(server: PostgresServer, role: Credentials, database: str) -> str:
     return server.url(role, database)
 
 
-def make_source(server: PostgresServer, name: str, schema: str = SOURCE_SCHEMA) -> SourceDb:
+def create_extensions(server: PostgresServer, database: str, extensions: tuple[str, ...]) -> None:
+    """What the platform's admin does before a database's owner uses it (test set-up: the superuser)."""
+    if extensions:
+        server.psql("; ".join(f"CREATE EXTENSION IF NOT EXISTS {e}" for e in extensions), role=server.superuser,
+                    database=database)
+
+
+def make_source(server: PostgresServer, name: str, schema: str = SOURCE_SCHEMA,
+                extensions: tuple[str, ...] = ("vector",)) -> SourceDb:
     owner = server.create_login_role(f"{name}_owner")
     backup = server.create_login_role(f"{name}_backup", "CONNECTION LIMIT 2")
     server.psql(f'CREATE DATABASE "{name}" OWNER "{owner.user}"', role=server.superuser)
+    create_extensions(server, name, extensions)
     server.psql(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC; GRANT CONNECT ON DATABASE "{name}" TO "{backup.user}"',
                 role=server.superuser, database=name)
     server.psql(schema, role=owner, database=name)
@@ -81,14 +98,20 @@ class TargetDb:
     url: str
 
 
+def make_target(server: PostgresServer, extensions: tuple[str, ...] = ("vector",), *attributes: str) -> TargetDb:
+    """A new, empty database owned by a new login role (the role that restores), with `extensions`."""
+    suffix = secrets.token_hex(3)
+    role = server.create_login_role(f"restorer_{suffix}", *attributes)
+    name = f"restored_{suffix}"
+    server.psql(f'CREATE DATABASE "{name}" OWNER "{role.user}"', role=server.superuser)
+    create_extensions(server, name, extensions)
+    return TargetDb(name=name, role=role, url=role_url(server, role, name))
+
+
 @pytest.fixture
 def fresh_db(postgres_server: PostgresServer) -> TargetDb:
-    """A new, empty database owned by a new login role (the role that restores)."""
-    suffix = secrets.token_hex(3)
-    role = postgres_server.create_login_role(f"restorer_{suffix}")
-    name = f"restored_{suffix}"
-    postgres_server.psql(f'CREATE DATABASE "{name}" OWNER "{role.user}"', role=postgres_server.superuser)
-    return TargetDb(name=name, role=role, url=role_url(postgres_server, role, name))
+    """A new, empty database owned by a new login role, with vector created by the "platform admin"."""
+    return make_target(postgres_server)
 
 
 def run_ops(*args: str, env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -120,3 +143,66 @@ def open_uploads(server: S3Server, bucket: str) -> list[str]:
             return []
         raise
     return [u["Key"] for u in listing.get("Uploads", [])]
+
+
+@pytest.fixture
+def ops_tmp() -> Iterator[Path]:
+    """TMPDIR for one `python -m ops` run: what it leaves behind, and which processes it started,
+    are found there (other sessions may run drills on this machine at the same time). World-
+    readable, like /tmp: the drill's server runs as `nobody` under root."""
+    path = Path(tempfile.mkdtemp(prefix="ara-ops-tmp-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def marker_dir() -> Iterator[Path]:
+    """A directory the server's user may write to: where a hostile dump's program would leave its mark."""
+    path = Path(tempfile.mkdtemp(prefix="ara-marker-"))
+    path.chmod(0o1777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def processes_mentioning(text: str) -> dict[int, str]:
+    """pid → command line of every running process whose command line contains `text`."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            found[int(proc.name)] = cmd
+    return found
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    """The environment a process was started (or last exec'd) with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
+
+
+def crafted_dump(server: PostgresServer, s3: S3Server, bucket: str, database: str, schema: str,
+                 workdir: Path, when: datetime | None = None) -> str:
+    """What anyone who can write the bucket can do: build any database as superuser, pg_dump it
+    and upload it under a key `ops backup` would use, with the sha256 metadata ops checks."""
+    from ops import store
+
+    server.psql(f'CREATE DATABASE "{database}"', role=server.superuser)
+    server.psql(schema, role=server.superuser, database=database)
+    path = workdir / f"{database}.dump"
+    result = server.pg_dump("--format=custom", f"--file={path}", role=server.superuser, database=database)
+    assert result.returncode == 0, result.stderr
+    key = store.dump_key(database, when or datetime.now(timezone.utc))
+    bucket_store = store.Store(store.bucket_from_env(s3.env(bucket)))
+    bucket_store.upload(key, path, sha256=store.file_sha256(path),
+                        meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})
+    return key

@@ -1,6 +1,7 @@
 """A loopback TCP proxy that cuts every connection after N bytes from the client (a network that
-dies in the middle of a large request: small requests pass, a large upload never completes), or
-slows the client's bytes down (an upload still running when the job is cancelled)."""
+dies in the middle of a large request: small requests pass, a large upload never completes),
+slows the client's bytes down (an upload still running when the job is cancelled), or records
+what the client sent (which headers a request really carried). Bytes pass unchanged."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 
 def _pipe(src: socket.socket, dst: socket.socket, budget: int | None, done: threading.Event,
-          delay: float = 0.0) -> None:
+          delay: float = 0.0, record: list[bytes] | None = None) -> None:
     sent = 0
     try:
         while not done.is_set():
@@ -21,6 +22,8 @@ def _pipe(src: socket.socket, dst: socket.socket, budget: int | None, done: thre
                 time.sleep(delay)
             if not data:
                 break
+            if record is not None:
+                record.append(data)
             if budget is not None and sent + len(data) > budget:
                 break
             dst.sendall(data)
@@ -38,11 +41,13 @@ def _pipe(src: socket.socket, dst: socket.socket, budget: int | None, done: thre
 
 
 @contextmanager
-def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0.0) -> Iterator[int]:
+def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0.0,
+                  record: list[bytes] | None = None) -> Iterator[int]:
     """Listen on a free loopback port; forward to upstream_port; yield the listening port.
 
     `cut_after`: bytes from the client after which each connection is cut (None: never);
-    `delay`: seconds to wait per 16 KiB from the client (a slow uplink)."""
+    `delay`: seconds to wait per 16 KiB from the client (a slow uplink);
+    `record`: a list that receives every chunk the clients sent."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -61,7 +66,7 @@ def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0
                 client.close()
                 continue
             done = threading.Event()
-            threading.Thread(target=_pipe, args=(client, upstream, cut_after, done, delay), daemon=True).start()
+            threading.Thread(target=_pipe, args=(client, upstream, cut_after, done, delay, record), daemon=True).start()
             threading.Thread(target=_pipe, args=(upstream, client, None, done), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -70,5 +75,9 @@ def cutting_proxy(upstream_port: int, *, cut_after: int | None, delay: float = 0
         yield listener.getsockname()[1]
     finally:
         stop.set()
+        try:
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+        except OSError:
+            pass
         listener.close()
         thread.join(timeout=5)

