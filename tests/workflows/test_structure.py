@@ -283,6 +283,25 @@ def test_every_python_module_and_make_target_a_workflow_runs_exists():
             assert re.search(rf"^{target}:", makefile, re.M), f"{step.where}: no make target {target}"
 
 
+def test_every_offline_review_of_this_repositorys_stacks_passes_the_secret_stand_ins():
+    # The committed stack files hold no secrets; without the stand-ins the review refuses the
+    # stacks as the CLI would (missing configuration values) and the step fails.
+    found = 0
+    for step in all_steps():
+        for command in re.findall(r"python -m review (?:check|plan|diff)[^\n]*(?:\\\n[^\n]*)*", step.step.get("run") or ""):
+            found += 1
+            assert "--answers stacks/offline-answers.json" in command, f"{step.where}: {command}"
+    assert found >= 3
+
+
+def test_prod_is_smoke_tested_against_its_declared_headers_right_after_its_up():
+    steps_ = (load(WORKFLOWS / "deploy.yml")["jobs"]["prod"]["steps"])
+    up = next(i for i, s in enumerate(steps_) if (s.get("with") or {}).get("command") == "up")
+    smoke = steps_[up + 1]["run"]
+    assert "pulumi stack output productionHeaders --json --stack prod" in smoke
+    assert "python -m ops smoke --url" in smoke and "rollback.md" in smoke
+
+
 def test_a_pr_stacks_up_is_never_cancelled_and_its_destroy_waits_for_it():
     jobs = load(WORKFLOWS / "pull-request.yml")["jobs"]
     closed = load(WORKFLOWS / "pull-request-closed.yml")
