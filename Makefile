@@ -3,6 +3,7 @@
 #   make test    set up .venv, run the whole test suite (what CI runs)
 #   make test-fast  the same without the tests that start processes or servers (everyday work)
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
+#   make lock    regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -10,7 +11,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
-.PHONY: venv plan check test test-fast bench clean
+.PHONY: venv plan check test test-fast bench lock clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +40,10 @@ test-fast: venv
 
 bench: venv
 	$(PY) bench/bench_check.py
+
+# The hash-pinned installs of the credentialed workflow jobs (README "Pinned tools").
+lock: venv
+	$(PY) -m cicd lock
 
 clean:
 	rm -rf $(VENV) bench/results
