@@ -3,6 +3,7 @@
 #   make test    set up .venv, run the whole test suite (what CI runs)
 #   make test-fast  the same without the tests that start processes or servers (everyday work)
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
+#   make docs    regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
 #   make lock    regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip.
 
@@ -11,7 +12,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
-.PHONY: venv plan check test test-fast bench lock clean
+.PHONY: venv plan check test test-fast bench docs lock clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +38,9 @@ test: venv
 
 test-fast: venv
 	$(PY) -m pytest -m "not slow" -q
+
+docs: venv
+	$(PY) docs/generate.py
 
 bench: venv
 	$(PY) bench/bench_check.py
