@@ -4,6 +4,7 @@
 #   make test-fast  the same without the tests that start processes or servers (everyday work)
 #   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
 #   make docs    regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
+#   make lock    regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -11,7 +12,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
 
-.PHONY: venv plan check test test-fast bench docs clean
+.PHONY: venv plan check test test-fast bench docs lock clean
 
 venv: $(VENV)/.installed
 
@@ -43,6 +44,10 @@ docs: venv
 
 bench: venv
 	$(PY) bench/bench_check.py
+
+# The hash-pinned installs of the credentialed workflow jobs (README "Pinned tools").
+lock: venv
+	$(PY) -m cicd lock
 
 clean:
 	rm -rf $(VENV) bench/results
