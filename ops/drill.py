@@ -9,9 +9,15 @@ environment with no credential, deleted afterwards); its superuser creates an un
 `drill_restore`, the database `drill` owned by it, and the extensions the dump needs, and nothing
 else. The dump is restored as `drill_restore` with ops restore's code (one transaction, row
 counts checked), so a dump that runs COPY … TO PROGRAM, uses an untrusted language or creates a
-role is refused by PostgreSQL's own privilege checks and the drill fails. Then sanity queries:
-the dump is recent, has tables and rows, and the extensions the app needs are there. Any failure
-is a non-zero exit with the reason.
+role is refused by PostgreSQL's own privilege checks and the drill fails (`--jobs N`: in parallel,
+ops/parallel.py; the server is deleted whatever happens). Then sanity queries: the dump is
+recent, has tables and rows, and the extensions the app needs are there. Any failure is a
+non-zero exit with the reason.
+
+Recovery time as a number: the download, the server's set-up, the restore (pg_restore) and the
+checks are timed, printed and appended to the GitHub job summary ($GITHUB_STEP_SUMMARY; times
+and sizes, never the bucket or the key), and the drill fails when the restore takes longer than
+its budget (`--restore-budget-minutes`, else 5 minutes plus 20 per GiB of dump).
 """
 
 from __future__ import annotations
@@ -258,17 +264,22 @@ class Options:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Timings:
     """Wall time of each part of the drill, in seconds."""
 
     download: float
+    """The dump from the bucket, sha256 checked on the way."""
+    setup: float
+    """The throwaway server started, its role, database and the dump's extensions made."""
     restore: float
+    """pg_restore: what the budget is about."""
     checks: float
+    """The sha256 again, the dump's own row counts read, the restored rows counted, the sanity queries."""
 
     @property
     def total(self) -> float:
-        return self.download + self.restore + self.checks
+        return self.download + self.setup + self.restore + self.checks
 
 
 def restore_budget(dump_bytes: int, minutes: float | None) -> tuple[float, str]:
@@ -335,23 +346,26 @@ def run_downloaded(workdir: Path, sha256: str, options: Options, *, download_sec
         raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
     try:
         age = check_age(key, now or datetime.now(timezone.utc), options.max_age_hours)
+        started = time.monotonic()
         if store.file_sha256(workdir / "dump") != sha256:
             raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")
         dump_bytes = (workdir / "dump").stat().st_size
         dump = restore.inspect(workdir / "dump", key, {store.META_SHA256: sha256})
+        reading = time.monotonic() - started
         with throwaway_server() as server:
             target = prepare_target(server, dump.extensions)
             restore.refuse_privileged_role(target, False, log)
+            setup = time.monotonic() - started - reading
             log(f"drill: restoring {shown(key)} into a throwaway server as {DRILL_ROLE} (owns only the drill database)")
             tuning = restore.Tuning(jobs=options.jobs, maintenance_work_mem=options.maintenance_work_mem)
             result = restore.restore_into(target, dump, no_privileges=True, workdir=workdir, log=log, tuning=tuning)
             started = time.monotonic()
             found = _sanity(target)
-            checks = result.verify_seconds + time.monotonic() - started
+            checks = reading + result.verify_seconds + time.monotonic() - started
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     budget, source = restore_budget(dump_bytes, options.restore_budget_minutes)
-    timings = Timings(download=download_seconds, restore=result.restore_seconds, checks=checks)
+    timings = Timings(download=download_seconds, setup=setup, restore=result.restore_seconds, checks=checks)
     problems = _problems(result, found, options, timings, budget, source)
     return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
                   extensions=tuple(sorted(found.installed)), timings=timings, jobs=options.jobs,
@@ -405,8 +419,9 @@ def verdict(report: Report) -> None:
 def timing_line(report: Report) -> str:
     """One line for the log: each part's time, the budget, the sizes."""
     t = report.timings
-    return (f"drill timing: download {t.download:.1f} s, restore {t.restore:.1f} s ({_jobs(report.jobs)}; budget "
-            f"{report.budget_seconds:.1f} s, {report.budget_source}), checks {t.checks:.1f} s, total {t.total:.1f} s; "
+    return (f"drill timing: download {t.download:.1f} s, server {t.setup:.1f} s, restore {t.restore:.1f} s "
+            f"({_jobs(report.jobs)}; budget {report.budget_seconds:.1f} s, {report.budget_source}), checks "
+            f"{t.checks:.1f} s, total {t.total:.1f} s; "
             f"dump {report.dump_bytes / MiB:.1f} MiB, restored database {report.database_bytes / MiB:.1f} MiB")
 
 
@@ -421,8 +436,9 @@ def summary_lines(report: Report) -> list[str]:
         "| step | seconds |",
         "|---|---:|",
         f"| download (sha256 verified) | {t.download:.1f} |",
+        f"| throwaway server (start, role, database, extensions) | {t.setup:.1f} |",
         f"| restore (pg_restore, {_jobs(report.jobs)}) | {t.restore:.1f} |",
-        f"| checks (row counts, indexes, sequences, extensions) | {t.checks:.1f} |",
+        f"| checks (sha256, row counts, indexes, sequences, extensions) | {t.checks:.1f} |",
         f"| total | {t.total:.1f} |",
         "",
         f"Restore {within} its budget of {report.budget_seconds:.1f} s ({report.budget_source}). Dump "

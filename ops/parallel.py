@@ -85,6 +85,15 @@ def refuse_unguarded(into: pgurl.PgUrl, databases: Sequence[str], guard: pgurl.P
     if guard.user == into.user:
         raise UsageError("--jobs: DATABASE_URL's role is the restore role; its sessions could be ended by the dump. "
                          "Use the stack's backup URL (--stack), or restore without --jobs")
+    sql = ("SELECT r.rolconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.usename = r.rolname) "
+           f"FROM pg_roles r WHERE r.rolname = {pgurl.quote_literal(guard.user)}")
+    rows = pgtools.query(into, sql, what=f"checking {guard.user}'s connection limit")
+    if rows and int(rows[0][0]) >= 0 and int(rows[0][1]) + len(databases) > int(rows[0][0]):
+        names = ", ".join(shown(d) for d in databases)
+        raise UsageError(
+            f"--jobs: holding {names} open takes {len(databases)} session(s) of DATABASE_URL's role "
+            f"{shown(guard.user)}, which allows {rows[0][0]} and has {rows[0][1]} in use. Drop the databases the "
+            "owner no longer needs (rollback.md step 6: an old ara_prod_broken_…), or restore without --jobs")
     return guard
 
 

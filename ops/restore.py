@@ -17,7 +17,11 @@ unless `--allow-privileged-role` says the operator means it. COPY … TO PROGRAM
 languages and CREATE ROLE in a dump then fail on PostgreSQL's own privilege checks, the single
 transaction rolls everything back, and ops says the dump is suspect. The PostgreSQL tools get no
 cloud credentials (pgurl.tool_env). An interrupted restore ends its own server session before ops
-exits.
+exits. A restore whose row counts match marks the database verified (its comment starts with
+VERIFIED_MARK), the only kind the runbook's swap promotes.
+
+`--jobs N` restores in parallel, which cannot be one transaction: ops/parallel.py keeps it all or
+nothing (the fresh database is dropped on failure) and holds the role's other databases open.
 """
 
 from __future__ import annotations
@@ -401,6 +405,7 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
     with fetched(s3, key, log=log) as dump:
         env = drop_cloud_credentials(env)
         refuse_live(into, env, dump.meta.get(store.META_SOURCE))
+        check_extensions(into, dump)  # before anything is restored: the database stays as it was
         mark(into, None, log)
         try:
             result = restore_into(into, dump, no_privileges=no_privileges, workdir=dump.path.parent, log=log,

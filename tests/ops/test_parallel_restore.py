@@ -109,6 +109,30 @@ def test_a_parallel_restore_that_fails_half_way_leaves_no_database_session_or_pr
     assert_nothing_left(postgres_server, target, ops_tmp)
 
 
+def test_a_parallel_restore_whose_rows_differ_from_the_dump_is_not_kept(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, ops_tmp: Path) -> None:
+    # Outside its source, each row of `eater` empties `kept`: pg_restore succeeds, the row counts
+    # do not match, and a database that did not verify is never left to be promoted.
+    name = "ara_par_rows"
+    src = make_source(postgres_server, name, f"""
+CREATE TABLE kept (v int); INSERT INTO kept SELECT generate_series(1, 5);
+CREATE FUNCTION eats_kept(v int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_database() <> '{name}' THEN PERFORM pg_sleep(0.05); DELETE FROM public.kept; END IF;
+  RETURN true;
+END $$;
+CREATE TABLE eater (v int CHECK (eats_kept(v))); INSERT INTO eater SELECT generate_series(1, 40);
+""", extensions=())
+    env = backup_env(s3_server, s3_bucket, src.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    target = make_target(postgres_server, ())
+    result = run_ops("restore", "--into", target.url, "--jobs", "2", env={**env, "TMPDIR": str(ops_tmp)})
+    assert result.returncode == 5, result.stderr
+    assert "row counts differ from the dump:\n  public.kept: dump 5, restored 0" in result.stderr
+    assert f"the database {target.name} was dropped" in result.stderr
+    assert_nothing_left(postgres_server, target, ops_tmp)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_an_interrupted_parallel_restore_stops_its_workers_and_drops_the_database(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, ops_tmp: Path, sig: int) -> None:
@@ -218,6 +242,17 @@ def test_without_a_session_to_hold_the_live_database_jobs_are_refused_before_any
 
 
 # --- what a parallel restore needs, refused up front ---------------------------------------------
+
+def test_a_target_without_the_dumps_extensions_is_refused_and_kept(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    target = make_target(postgres_server, ())
+    result = run_ops("restore", "--into", target.url, "--jobs", "2", env=env)
+    assert result.returncode == 2
+    assert "lacks extensions the dump needs: vector (schema public)" in result.stderr
+    assert database_exists(postgres_server, target.name) and "dropped" not in result.stderr
+
 
 def test_jobs_must_fit_the_roles_connection_limit_with_one_to_spare(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
