@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra import catalog
 from review.evaluate import HOME, EvaluationError, UsageError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -179,21 +180,24 @@ class Output:
         """Every secret the run was given (stack file placeholders, --config values), before the
         program runs: a program exception or a pack crash may quote them.
 
-        A secret equal to a public config value (dbAdminPassword=ara_admin) or too short to look
-        for is not scrubbed (that would turn the public value into [secret] everywhere): it is
-        reported as weak instead."""
-        from review.render import MIN_SCRUB  # noqa: PLC0415
+        A secret equal to a public config value (dbAdminPassword=ara_admin), too short to look for or
+        made of words (posthogApiKey=production) is not scrubbed: that would turn every copy of that
+        text into [secret] and so reveal the secret. It is reported as weak instead (ARA's program
+        refuses it, naming the key). A value shaped like a credential under a key that is not secret
+        (clerkPublishableKey=sk_live_...) is scrubbed like a secret."""
+        from review.render import weak_reason  # noqa: PLC0415
 
         public = {v: k for k, v in source.values.items() if k not in source.secret_keys}
-        self._public.update(public)
+        self._public.update(v for v in public if not catalog.contains_credential(v))
+        self.scrubber.add(v for v in public if catalog.contains_credential(v))
         for key in source.secret_keys:
             value = source.values.get(key)
             if value is None:
                 continue
             if value in public:
                 self.weak[key] = f"its value is the public value of {public[value]}"
-            elif len(value.strip()) < MIN_SCRUB:
-                self.weak[key] = f"its value is shorter than {MIN_SCRUB} characters"
+            elif weak_reason(value):
+                self.weak[key] = f"its value {weak_reason(value)}"
             else:
                 self.scrubber.add([value])
         self.scrubber.add(set(source.placeholders.values()))
