@@ -2,7 +2,7 @@
 
     python -m review plan  --stack NAME [--program DIR] [--out FILE] [--format text|json|markdown]
     python -m review check --stack NAME [--stack NAME ...] [--program DIR] [--policy-config FILE]
-                          [--policy-pack DIR] [--format text|json|markdown]
+                          [--policy-pack DIR] [--format text|json|markdown|sarif]
     python -m review diff  --stack NAME --base GITREF [--program DIR] [--allow-replace]
                           [--format text|json|markdown]
     python -m review graph --stack NAME [--program DIR] [--format mermaid|dot|text|json] [--out FILE]
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "preview <key>).\nSkipped: secret-config placeholders and --config values (the run gives them "
                     "to every stack);\nencrypted `secure:` values are not decrypted offline, so their reuse cannot "
                     "be seen here.")
-    common(p, formats=("text", "json", "markdown"), many_stacks=True)
+    common(p, formats=("text", "json", "markdown", "sarif"), many_stacks=True)
     p.add_argument("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <pack>/config/<stack>.json when it exists)")
     p.add_argument("--policy-pack", metavar="DIR", default=None,
@@ -399,6 +399,10 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     crossstack.attach(reports, cross)
     if args.format == "json":
         out.print(_json(check.as_json(reports, cross)))
+    elif args.format == "sarif":
+        from review import sarif  # noqa: PLC0415
+
+        out.print(_json(sarif.sarif(reports)))
     elif args.format == "markdown":
         out.print(check.markdown(reports, cross))
     else:
