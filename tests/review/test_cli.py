@@ -249,7 +249,7 @@ def test_check_broken_copy_fails_with_the_violation_and_its_fix(broken_program):
     assert res.code == 1, res.all
     assert "FAIL [mandatory" in res.out and "vercel-project-disallow-directory-listing" in res.out
     block = res.out.split("vercel-project-disallow-directory-listing", 1)[1]
-    assert "prod: vercel:index/project:Project ara-web-project" in block
+    assert "prod: vercel:Project ara-web-project" in block
     assert "fix: " in block
     assert "result: FAIL (1 mandatory violations)" in res.out
     md = run("check", "--stack", "prod", "--program", str(broken_program), "--format", "markdown")
