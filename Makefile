@@ -6,6 +6,8 @@
 #   make ops        set up .venv-ops for `python -m ops` and the runbooks: Python 3.12+ (found, or OPS_PYTHON),
 #                   PostgreSQL client tools with TLS; fails when it cannot have them
 #   make bench      run the benchmarks in bench/ (numbers, not pass/fail)
+#   make docs       regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
+#   make lock       regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip (`make ops`: a Python 3.12+ as well).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -18,7 +20,7 @@ OPS_VENV  ?= .venv-ops
 # Both cores for the slow tier (pytest-xdist); `make test WORKERS=0` runs it in one process.
 WORKERS   ?= 2
 
-.PHONY: venv venv-plan plan check test test-fast ops bench clean
+.PHONY: venv venv-plan plan check test test-fast ops bench docs lock clean
 
 venv: $(VENV)/.installed
 venv-plan: $(VENV)/.installed-plan
@@ -62,8 +64,15 @@ $(OPS_VENV)/.installed: ops/requirements.txt ops/find_python.py
 	$(OPS_VENV)/bin/python -c 'from ops import pgtools; print("ops: PostgreSQL client tools with TLS in", pgtools.tls_bin_dir())'
 	@touch $@
 
+docs: venv
+	$(PY) docs/generate.py
+
 bench: venv
 	$(PY) bench/bench_check.py
+
+# The hash-pinned installs of the credentialed workflow jobs (README "Pinned tools").
+lock: venv
+	$(PY) -m cicd lock
 
 clean:
 	rm -rf $(VENV) $(OPS_VENV) bench/results

@@ -1,7 +1,8 @@
 """The GitHub repository's guardrails: what makes the CI gate binding, owned by the prod stack.
 
-A ruleset on the production branch (pull request with an approval, the checks of
-`catalog.REQUIRED_CHECKS`, no force-push or deletion, nobody bypasses), the `production`
+A ruleset on the production branch (pull request with an approval, a code owner's approval of
+changes to code-owned paths (.github/CODEOWNERS), the checks of `catalog.REQUIRED_CHECKS`, no
+force-push or deletion, nobody bypasses), the `production`
 environment (required reviewers, no self-review, no admin bypass, deployable from the production
 branch only), the environments only that branch may use, and the backup job's environment with
 its secrets and variables taken from the stack's own outputs, never copied by hand.
@@ -93,6 +94,8 @@ class RepositoryGuardrails(pulumi.ComponentResource):
                     required_approving_review_count=args.required_approvals,
                     dismiss_stale_reviews_on_push=True,
                     require_last_push_approval=True,
+                    # The pack, its config, the workflows and the review tool are code-owned.
+                    require_code_owner_review=True,
                 ),
                 required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
                     required_checks=[github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(context=c)

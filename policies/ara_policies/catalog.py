@@ -322,8 +322,13 @@ REQUIRED_CHECKS = ("tests and offline policy check",)
 that every pull request runs (forks included); the previews are not required, forks never run them."""
 ENV_PRODUCTION = "production"
 """The GitHub environment prod's `pulumi up` runs in (required reviewers)."""
-MAIN_ONLY_ENVIRONMENTS = ("preview", "drift")
-"""GitHub environments only the production branch may use (deploy.yml preview, drift.yml)."""
+ENV_PULL_REQUESTS = "pull-requests"
+"""The GitHub environment of a pull request's credentialed runs (pull-request-deploy.yml, after a
+code owner's approval) and of the merged pull request's destroy (pull-request-closed.yml)."""
+MAIN_ONLY_ENVIRONMENTS = ("preview", "drift", "drift-preview", ENV_PULL_REQUESTS)
+"""GitHub environments only the production branch may use (deploy.yml preview, drift.yml per stack,
+pull-request-deploy.yml): a pull request's own copy of a workflow runs on another ref and gets none
+of their secrets."""
 ENV_BACKUPS = "backups"
 """The GitHub environment of the backup job (ops/, .github/workflows/backup.yml)."""
 BACKUP_WORKFLOW_SECRETS = ("BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "BACKUP_DATABASE_URL")

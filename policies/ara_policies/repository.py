@@ -24,6 +24,9 @@ _RULESET_CONFIG = PolicyConfigSchema(properties={
     "requiredChecks": string_list("Status-check contexts every ruleset on a branch must require "
                                   "(at least one is always required)."),
     "minApprovals": {"type": "number", "default": 1, "description": "Approving reviews a pull request needs."},
+    "requireCodeOwnerReview": {"type": "boolean", "default": True,
+                               "description": "Whether a change to a code-owned path (CODEOWNERS) needs one of its "
+                                              "owners' approval."},
 })
 
 
@@ -43,6 +46,11 @@ def _check_ruleset(args, cfg, report) -> None:
         report(violation(who, f"does not require a pull request with at least {int(cfg['minApprovals'])} "
                               "approving review(s).",
                          "set rules.pull_request.required_approving_review_count."))
+    elif cfg["requireCodeOwnerReview"] and as_bool(
+            get(props, "rules", "pullRequest", "requireCodeOwnerReview")) is not True:
+        report(violation(who, "does not require a code owner's review, so a pull request can change the policy pack, "
+                              "its config or the workflows that judge it with anyone's approval.",
+                         "set rules.pull_request.require_code_owner_review=True."))
     checks = {get(c, "context") for c in as_list(get(props, "rules", "requiredStatusChecks", "requiredChecks"))}
     missing = sorted(set(cfg["requiredChecks"]) - checks)
     if not checks or missing:
@@ -53,15 +61,16 @@ def _check_ruleset(args, cfg, report) -> None:
 
 REQUIRE_PULL_REQUEST_CHECKS = resource_policy(
     name="github-ruleset-require-pull-request-checks",
-    description="Branch rulesets must be enforced, bypassed by nobody, and require a reviewed pull request "
-                "and the pull-request checks.",
+    description="Branch rulesets must be enforced, bypassed by nobody, and require a reviewed pull request, "
+                "a code owner's review and the pull-request checks.",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     types=[catalog.GH_RULESET],
     check=_check_ruleset,
     config=_RULESET_CONFIG,
-    remediation_steps="Declare the ruleset with enforcement='active', rules.pull_request and "
-                      "rules.required_status_checks listing the checks of the pull-request workflow.",
+    remediation_steps="Declare the ruleset with enforcement='active', rules.pull_request (with "
+                      "require_code_owner_review=True) and rules.required_status_checks listing the checks of the "
+                      "pull-request workflow.",
     url="https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/"
         "managing-rulesets/about-rulesets",
 )

@@ -24,6 +24,8 @@ def test_the_ruleset_requires_a_reviewed_pull_request_and_the_checks_on_the_prod
     assert rules["pullRequest"]["requiredApprovingReviewCount"] == 1
     assert rules["pullRequest"]["dismissStaleReviewsOnPush"] is True
     assert rules["pullRequest"]["requireLastPushApproval"] is True
+    # The pack, its config and the workflows are code-owned (.github/CODEOWNERS): their owners approve.
+    assert rules["pullRequest"]["requireCodeOwnerReview"] is True
     checks = rules["requiredStatusChecks"]
     assert [c["context"] for c in checks["requiredChecks"]] == list(catalog.REQUIRED_CHECKS)
     assert checks["strictRequiredStatusChecksPolicy"] is True

@@ -21,7 +21,7 @@ def ruleset(**changes):
              "enforcement": "active",
              "conditions": {"refName": {"includes": ["refs/heads/main"], "excludes": []}},
              "rules": {"deletion": True, "nonFastForward": True,
-                       "pullRequest": {"requiredApprovingReviewCount": 1},
+                       "pullRequest": {"requiredApprovingReviewCount": 1, "requireCodeOwnerReview": True},
                        "requiredStatusChecks": {"requiredChecks": [{"context": CHECK}]}}}
     props.update(changes)
     return props
@@ -35,7 +35,7 @@ def environment(**changes):
 
 
 def test_metadata():
-    assert_metadata(RULES, "mandatory", "high", {"requiredChecks", "minApprovals"})
+    assert_metadata(RULES, "mandatory", "high", {"requiredChecks", "minApprovals", "requireCodeOwnerReview"})
     assert_metadata(ENVS, "mandatory", "high", {"protectedEnvironments"})
 
 
@@ -50,9 +50,15 @@ def test_the_declared_ruleset_passes_with_prods_required_check():
     ({"rules": {"requiredStatusChecks": {"requiredChecks": [{"context": CHECK}]}}}, "approving review"),
     ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 0},
                 "requiredStatusChecks": {"requiredChecks": [{"context": CHECK}]}}}, "approving review"),
-    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1}}}, "does not require the pull-request checks"),
-    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1},
+    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1, "requireCodeOwnerReview": True}}},
+     "does not require the pull-request checks"),
+    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1, "requireCodeOwnerReview": True},
                 "requiredStatusChecks": {"requiredChecks": [{"context": "lint"}]}}}, CHECK),
+    # Without a code owner's review a pull request could loosen the pack that judges it.
+    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1},
+                "requiredStatusChecks": {"requiredChecks": [{"context": CHECK}]}}}, "code owner's review"),
+    ({"rules": {"pullRequest": {"requiredApprovingReviewCount": 1, "requireCodeOwnerReview": False},
+                "requiredStatusChecks": {"requiredChecks": [{"context": CHECK}]}}}, "require_code_owner_review"),
 ])
 def test_a_weak_ruleset_is_refused(changes, expected):
     out = run_resource(RULES, catalog.GH_RULESET, ruleset(**changes), name="gh-ruleset",

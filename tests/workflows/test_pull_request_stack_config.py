@@ -18,7 +18,7 @@ from tests.workflows.workflows import WORKFLOWS, steps
 
 # (workflow, job, the step that runs the command, the command): what must find the config complete.
 CASES = [
-    ("pull-request.yml", "pr-stack", "up"),
+    ("pull-request-deploy.yml", "pr-stack", "up"),
     ("pull-request-closed.yml", "destroy", "destroy"),
 ]
 

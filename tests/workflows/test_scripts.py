@@ -1,13 +1,14 @@
-"""The pull-request workflow's own script that writes and checks a PR stack's file, run with bash
-as the runner runs it (`bash -e -o pipefail`), in a copy of the repository: no Pulumi CLI is
-involved, so the whole step runs here."""
+"""The pull-request workflows' own scripts, run with bash as the runner runs them (`bash -e -o
+pipefail`), in copies of the repository: the step that writes a PR stack's file (pull-request-deploy.yml)
+and the required check's diff step (pull-request.yml, in the layout its job makes: the pull request's
+merge commit in pr/, the base branch's tree in base/). No Pulumi CLI is involved, so each whole step
+runs here. The gate's own steps: test_gate.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def _step():
-    return next(s.step for s in steps(WORKFLOWS / "pull-request.yml") if s.step.get("id") == "stack")
+    return next(s.step for s in steps(WORKFLOWS / "pull-request-deploy.yml") if s.step.get("id") == "stack")
 
 
 def _run(tmp_path, number: str, branch: str) -> tuple[subprocess.CompletedProcess[str], dict]:
@@ -38,14 +39,13 @@ def _run(tmp_path, number: str, branch: str) -> tuple[subprocess.CompletedProces
     return result, {"repo": repo, **{k: v.read_text() for k, v in files.items()}}
 
 
-def test_the_step_writes_the_stack_file_checks_it_and_names_the_stack(tmp_path):
+def test_the_step_writes_the_stack_file_and_names_the_stack(tmp_path):
     result, out = _run(tmp_path, "42", "feature/search")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load((out["repo"] / "Pulumi.pr-42.yaml").read_text())["config"]
     assert config["ara-infra:pullRequestBranch"] == "feature/search"
     assert config["ara-infra:dbName"] == "ara_pr_42"
     assert out["GITHUB_OUTPUT"] == "name=pr-42\n"
-    assert "| pr-42 |" in out["GITHUB_STEP_SUMMARY"] and "no mandatory violations" in out["GITHUB_STEP_SUMMARY"]
 
 
 @pytest.mark.parametrize("branch", ['$(touch "$HOME/pwned")', "`touch $HOME/pwned`", "x; touch $HOME/pwned"])
@@ -56,41 +56,22 @@ def test_a_hostile_branch_name_is_refused_and_never_executed(tmp_path, branch):
     assert out["GITHUB_OUTPUT"] == "" and not (out["repo"] / "Pulumi.pr-42.yaml").exists()
 
 
-def test_a_branch_the_program_refuses_fails_the_offline_check_before_any_stack_exists(tmp_path):
-    result, out = _run(tmp_path, "42", "main")
-    assert result.returncode == 2
-    assert "pullRequestBranch: 'main' is the production branch" in result.stderr
-    assert out["GITHUB_OUTPUT"] == ""
-
-
 def _diff_step():
     return next(s.step for s in steps(WORKFLOWS / "pull-request.yml")
                 if s.job_id == "offline" and "review diff" in s.step.get("run", ""))
 
 
-def _merge_repo(tmp_path, change) -> Path:
-    """A repository whose HEAD is a 'merge commit' whose first parent is the base branch."""
-    from tests.review.test_diff import git  # noqa: PLC0415 - the same committer settings
-
-    repo = copy_program(tmp_path / "repo")
-    shutil.copytree(ROOT / "review", repo / "review", ignore=shutil.ignore_patterns("__pycache__"))
-    (repo / ".gitignore").write_text(".venv\n__pycache__/\n")
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base branch")
-    change(repo)
-    git(repo, "commit", "-qam", "the pull request, merged")
-    (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
-    return repo
-
-
 def _run_diff_step(tmp_path, change):
-    repo = _merge_repo(tmp_path, change)
+    from tests.workflows.test_gate import pull_request_workspace  # noqa: PLC0415 - the offline job's layout
+
+    ws, _ = pull_request_workspace(tmp_path, change)
     summary = tmp_path / "summary"
     summary.write_text("")
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GITHUB_STEP_SUMMARY": str(summary)}
-    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _diff_step()["run"]], cwd=repo,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    step = _diff_step()
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                            cwd=ws / step["working-directory"], env=env, capture_output=True, text=True, timeout=600,
+                            check=False)
     return result, summary.read_text()
 
 

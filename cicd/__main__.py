@@ -1,0 +1,110 @@
+"""`python -m cicd`: see the package docstring."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cicd import approval, codeowners, lock
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise approval.ApprovalInputError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _owners(base: str) -> tuple[Path | None, codeowners.CodeOwners]:
+    try:
+        return codeowners.load(Path(base))
+    except codeowners.CodeOwnersError as exc:
+        raise approval.ApprovalInputError(f"base branch CODEOWNERS: {exc}") from None
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    if not approval.SHA.fullmatch(args.head_sha):
+        raise approval.ApprovalInputError(f"--head-sha {approval.safe(args.head_sha)!r}: not a 40-digit commit id")
+    path, owners = _owners(args.base)
+    changed = [p for p in _read(args.changed, "--changed").decode("utf-8", "replace").split("\0") if p]
+    reviews = approval.parse_reviews(_read(args.reviews, "--reviews").decode("utf-8"))
+    if path is None:
+        print("Code owners: the base branch has no CODEOWNERS, so no file is code-owned "
+              "(this is how a first CODEOWNERS is merged).")
+        return EXIT_OK
+    for note in owners.skipped:
+        print(f"Code owners: CODEOWNERS {note}")
+    approved = approval.approvers(reviews, args.head_sha, args.author)
+    verdict = approval.owned_changes(changed, owners, approved)
+    print(verdict.text(), end="")
+    return EXIT_OK if verdict.ok else EXIT_REFUSED
+
+
+def cmd_approved_head(args: argparse.Namespace) -> int:
+    _, owners = _owners(args.base)
+    try:
+        pull = json.loads(_read(args.pull, "--pull"))
+    except json.JSONDecodeError:
+        raise approval.ApprovalInputError(f"--pull {args.pull}: not JSON") from None
+    if not isinstance(pull, dict):
+        raise approval.ApprovalInputError(f"--pull {args.pull}: not a pull request object")
+    reviews = approval.parse_reviews(_read(args.reviews, "--reviews").decode("utf-8"))
+    verdict, outputs = approval.approved_head(pull, reviews, owners, args.repository, args.base_branch)
+    print(verdict.text(), end="")
+    if verdict.ok and args.github_output:
+        branch = outputs["branch"]
+        # A branch name is text the pull request's author chose: one line, or refuse it.
+        if "\n" in branch or "\r" in branch:
+            raise approval.ApprovalInputError("the head branch name has a line break")
+        with open(args.github_output, "a", encoding="utf-8") as out:
+            out.write(f"sha={outputs['sha']}\nbranch={branch}\n")
+    return EXIT_OK if verdict.ok else EXIT_REFUSED
+
+
+def cmd_lock(_: argparse.Namespace) -> int:
+    try:
+        return lock.main()
+    except lock.LockError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("gate", help="changed code-owned files need a code owner's approval of this commit")
+    p.add_argument("--base", required=True, metavar="DIR", help="the base branch's tree (its CODEOWNERS decides)")
+    p.add_argument("--changed", required=True, metavar="FILE", help="changed paths, NUL-separated (git diff -z)")
+    p.add_argument("--reviews", required=True, metavar="FILE", help="the pull request's reviews, one JSON a line")
+    p.add_argument("--head-sha", required=True, metavar="SHA", help="the pull request's head commit")
+    p.add_argument("--author", required=True, metavar="LOGIN", help="the pull request's author")
+    p.set_defaults(func=cmd_gate)
+    p = sub.add_parser("approved-head", help="the pull request's head commit, if a code owner approved it")
+    p.add_argument("--base", required=True, metavar="DIR", help="the trusted tree whose CODEOWNERS names the owners")
+    p.add_argument("--pull", required=True, metavar="FILE", help="the pull request (GET …/pulls/{number})")
+    p.add_argument("--reviews", required=True, metavar="FILE", help="its reviews, one JSON a line")
+    p.add_argument("--repository", required=True, metavar="OWNER/NAME", help="this repository")
+    p.add_argument("--base-branch", default="main", help="the branch it must merge into (default main)")
+    p.add_argument("--github-output", metavar="FILE", help="append sha= and branch= here when approved")
+    p.set_defaults(func=cmd_approved_head)
+    p = sub.add_parser("lock", help="regenerate requirements.lock and policies/requirements.lock")
+    p.set_defaults(func=cmd_lock)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except approval.ApprovalInputError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
