@@ -300,8 +300,9 @@ class StackReport:
 
     @property
     def failed(self) -> list[str]:
-        """Policies with at least one violation on this stack."""
-        return sorted({v.policy for v in self.violations})
+        """The pack's policies with at least one violation on this stack (the cross-stack rule, not
+        one of the pack's, counts among the violations only)."""
+        return sorted({v.policy for v in self.violations if not self.severities or v.policy in self.severities})
 
     @property
     def passed(self) -> int:
@@ -365,6 +366,19 @@ def report(result: Any, capture: Any, policy_config: Path | None, source: Source
         rep.remediations.append({"policy": rem.policy_name, "urn": rem.urn, "type": type_, "name": name,
                                  "changedKeys": list(rem.changed_keys)})
     return rep
+
+
+def locate_all(reports: Sequence[StackReport], evaluations: Sequence[Any]) -> None:
+    """Locate the violations added after the pack's report (the cross-stack rule's)."""
+    by_stack = {ev.source.stack: ev for ev in evaluations if ev is not None}
+    for rep in reports:
+        ev = by_stack.get(rep.stack)
+        if ev is None:
+            continue
+        by_urn = {r.urn: r for r in ev.capture.resources}
+        for v in rep.violations:
+            if v.location is None and v.urn in by_urn:
+                _locate(v, by_urn[v.urn], ev.source)
 
 
 def _locate(violation: Violation, resource: Any, source: Source) -> None:

@@ -397,6 +397,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     cross = crossstack.compare([a.evaluation.capture for a in analyses],
                                crossstack.shared_values(sources, overrides))
     crossstack.attach(reports, cross)
+    check.locate_all(reports, [a.evaluation for a in analyses])
     if args.format == "json":
         out.print(_json(check.as_json(reports, cross)))
     elif args.format == "sarif":

@@ -23,7 +23,8 @@ _SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", "build", "
 def _fingerprint(root: Path) -> tuple:
     entries = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        # Any virtualenv (.venv, .venv-ops) is installed packages, not the program.
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".venv"))
         for name in sorted(filenames):
             st = os.stat(os.path.join(dirpath, name))
             entries.append((dirpath, name, st.st_mtime_ns, st.st_size))

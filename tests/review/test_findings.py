@@ -105,3 +105,21 @@ def test_the_schema_refuses_a_broken_sarif_log(sarif_schema):
     with pytest.raises(AssertionError):
         _validate(sarif_schema, {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
                                                                "results": [{"ruleId": "r"}]}]})
+
+
+def test_a_cross_stack_violation_is_located_like_a_pack_violation():
+    # stacks-disallow-shared-secret-values is added after the pack's report (review.crossstack.attach).
+    from review import check, evaluate  # noqa: PLC0415
+    from tests.support import offline_secrets  # noqa: PLC0415
+
+    source = evaluate.load_source("preview", None, offline_secrets())
+    ev = evaluate.evaluate(source, evaluate.load_answers(None))
+    var = next(r for r in ev.capture.resources if r.type.endswith("ProjectEnvironmentVariable"))
+    violation = check.Violation(policy="stacks-disallow-shared-secret-values", level="mandatory", severity="high",
+                                description="", stack="preview", urn=var.urn, type=var.type, name=var.name,
+                                problem="reuses a production value", fix="set its own value")
+    report = check.StackReport(project="ara-infra", stack="preview", pack="p@1", resources=1, policies=1,
+                               violations=[violation], severities={"some-pack-policy": "low"})
+    check.locate_all([report], [ev])
+    assert violation.location and violation.location.startswith("infra/environment.py:")
+    assert report.failed == [] and report.passed == 1  # not one of the pack's policies
