@@ -618,7 +618,7 @@ def weak_secret_problem(raw: str) -> str | None:
     """Why a secret value is too weak to be a credential (words only, never the value), or None."""
     if len(raw.strip()) < MIN_SECRET_LENGTH:
         return f"is too short to be a credential (fewer than {MIN_SECRET_LENGTH} characters)"
-    if re.fullmatch(r"[A-Za-z][a-z]*(?:[ _-]?[A-Za-z][a-z]*)*", raw.strip()):
+    if re.fullmatch(r"[A-Za-z]+(?:[ _-][A-Za-z]+)*", raw.strip()):
         return "is made of words, not a credential"
     return None
 

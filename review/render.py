@@ -36,7 +36,7 @@ def weak_reason(value: str) -> str | None:
     text = value.strip()
     if len(text) < WEAK_SECRET_LENGTH:
         return f"is shorter than {WEAK_SECRET_LENGTH} characters"
-    if re.fullmatch(r"[A-Za-z][a-z]*(?:[ _-]?[A-Za-z][a-z]*)*", text):
+    if re.fullmatch(r"[A-Za-z]+(?:[ _-][A-Za-z]+)*", text):
         return "is made of words"
     return None
 

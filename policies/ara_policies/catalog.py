@@ -172,7 +172,7 @@ CREDENTIAL_TEXT = re.compile(
     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"
-    r"|\b[a-z][a-z0-9+.-]*://[^/@\s:\[\]]*:[^/@\s\[\]]+@")
+    r"|\b[a-z][a-z0-9+.-]*://[^/@\s:\[\]<>]*:[^/@\s\[\]<>]+@")  # not `<user>:<password>@`, a placeholder
 
 
 def contains_credential(value: object) -> bool:

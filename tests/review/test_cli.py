@@ -87,7 +87,8 @@ def test_plan_prints_the_tree_counts_and_outputs(stack):
     assert_no_secrets(res.all, stack)
 
 
-def test_plan_tree_shows_protection_of_stateful_resources_in_prod():
+def test_plan_tree_shows_protection_of_stateful_resources_in_prod(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per resource, whatever terminal runs the tests
     out = run("plan", "--stack", "prod").out
     assert re.search(r"R2Bucket ara-storage-backups \[protect, retain\]", out)
     assert re.search(r"Database ara-db-database \[protect, retain\]\s+name=ara_prod", out)
