@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import traceback
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ops import errors, pgurl, target
-from ops.text import clean
+from ops.text import clean, clean_line
+
+MAX_BUDGET_MINUTES = 7 * 24 * 60
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--allow-privileged-role", action="store_true",
                          help="restore even though the --into role is superuser, has CREATEROLE or may run "
                               "programs on the server (the dump's SQL runs with all of it)")
+    _restore_tuning(restore)
     restore.add_argument("--stack", help=stack_help)
 
     drill = sub.add_parser("drill", help="restore the newest dump into a throwaway local server and check it")
@@ -41,11 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--min-tables", type=int, default=1, help="fail with fewer restored tables (default 1)")
     drill.add_argument("--extension", action="append", default=None, dest="extensions",
                        help="an extension the restored database must have (repeatable; default: vector)")
+    drill.add_argument("--restore-budget-minutes", type=_minutes, default=None, metavar="MINUTES",
+                       help="fail when pg_restore takes longer (default: 5 min + 20 min per GiB of dump; "
+                            "set it to your recovery time objective)")
+    _restore_tuning(drill)
     drill.add_argument("--stack", help=stack_help)
     # Internal: the drill restarts itself with these once the dump is downloaded and the bucket's
     # credentials are gone from its environment (ops/drill.py).
     drill.add_argument("--downloaded", help=argparse.SUPPRESS)
     drill.add_argument("--sha256", help=argparse.SUPPRESS)
+    drill.add_argument("--download-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
 
     listing = sub.add_parser("list", help="the dumps in BACKUP_BUCKET, newest first (key and size)")
     listing.add_argument("--database", help="only this database's dumps")
@@ -65,6 +74,38 @@ def _parser() -> argparse.ArgumentParser:
                        help="between attempts, while a fresh deployment settles (default 20)")
     smoke.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per request (default 15)")
     return parser
+
+
+def _restore_tuning(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                         help="pg_restore workers (default 1: one transaction). More: in parallel into the fresh "
+                              "database, which is dropped if the restore fails (docs/runbooks/rollback.md)")
+    command.add_argument("--maintenance-work-mem", type=_memory, default=None, metavar="SIZE",
+                         help="maintenance_work_mem of the restore's sessions, e.g. 1GB (default: the server's); "
+                              "pgvector builds HNSW indexes much faster when the graph fits")
+
+
+def _jobs(text: str) -> int:
+    from ops.parallel import MAX_JOBS
+
+    if not re.fullmatch(r"[1-9][0-9]?", text) or int(text) > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a number of jobs from 1 to {MAX_JOBS}")
+    return int(text)
+
+
+def _minutes(text: str) -> float:
+    if not re.fullmatch(r"[0-9]{1,5}(\.[0-9]{1,3})?", text) or not 0 < float(text) <= MAX_BUDGET_MINUTES:
+        raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a number of minutes above 0 and at most "
+                                         f"{MAX_BUDGET_MINUTES} (e.g. 30 or 7.5)")
+    return float(text)
+
+
+def _memory(text: str) -> str:
+    from ops.restore import MAINTENANCE_WORK_MEM
+
+    if not MAINTENANCE_WORK_MEM.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a size such as 256MB or 1GB (kB, MB or GB)")
+    return text
 
 
 def _secrets(env, argv: Sequence[str]) -> list[str]:
@@ -95,18 +136,35 @@ def _say(text: str, *, err: bool = False) -> None:
 def _drill(args: argparse.Namespace, env, restart: bool) -> None:
     from ops import drill
 
-    wanted = args.extensions if args.extensions is not None else ["vector"]
+    options = drill.Options(key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
+                            extensions=tuple(args.extensions if args.extensions is not None else ["vector"]),
+                            jobs=args.jobs, restore_budget_minutes=args.restore_budget_minutes,
+                            maintenance_work_mem=args.maintenance_work_mem)
     if args.downloaded:
-        report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", key=args.key or "",
-                                      max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                                      extensions=wanted)
+        report = drill.run_downloaded(Path(args.downloaded), args.sha256 or "", options,
+                                      download_seconds=args.download_seconds)
     else:
-        report = drill.run(env, key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
-                           extensions=wanted, restart=restart)
+        report = drill.run(env, options, restart=restart)
+    _say(drill.timing_line(report), err=True)
+    _summary(drill.summary_lines(report))
+    drill.verdict(report)
     _say(f"drill passed: {report.key} ({report.age_hours:.1f} h old) restored into a throwaway server "
          f"as an unprivileged role: {report.tables} tables, {report.rows} rows match the dump; extensions "
          f"{', '.join(report.extensions)}", err=True)
     _say(report.key)
+
+
+def _summary(lines: Sequence[str]) -> None:
+    """Append to the GitHub job summary ($GITHUB_STEP_SUMMARY), when there is one; escaped like
+    every other line ops prints."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write("".join(clean_line(line) + "\n" for line in lines))
+    except OSError as exc:
+        _say(f"note: could not write the job summary ({exc.strerror})", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,9 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ops import restore
 
             result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges,
-                                 allow_privileged_role=args.allow_privileged_role)
+                                 allow_privileged_role=args.allow_privileged_role, jobs=args.jobs,
+                                 maintenance_work_mem=args.maintenance_work_mem)
             _say(f"restored {result.key} into {result.target}: {result.tables} tables, "
-                 f"{result.rows} rows, row counts match the dump", err=True)
+                 f"{result.rows} rows, row counts match the dump; marked verified ({restore.VERIFIED_MARK})", err=True)
+            _say(f"restore timing: pg_restore {result.restore_seconds:.1f} s "
+                 f"({result.jobs} job{'s' if result.jobs > 1 else ''}), row counts {result.verify_seconds:.1f} s",
+                 err=True)
             _say(restore.NEXT_STEPS, err=True)
             _say(result.key)
         elif args.command == "list":

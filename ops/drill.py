@@ -9,9 +9,15 @@ environment with no credential, deleted afterwards); its superuser creates an un
 `drill_restore`, the database `drill` owned by it, and the extensions the dump needs, and nothing
 else. The dump is restored as `drill_restore` with ops restore's code (one transaction, row
 counts checked), so a dump that runs COPY … TO PROGRAM, uses an untrusted language or creates a
-role is refused by PostgreSQL's own privilege checks and the drill fails. Then sanity queries:
-the dump is recent, has tables and rows, and the extensions the app needs are there. Any failure
-is a non-zero exit with the reason.
+role is refused by PostgreSQL's own privilege checks and the drill fails (`--jobs N`: in parallel,
+ops/parallel.py; the server is deleted whatever happens). Then sanity queries: the dump is
+recent, has tables and rows, and the extensions the app needs are there. Any failure is a
+non-zero exit with the reason.
+
+Recovery time as a number: the download, the server's set-up, the restore (pg_restore) and the
+checks are timed, printed and appended to the GitHub job summary ($GITHUB_STEP_SUMMARY; times
+and sizes, never the bucket or the key), and the drill fails when the restore takes longer than
+its budget (`--restore-budget-minutes`, else 5 minutes plus 20 per GiB of dump).
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,13 +61,20 @@ SELECT sn.nspname, s.relname, format('%I.%I', tn.nspname, t.relname), format('%I
 SUPERUSER = "postgres"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Report:
     key: str
     age_hours: float
     tables: int
     rows: int
     extensions: tuple[str, ...]
+    timings: Timings
+    jobs: int
+    dump_bytes: int
+    database_bytes: int
+    budget_seconds: float
+    budget_source: str
+    problems: tuple[str, ...] = ()
 
 
 def _free_port() -> int:
@@ -217,6 +231,64 @@ def check_age(key: str, now: datetime, max_age_hours: float) -> float:
 
 
 DOWNLOAD_PREFIX = "ara-drill-dump-"
+BUDGET_BASE_MINUTES = 5.0
+BUDGET_MINUTES_PER_GIB = 20.0
+"""The default restore budget: 5 minutes plus 20 per GiB of dump, about twice the restore rate
+measured on a loaded 2-vCPU machine with the server's default maintenance_work_mem (bench/README.md,
+"Restore drill"); a platform engineer sets `--restore-budget-minutes` to the recovery time
+objective instead."""
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What to drill and what to demand of it (the command line's options)."""
+
+    key: str | None = None
+    max_age_hours: float = 36.0
+    min_tables: int = 1
+    extensions: tuple[str, ...] = ("vector",)
+    jobs: int = 1
+    restore_budget_minutes: float | None = None
+    """None: BUDGET_BASE_MINUTES + BUDGET_MINUTES_PER_GIB per GiB of dump."""
+    maintenance_work_mem: str | None = None
+
+    def argv(self, key: str) -> list[str]:
+        """These options for `python -m ops drill`, with `key` as the dump."""
+        out = ["--key", key, "--max-age-hours", repr(self.max_age_hours), "--min-tables", str(self.min_tables),
+               *[a for e in self.extensions for a in ("--extension", e)], "--jobs", str(self.jobs)]
+        if self.restore_budget_minutes is not None:
+            out += ["--restore-budget-minutes", repr(self.restore_budget_minutes)]
+        if self.maintenance_work_mem:
+            out += ["--maintenance-work-mem", self.maintenance_work_mem]
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timings:
+    """Wall time of each part of the drill, in seconds."""
+
+    download: float
+    """The dump from the bucket, sha256 checked on the way."""
+    setup: float
+    """The throwaway server started, its role, database and the dump's extensions made."""
+    restore: float
+    """pg_restore: what the budget is about."""
+    checks: float
+    """The sha256 again, the dump's own row counts read, the restored rows counted, the sanity queries."""
+
+    @property
+    def total(self) -> float:
+        return self.download + self.setup + self.restore + self.checks
+
+
+def restore_budget(dump_bytes: int, minutes: float | None) -> tuple[float, str]:
+    """The restore's budget in seconds, and where it comes from."""
+    if minutes is not None:
+        return minutes * 60, "--restore-budget-minutes"
+    derived = BUDGET_BASE_MINUTES + BUDGET_MINUTES_PER_GIB * dump_bytes / (1024 * MiB)
+    return derived * 60, (f"default: {BUDGET_BASE_MINUTES:g} min + {BUDGET_MINUTES_PER_GIB:g} min per GiB "
+                          f"of dump")
 
 
 def _needed_after_download(name: str) -> bool:
@@ -225,8 +297,8 @@ def _needed_after_download(name: str) -> bool:
     return not name.startswith("AWS_") and name not in ("BACKUP_BUCKET", "DATABASE_URL")
 
 
-def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_tables: int,
-        extensions: Sequence[str], now: datetime | None = None, log=None, restart: bool = False) -> Report:
+def run(env: Mapping[str, str], options: Options, *, now: datetime | None = None, log=None,
+        restart: bool = False) -> Report:
     """Choose and download the dump, drop the credentials, restore and check it. With `restart`
     (the command line) the credentials are dropped by restarting ops without them: this call
     then never returns, the restarted process finishes the drill (`run_downloaded`)."""
@@ -234,75 +306,147 @@ def run(env: Mapping[str, str], *, key: str | None, max_age_hours: float, min_ta
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    key, _age = choose(s3, env, key, now or datetime.now(timezone.utc), max_age_hours, log)
+    key, _age = choose(s3, env, options.key, now or datetime.now(timezone.utc), options.max_age_hours, log)
     workdir = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX))
     try:
+        started = time.monotonic()
         meta = s3.download(key, workdir / "dump")
-        log(f"drill: downloaded {shown(key)} (sha256 verified)")
+        download_seconds = time.monotonic() - started
+        log(f"drill: downloaded {shown(key)} (sha256 verified) in {download_seconds:.1f} s")
         if restart:
-            _restart_without_credentials(workdir, meta[store.META_SHA256], key, max_age_hours, min_tables,
-                                         extensions, log)
+            _restart_without_credentials(workdir, meta[store.META_SHA256], key, options, download_seconds, log)
         restore.drop_cloud_credentials(env)
-        return run_downloaded(workdir, meta[store.META_SHA256], key=key, max_age_hours=max_age_hours,
-                              min_tables=min_tables, extensions=extensions, now=now, log=log)
+        return run_downloaded(workdir, meta[store.META_SHA256], replace(options, key=key),
+                              download_seconds=download_seconds, now=now, log=log)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _restart_without_credentials(workdir: Path, sha256: str, key: str, max_age_hours: float, min_tables: int,
-                                 extensions: Sequence[str], log) -> None:
+def _restart_without_credentials(workdir: Path, sha256: str, key: str, options: Options, download_seconds: float,
+                                 log) -> None:
     env = {k: v for k, v in os.environ.items() if _needed_after_download(k)}
-    argv = [sys.executable, "-m", "ops", "drill", "--key", key, "--max-age-hours", repr(max_age_hours),
-            "--min-tables", str(min_tables), *[a for e in extensions for a in ("--extension", e)],
-            "--downloaded", str(workdir), "--sha256", sha256]
+    argv = [sys.executable, "-m", "ops", "drill", *options.argv(key), "--downloaded", str(workdir),
+            "--sha256", sha256, "--download-seconds", repr(download_seconds)]
     log("drill: dropping the bucket's credentials: ops restarts itself without them")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, argv, env)
 
 
-def run_downloaded(workdir: Path, sha256: str, *, key: str, max_age_hours: float, min_tables: int,
-                   extensions: Sequence[str], now: datetime | None = None, log=None) -> Report:
+def run_downloaded(workdir: Path, sha256: str, options: Options, *, download_seconds: float = 0.0,
+                   now: datetime | None = None, log=None) -> Report:
     """The drill after the download, without the bucket: the file's sha256 is checked again, the
     dump restored as an unprivileged role into a throwaway server and checked; `workdir` (a
-    directory the download made) is deleted afterwards, whatever happens."""
+    directory the download made) is deleted afterwards, whatever happens. The report lists what
+    failed (`problems`); `verdict` raises on them."""
     log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     workdir = Path(workdir)
+    key = options.key or ""
     if not workdir.name.startswith(DOWNLOAD_PREFIX) or sorted(p.name for p in workdir.iterdir()) != ["dump"]:
         raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
     try:
-        age = check_age(key, now or datetime.now(timezone.utc), max_age_hours)
+        age = check_age(key, now or datetime.now(timezone.utc), options.max_age_hours)
+        started = time.monotonic()
         if store.file_sha256(workdir / "dump") != sha256:
             raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")
+        dump_bytes = (workdir / "dump").stat().st_size
         dump = restore.inspect(workdir / "dump", key, {store.META_SHA256: sha256})
+        reading = time.monotonic() - started
         with throwaway_server() as server:
             target = prepare_target(server, dump.extensions)
             restore.refuse_privileged_role(target, False, log)
+            setup = time.monotonic() - started - reading
             log(f"drill: restoring {shown(key)} into a throwaway server as {DRILL_ROLE} (owns only the drill database)")
-            result = restore.restore_into(target, dump, no_privileges=True, workdir=workdir, log=log)
-            installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension",
-                                                         what="listing extensions")}
-            invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
-            behind = sequences_behind(target)
+            tuning = restore.Tuning(jobs=options.jobs, maintenance_work_mem=options.maintenance_work_mem)
+            result = restore.restore_into(target, dump, no_privileges=True, workdir=workdir, log=log, tuning=tuning)
+            started = time.monotonic()
+            found = _sanity(target)
+            checks = reading + result.verify_seconds + time.monotonic() - started
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    problems = _problems(result, installed, invalid, behind, min_tables, extensions)
-    if problems:
-        raise CheckFailed(f"drill of {shown(key)}: " + "; ".join(problems))
+    budget, source = restore_budget(dump_bytes, options.restore_budget_minutes)
+    timings = Timings(download=download_seconds, setup=setup, restore=result.restore_seconds, checks=checks)
+    problems = _problems(result, found, options, timings, budget, source)
     return Report(key=key, age_hours=age, tables=result.tables, rows=result.rows,
-                  extensions=tuple(sorted(installed)))
+                  extensions=tuple(sorted(found.installed)), timings=timings, jobs=options.jobs,
+                  dump_bytes=dump_bytes, database_bytes=found.database_bytes, budget_seconds=budget,
+                  budget_source=source, problems=tuple(problems))
 
 
-def _problems(result: restore.Result, installed: set[str], invalid: list[str], behind: list[str],
-              min_tables: int, extensions: Sequence[str]) -> list[str]:
-    missing = [e for e in extensions if e not in installed]
+@dataclass(frozen=True)
+class Found:
+    """What the sanity queries found in the restored database."""
+
+    installed: set[str]
+    invalid: list[str]
+    behind: list[str]
+    database_bytes: int
+
+
+def _sanity(target: pgurl.PgUrl) -> Found:
+    installed = {row[0] for row in pgtools.query(target, "SELECT extname FROM pg_extension", what="listing extensions")}
+    invalid = [row[0] for row in pgtools.query(target, INVALID_INDEXES, what="checking indexes")]
+    size = pgtools.query(target, "SELECT pg_database_size(current_database())", what="measuring the database")
+    return Found(installed=installed, invalid=invalid, behind=sequences_behind(target), database_bytes=int(size[0][0]))
+
+
+def _problems(result: restore.Result, found: Found, options: Options, timings: Timings, budget: float,
+              source: str) -> list[str]:
+    missing = [e for e in options.extensions if e not in found.installed]
     problems = []
-    if invalid:
-        problems.append(f"invalid indexes after restore: {', '.join(invalid)}")
-    if behind:
-        problems.append("sequences behind their column's maximum (the next insert would collide): " + ", ".join(behind))
-    if result.tables < min_tables:
-        problems.append(f"{result.tables} tables restored, at least {min_tables} expected")
+    if found.invalid:
+        problems.append(f"invalid indexes after restore: {', '.join(found.invalid)}")
+    if found.behind:
+        problems.append("sequences behind their column's maximum (the next insert would collide): "
+                        + ", ".join(found.behind))
+    if result.tables < options.min_tables:
+        problems.append(f"{result.tables} tables restored, at least {options.min_tables} expected")
     if missing:
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
+    if timings.restore > budget:
+        problems.append(f"the restore took {timings.restore:.1f} s, over its budget of {budget:.1f} s ({source}): "
+                        "the recovery time has outgrown what was planned (docs/runbooks/incident-response.md, "
+                        "\"Restore drill failed\")")
     return problems
+
+
+def verdict(report: Report) -> None:
+    """Raise CheckFailed with every problem the drill found."""
+    if report.problems:
+        raise CheckFailed(f"drill of {shown(report.key)}: " + "; ".join(report.problems))
+
+
+def timing_line(report: Report) -> str:
+    """One line for the log: each part's time, the budget, the sizes."""
+    t = report.timings
+    return (f"drill timing: download {t.download:.1f} s, server {t.setup:.1f} s, restore {t.restore:.1f} s "
+            f"({_jobs(report.jobs)}; budget {report.budget_seconds:.1f} s, {report.budget_source}), checks "
+            f"{t.checks:.1f} s, total {t.total:.1f} s; "
+            f"dump {report.dump_bytes / MiB:.1f} MiB, restored database {report.database_bytes / MiB:.1f} MiB")
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The job summary (Markdown): times, budget and sizes, never the bucket or the key (a public
+    repository's run summaries are public)."""
+    t = report.timings
+    within = "within" if t.restore <= report.budget_seconds else "**over**"
+    return [
+        "### Restore drill: recovery time",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+        f"| download (sha256 verified) | {t.download:.1f} |",
+        f"| throwaway server (start, role, database, extensions) | {t.setup:.1f} |",
+        f"| restore (pg_restore, {_jobs(report.jobs)}) | {t.restore:.1f} |",
+        f"| checks (sha256, row counts, indexes, sequences, extensions) | {t.checks:.1f} |",
+        f"| total | {t.total:.1f} |",
+        "",
+        f"Restore {within} its budget of {report.budget_seconds:.1f} s ({report.budget_source}). Dump "
+        f"{report.dump_bytes / MiB:.1f} MiB, {report.age_hours:.1f} h old; restored database "
+        f"{report.database_bytes / MiB:.1f} MiB, {report.tables} tables, {report.rows} rows.",
+        "",
+    ]
+
+
+def _jobs(jobs: int) -> str:
+    return "1 job, one transaction" if jobs == 1 else f"{jobs} jobs"

@@ -130,10 +130,12 @@ def tool_major(name: str, url: PgUrl | None = None) -> int:
 
 
 def run(url: PgUrl, name: str, args: Sequence[str], *, what: str,
-        stdout: int | None = subprocess.PIPE, app_name: str | None = None) -> subprocess.CompletedProcess[str]:
+        stdout: int | None = subprocess.PIPE, app_name: str | None = None,
+        options: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a client tool against `url`; a non-zero exit raises DatabaseError with its stderr, scrubbed.
-    `app_name` tags its session (application_name), so it can be found and cancelled."""
-    env = url.env() | ({"PGAPPNAME": app_name} if app_name else {})
+    `app_name` tags its session (application_name), so it can be found and cancelled; `options`
+    are its sessions' settings (PGOPTIONS, e.g. `-c maintenance_work_mem=1GB`)."""
+    env = url.env() | ({"PGAPPNAME": app_name} if app_name else {}) | ({"PGOPTIONS": options} if options else {})
     try:
         result = subprocess.run([tool(name, url), *args], env=env, stdout=stdout, stderr=subprocess.PIPE,
                                 text=True, check=False, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)

@@ -306,3 +306,8 @@ def require_tls(url: PgUrl) -> None:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """`text` as an SQL string literal (standard_conforming_strings, on since PostgreSQL 9.1)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -17,7 +17,11 @@ unless `--allow-privileged-role` says the operator means it. COPY … TO PROGRAM
 languages and CREATE ROLE in a dump then fail on PostgreSQL's own privilege checks, the single
 transaction rolls everything back, and ops says the dump is suspect. The PostgreSQL tools get no
 cloud credentials (pgurl.tool_env). An interrupted restore ends its own server session before ops
-exits.
+exits. A restore whose row counts match marks the database verified (its comment starts with
+VERIFIED_MARK), the only kind the runbook's swap promotes.
+
+`--jobs N` restores in parallel, which cannot be one transaction: ops/parallel.py keeps it all or
+nothing (the fresh database is dropped on failure) and holds the role's other databases open.
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ops import pgtools, pgurl, store
-from ops.errors import CheckFailed, DatabaseError, Interrupted, UsageError
+from ops import parallel, pgtools, pgurl, store
+from ops.errors import CheckFailed, DatabaseError, Interrupted, OpsError, UsageError
 from ops.text import clean, shown
 
 _COPY = re.compile(r"^COPY (?P<table>.+?) (?:\(.*\) )?FROM stdin;$")
@@ -69,12 +75,40 @@ SERVER_FINGERPRINT = ("SELECT pg_postmaster_start_time(), current_database(), "
 CANCEL_TIMEOUT_MS = 5000
 
 
+VERIFIED_MARK = "ara-ops: restore verified"
+"""The start of the database comment `ops restore` sets once the row counts match: the runbook's
+swap promotes only a database carrying it (docs/runbooks/rollback.md step 4)."""
+MAINTENANCE_WORK_MEM = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB)")
+
+
 @dataclass(frozen=True)
 class Result:
     key: str
     target: str
     tables: int
     rows: int
+    restore_seconds: float = 0.0
+    """pg_restore, wall time."""
+    verify_seconds: float = 0.0
+    """Row counts against the dump's, wall time."""
+    jobs: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tuning:
+    """How pg_restore runs: `jobs` parallel workers (1: one transaction) and the sessions'
+    maintenance_work_mem (None: the server's); `guard` holds the role's other databases open
+    during a parallel restore (ops/parallel.py)."""
+
+    jobs: int = 1
+    maintenance_work_mem: str | None = None
+    guard: pgurl.PgUrl | None = None
+
+    @property
+    def options(self) -> str | None:
+        # pgvector builds an HNSW index much faster while its graph fits in maintenance_work_mem
+        # (github.com/pgvector/pgvector#index-build-time).
+        return f"-c maintenance_work_mem={self.maintenance_work_mem}" if self.maintenance_work_mem else None
 
 
 @dataclass(frozen=True)
@@ -255,23 +289,50 @@ def check_extensions(into: pgurl.PgUrl, dump: Dump) -> None:
 
 
 def restore_into(into: pgurl.PgUrl, dump: Dump, *, no_privileges: bool, workdir: Path,
-                 log: Callable[[str], None]) -> Result:
-    """pg_restore `dump` into the empty `into` as its role, in one transaction, then compare row counts."""
+                 log: Callable[[str], None], tuning: Tuning = Tuning()) -> Result:
+    """pg_restore `dump` into the empty `into` as its role, then compare row counts. One job: in
+    one transaction (all or nothing); more: in parallel (ops/parallel.py: the caller discards the
+    database when this raises)."""
     check_extensions(into, dump)
     toc = workdir / "toc"
     toc.write_text("".join(line + "\n" for line in dump.toc if not _EXTENSION_TOC.match(line)))
-    args = ["--no-owner", "--no-password", "--exit-on-error", "--single-transaction",
-            f"--use-list={toc}", f"--dbname={into.conninfo()}"]
+    args = ["--no-owner", "--no-password", "--exit-on-error", f"--use-list={toc}", f"--dbname={into.conninfo()}"]
+    args.insert(0, "--single-transaction" if tuning.jobs == 1 else f"--jobs={tuning.jobs}")
     if no_privileges:
         args.insert(0, "--no-privileges")
-    log(f"restoring into {into.display} as {into.user}")
     tag = f"ara-ops-restore-{secrets.token_hex(6)}"
+    started = time.monotonic()
     try:
-        pgtools.run(into, "pg_restore", [*args, str(dump.path)], what="pg_restore", app_name=tag)
+        if tuning.jobs == 1:
+            log(f"restoring into {into.display} as {into.user} (one transaction)")
+            pgtools.run(into, "pg_restore", [*args, str(dump.path)], what="pg_restore", app_name=tag,
+                        options=tuning.options)
+        else:
+            _restore_parallel(into, [*args, str(dump.path)], tag=tag, tuning=tuning, workdir=workdir, log=log)
     except KeyboardInterrupt:
-        raise Interrupted(end_session(into, tag)) from None
+        raise Interrupted(end_session(into, tag, tuning.jobs)) from None
     except DatabaseError as exc:
+        if tuning.jobs > 1:
+            end_session(into, tag, tuning.jobs)
         raise _suspect(exc, into) from None
+    restored = time.monotonic()
+    result = verify_rows(into, dump)
+    return replace(result, restore_seconds=restored - started, verify_seconds=time.monotonic() - restored,
+                   jobs=tuning.jobs)
+
+
+def _restore_parallel(into: pgurl.PgUrl, args: list[str], *, tag: str, tuning: Tuning, workdir: Path,
+                      log: Callable[[str], None]) -> None:
+    parallel.check_headroom(into, tuning.jobs)
+    others = parallel.owned_elsewhere(into)
+    with parallel.held_open(into, others, tuning.guard, log) as alive:
+        log(f"restoring into {into.display} as {into.user} ({tuning.jobs} jobs in parallel; not one transaction: "
+            "a failure discards the database)")
+        parallel.run_pg_restore(into, args, tag=tag, options=tuning.options, workdir=workdir, alive=alive)
+
+
+def verify_rows(into: pgurl.PgUrl, dump: Dump) -> Result:
+    """Every table's row count in `into` against the dump's data section."""
     expected = dump.row_counts
     actual = table_row_counts(into, sorted(expected))
     wrong = [f"{t}: dump {expected[t]}, restored {actual.get(t)}"
@@ -287,13 +348,13 @@ def _suspect(exc: DatabaseError, into: pgurl.PgUrl) -> DatabaseError:
         return exc
     return DatabaseError(
         f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no CREATEROLE) "
-        "may not do, and nothing was restored. A dump `ops backup` writes only creates objects and data in a "
+        "may not do, and nothing of the restore was kept. A dump `ops backup` writes only creates objects and data in a "
         "database the role owns: treat this one as hostile, do not restore it with more privilege, and find out "
         "who wrote it (docs/runbooks/incident-response.md, \"Restore drill failed\")")
 
 
-def end_session(into: pgurl.PgUrl, tag: str) -> str:
-    """Terminate the interrupted pg_restore's own server session (a role may end its own sessions;
+def end_session(into: pgurl.PgUrl, tag: str, jobs: int = 1) -> str:
+    """Terminate the interrupted pg_restore's own server sessions (a role may end its own sessions;
     PostgreSQL docs, pg_terminate_backend), so its transaction is rolled back now, not when the
     server next notices the closed connection. Returns what happened, for the operator."""
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -302,6 +363,8 @@ def end_session(into: pgurl.PgUrl, tag: str) -> str:
            "AND pid <> pg_backend_pid()")
     try:
         left = pgtools.query(into, sql, what="ending the interrupted restore's session")
+        if left and left[0][0] == "0" and jobs > 1:
+            return "the restore's server sessions were ended before exit"
         if left and left[0][0] == "0":
             return (f"the restore's server session was ended before exit; its single transaction rolled back, "
                     f"{into.display} is as it was")
@@ -316,7 +379,8 @@ def end_session(into: pgurl.PgUrl, tag: str) -> str:
 
 
 def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges: bool = False,
-        allow_privileged_role: bool = False, log=None) -> Result:
+        allow_privileged_role: bool = False, jobs: int = 1, maintenance_work_mem: str | None = None,
+        log=None) -> Result:
     log = log or (lambda msg: print(clean(msg), file=sys.stderr, flush=True))
     into = pgurl.parse(into_raw, name="--into")
     pgurl.require_tls(into)
@@ -329,6 +393,9 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
     if int(empty[0][0]) != 0:
         raise UsageError(f"--into {into.display} is not empty ({empty[0][0]} relations): restore into a new, "
                          "empty database (CREATE DATABASE … OWNER <role>)")
+    tuning = Tuning(jobs=jobs, maintenance_work_mem=maintenance_work_mem)
+    if jobs > 1:
+        tuning = replace(tuning, guard=_preflight_parallel(into, env, jobs, allow_privileged_role))
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
     if key is None:
@@ -338,7 +405,65 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
     with fetched(s3, key, log=log) as dump:
         env = drop_cloud_credentials(env)
         refuse_live(into, env, dump.meta.get(store.META_SOURCE))
-        return restore_into(into, dump, no_privileges=no_privileges, workdir=dump.path.parent, log=log)
+        check_extensions(into, dump)  # before anything is restored: the database stays as it was
+        mark(into, None, log)
+        try:
+            result = restore_into(into, dump, no_privileges=no_privileges, workdir=dump.path.parent, log=log,
+                                  tuning=tuning)
+        except (OpsError, KeyboardInterrupt) as exc:
+            raise _discarded(exc, into, tuning, log) from None
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        mark(into, f"{VERIFIED_MARK}: {key}, {result.tables} tables, {result.rows} rows, {stamp}", log)
+        return result
+
+
+def _preflight_parallel(into: pgurl.PgUrl, env: Mapping[str, str], jobs: int,
+                        allow_privileged_role: bool) -> pgurl.PgUrl | None:
+    """Before anything is downloaded: what a parallel restore needs (ops/parallel.py)."""
+    if allow_privileged_role:
+        raise UsageError("--jobs with --allow-privileged-role: outside one transaction a privileged role's dump "
+                         "could drop any database; restore without --jobs")
+    parallel.check_headroom(into, jobs)
+    live = env.get("DATABASE_URL")
+    guard = pgurl.parse(live, name="DATABASE_URL") if live else None
+    if guard is not None:
+        pgurl.require_tls(guard)
+    others = parallel.owned_elsewhere(into)
+    if others:
+        parallel.refuse_unguarded(into, others, guard)
+    return guard
+
+
+def mark(into: pgurl.PgUrl, text: str | None, log: Callable[[str], None]) -> None:
+    """Set (or clear) the database's comment: the verified mark the runbook's swap looks for."""
+    value = pgurl.quote_literal(text) if text is not None else "NULL"
+    try:
+        pgtools.query(into, f"COMMENT ON DATABASE {pgurl.quote_ident(into.database)} IS {value}",
+                      what=f"marking {into.display}")
+    except DatabaseError as exc:
+        log(f"note: could not {'mark' if text else 'clear the mark of'} {into.display} "
+            f"({exc.message.splitlines()[-1]}); the runbook's swap promotes only a database marked verified")
+
+
+def _discarded(exc: BaseException, into: pgurl.PgUrl, tuning: Tuning,
+               log: Callable[[str], None]) -> BaseException:
+    """The restore failed, was interrupted or did not verify: nothing of it may be promoted. One
+    transaction left nothing (or, when only the row counts differ, no mark); a parallel restore's
+    database is dropped. Returns `exc` with what was done added."""
+    if tuning.jobs == 1:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            mark(into, None, log)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return exc
+    dropped = parallel.drop_database(into)
+    if isinstance(exc, Interrupted):
+        return Interrupted(f"{exc.message}; {dropped}")
+    if isinstance(exc, OpsError):
+        return type(exc)(f"{exc.message}\n{dropped}")
+    return Interrupted(f"the restore's server sessions were ended; {dropped}")
 
 
 NEXT_STEPS = """\

@@ -335,4 +335,7 @@ BACKUP_WORKFLOW_SECRETS = ("BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_K
 """Secrets of the `backups` environment, set from prod's outputs by infra/repository.py."""
 BACKUP_WORKFLOW_VARIABLES = ("R2_ENDPOINT", "BACKUP_BUCKET")
 """Variables of the `backups` environment, likewise."""
+BACKUP_WORKFLOW_OPERATOR_VARIABLES = ("RESTORE_BUDGET_MINUTES",)
+"""Variables the backup jobs read that an operator sets (repository or `backups` environment), not
+the program: the restore drill's budget in minutes (restore-drill.yml; unset: ops' default)."""
 

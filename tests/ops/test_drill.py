@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -102,3 +103,75 @@ def test_the_drill_runs_postgresql_from_a_private_directory(
     if os.geteuid() == 0:
         assert "drill: nobody cannot reach" in result.stderr
     assert drill_servers() == []
+
+
+# --- recovery time as a number (issue 20, item 1) ---------------------------------------------------
+
+TIMING = re.compile(r"drill timing: download (?P<download>\d+\.\d) s, server (?P<setup>\d+\.\d) s, restore "
+                    r"(?P<restore>\d+\.\d) s \((?P<jobs>[^;]+); "
+                    r"budget (?P<budget>\d+\.\d) s, (?P<source>[^)]+)\), checks (?P<checks>\d+\.\d) s, total "
+                    r"(?P<total>\d+\.\d) s; dump (?P<dump>\d+\.\d) MiB, restored database (?P<db>\d+\.\d) MiB")
+
+
+def test_the_drill_times_download_restore_and_checks_and_writes_them_to_the_job_summary(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb, tmp_path: Path) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    key = run_ops("backup", env=env).stdout.strip().splitlines()[-1]
+    summary = tmp_path / "summary.md"
+    summary.write_text("before\n")
+    result = run_ops("drill", env={**env, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    timing = TIMING.search(result.stderr)
+    assert timing, result.stderr
+    parts = {k: float(timing.group(k)) for k in ("download", "setup", "restore", "checks", "total")}
+    assert parts["restore"] > 0 and parts["setup"] > 0
+    assert abs(sum(v for k, v in parts.items() if k != "total") - parts["total"]) < 0.3
+    assert timing.group("jobs") == "1 job, one transaction"
+    assert timing.group("source") == "default: 5 min + 20 min per GiB of dump"
+    assert timing.group("budget") == "300.0"  # a dump of a few kB: the fixed 5 minutes
+    text = summary.read_text()
+    assert text.startswith("before\n### Restore drill: recovery time\n")
+    assert f"| restore (pg_restore, 1 job, one transaction) | {timing.group('restore')} |" in text
+    assert "Restore within its budget of 300.0 s" in text and "4 tables, 1503 rows" in text
+    # A public repository's summaries are public: no bucket, no object key.
+    assert key not in text and s3_bucket not in text and "postgres/" not in text
+
+
+def test_a_restore_over_its_budget_fails_the_drill_and_still_records_its_times(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
+    from tests.ops.test_hostile_dumps import slow_schema  # noqa: PLC0415
+
+    # 20 rows sleeping 0.05 s each on the server: about a second of restore against a 0.6 s budget.
+    src = make_source(postgres_server, "ara_budget", slow_schema("ara_budget", 20, 0.05), extensions=())
+    env = backup_env(s3_server, s3_bucket, src.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    summary = tmp_path / "summary.md"
+    result = run_ops("drill", "--extension", "plpgsql", "--restore-budget-minutes", "0.01",
+                     env={**env, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 5, result.stderr
+    timing = TIMING.search(result.stderr)
+    assert timing and float(timing.group("restore")) > 0.6 and timing.group("source") == "--restore-budget-minutes"
+    assert re.search(r"the restore took \d+\.\d s, over its budget of 0\.6 s \(--restore-budget-minutes\): the "
+                     r"recovery time has outgrown what was planned", result.stderr)
+    assert "drill passed" not in result.stderr
+    assert "Restore **over** its budget of 0.6 s" in summary.read_text()
+    assert drill_servers() == []
+
+
+def test_the_drill_restores_in_parallel_with_jobs_and_checks_the_same(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    result = run_ops("drill", "--jobs", "3", "--maintenance-work-mem", "256MB", env=env)
+    assert result.returncode == 0, result.stderr
+    timing = TIMING.search(result.stderr)
+    assert timing and timing.group("jobs") == "3 jobs"
+    assert "4 tables, 1503 rows match the dump" in result.stderr
+    assert drill_servers() == []
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "1e3", "10081", "nan"])
+def test_a_restore_budget_that_is_not_a_number_of_minutes_is_refused(value: str) -> None:
+    result = run_ops("drill", "--restore-budget-minutes", value, env={})
+    assert result.returncode == 2
+    assert f"argument --restore-budget-minutes: {value!r} is not a number of minutes above 0" in result.stderr

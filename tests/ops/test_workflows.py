@@ -5,13 +5,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from infra import catalog
 from ops import target
+from tests.ops.conftest import SourceDb, backup_env, make_source, run_ops
+from tests.realservers.postgres import PostgresServer
+from tests.realservers.s3 import S3Server
 from tests.support import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -27,16 +34,19 @@ def ops_step(name: str, command: str) -> dict:
     return steps[0]
 
 
-@pytest.mark.parametrize("name, command, expected", [
-    ("backup.yml", "backup", {"DATABASE_URL", *BUCKET_VARS}),
-    # The drill restores into its own server: no production database URL reaches it.
-    ("restore-drill.yml", "drill", BUCKET_VARS),
-    ("db-connections.yml", "connections", {"DATABASE_URL"}),
+@pytest.mark.parametrize("name, command, expected, options", [
+    ("backup.yml", "backup", {"DATABASE_URL", *BUCKET_VARS}, set()),
+    # The drill restores into its own server: no production database URL reaches it. Its budget
+    # is an operator's variable the script turns into an option.
+    ("restore-drill.yml", "drill", BUCKET_VARS, {"RESTORE_BUDGET_MINUTES"}),
+    ("db-connections.yml", "connections", {"DATABASE_URL"}, set()),
 ])
-def test_each_ops_step_gets_exactly_the_variables_ops_reads(name: str, command: str, expected: set[str]) -> None:
+def test_each_ops_step_gets_exactly_the_variables_ops_reads(name: str, command: str, expected: set[str],
+                                                             options: set[str]) -> None:
     env = ops_step(name, command)["env"]
-    assert set(env) == expected
+    assert set(env) == expected | options
     assert expected <= set(target.ENV_FROM_OUTPUTS)
+    assert options <= set(catalog.BACKUP_WORKFLOW_OPERATOR_VARIABLES)
     for var in ("DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         if var in env:
             assert env[var].startswith("${{ secrets."), f"{name}: {var} must come from a secret"
@@ -76,3 +86,58 @@ def test_ops_workflows_run_on_a_python_the_tls_build_installs_on(name: str) -> N
     versions = [s["with"]["python-version"] for job in workflow["jobs"].values() for s in job["steps"]
                 if s.get("uses", "").startswith("actions/setup-python@")]
     assert versions == ["3.12"]
+
+
+# --- the drill's step, run with bash as the runner runs it, against the real servers ---------------
+
+def run_drill_step(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """restore-drill.yml's drill step, as written, in a checkout whose .venv-ops is this one."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".venv-ops" / "bin").mkdir(parents=True)
+    python = checkout / ".venv-ops" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+            "RUNNER_TEMP": str(runner_temp), "GITHUB_STEP_SUMMARY": str(summary)}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                             ops_step("restore-drill.yml", "drill")["run"]], cwd=checkout, env={**base, **env},
+                            capture_output=True, text=True, timeout=300, check=False)
+    return result, summary.read_text()
+
+
+@pytest.mark.slow
+def test_the_drill_step_records_the_recovery_time_and_names_nothing(
+        s3_server: S3Server, s3_bucket: str, source_db: SourceDb, tmp_path: Path) -> None:
+    env = backup_env(s3_server, s3_bucket, source_db.backup_url)
+    key = run_ops("backup", env=env).stdout.strip().splitlines()[-1]
+    bucket_only = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+    result, summary = run_drill_step(tmp_path, {**bucket_only, "RESTORE_BUDGET_MINUTES": ""})
+    assert result.returncode == 0, result.stderr
+    assert "Restore drill passed" in summary and "### Restore drill: recovery time" in summary
+    assert "(default: 5 min + 20 min per GiB of dump)" in summary
+    for text in (summary, result.stdout, result.stderr):
+        assert key not in text and s3_bucket not in text
+
+
+@pytest.mark.slow
+def test_the_drill_step_fails_on_its_budget_variable_and_refuses_one_that_is_not_minutes(
+        postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
+    from tests.ops.test_hostile_dumps import slow_schema  # noqa: PLC0415
+
+    src = make_source(postgres_server, "ara_step_budget", slow_schema("ara_step_budget", 20, 0.05), extensions=())
+    env = backup_env(s3_server, s3_bucket, src.backup_url)
+    assert run_ops("backup", env=env).returncode == 0
+    # The step checks for vector; this dump has none, so the budget is not the only problem: it is named.
+    over, summary = run_drill_step(tmp_path / "over", {**env, "RESTORE_BUDGET_MINUTES": "0.01"})
+    assert over.returncode == 5
+    assert "over its budget of 0.6 s (--restore-budget-minutes)" in over.stderr
+    assert "Restore **over** its budget of 0.6 s" in summary and "Restore drill passed" not in summary
+    hostile = '30"; touch "$HOME/pwned'
+    refused, _ = run_drill_step(tmp_path / "bad", {**env, "RESTORE_BUDGET_MINUTES": hostile})
+    assert refused.returncode == 2
+    assert "argument --restore-budget-minutes" in refused.stderr and "is not a number of minutes" in refused.stderr
+    assert not (tmp_path / "bad" / "pwned").exists()

@@ -14,12 +14,13 @@ import pytest
 
 from infra import config, prstack, projectfile
 from tests.review.test_cli_helpers import copy_program
-from tests.workflows.workflows import WORKFLOWS, steps
+from tests.workflows.workflows import WORKFLOWS, run_text, steps
 
 # (workflow, job, the step that runs the command, the command): what must find the config complete.
 CASES = [
     ("pull-request-deploy.yml", "pr-stack", "up"),
     ("pull-request-closed.yml", "destroy", "destroy"),
+    ("sweep-pr-stacks.yml", "destroy", "destroy"),
 ]
 
 
@@ -31,7 +32,7 @@ def _scripts_before(workflow: str, job: str, command: str) -> str:
             continue
         if s.step.get("with", {}).get("command") == command:
             return "\n".join(out)
-        script = s.step.get("run", "")
+        script = run_text(s.step)
         if f"pulumi {command} " in script:
             return "\n".join(out + [script.split(f"pulumi {command} ", 1)[0]])
         out.append(script)

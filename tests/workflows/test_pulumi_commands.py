@@ -3,7 +3,7 @@
 The flags are the ones pulumi/pulumi defines at tag v3.226.0, the oldest release the workflows'
 `pulumi-version: ^3.226.1` can install (each still defined at 1b5949891b, the newest read):
 `pkg/cmd/pulumi/operations/{preview,up,destroy,refresh,import}.go`, `pkg/cmd/pulumi/stack/
-stack_{init,select,export,output,rm,change_secrets_provider}.go`, `pkg/cmd/pulumi/config/config.go`,
+stack_{init,select,export,output,rm,ls,change_secrets_provider}.go`, `pkg/cmd/pulumi/config/config.go`,
 `pkg/cmd/pulumi/auth/login.go`, and the root's persistent flags in `pkg/cmd/pulumi/pulumi.go`.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
-from tests.workflows.workflows import all_steps
+from tests.workflows.workflows import all_steps, script_files
 
 GLOBAL = {"color", "cwd", "C", "disable-integrity-checking", "emoji", "e", "fully-qualify-stack-names", "logflow",
           "logtostderr", "memprofilerate", "non-interactive", "otel-traces", "profiling", "tracing", "tracing-header",
@@ -51,6 +51,7 @@ FLAGS: dict[str, set[str]] = {
     "stack export": {"file", "show-secrets", "stack", "s", "version"},
     "stack output": {"json", "j", "shell", "show-secrets", "stack", "s"},
     "stack rm": {"force", "f", "preserve-config", "remove-backups", "stack", "s", "yes", "y"},
+    "stack ls": {"all", "a", "json", "j", "organization", "o", "project", "p", "tag", "t"},
     "stack change-secrets-provider": {"stack", "s"},
 }
 SUBCOMMANDS = ("config", "stack")
@@ -79,6 +80,8 @@ def _runbook_commands(path: Path) -> list[str]:
 
 def _all() -> list[tuple[str, str]]:
     found = [(s.where, c) for s in all_steps() for c in _commands(s.step.get("run", ""))]
+    for path in script_files():
+        found += [(f".github/scripts/{path.name}", c) for c in _commands(path.read_text())]
     for path in RUNBOOKS:
         found += [(f"docs/runbooks/{path.name}", c) for c in _runbook_commands(path)]
     return found

@@ -13,7 +13,7 @@ import pytest
 from infra import catalog
 from tests.workflows.workflows import (
     EXPRESSION, PINNED, PULUMI_ACTION, PULUMI_ACTION_INPUTS, WORKFLOWS, all_steps, expand, load, pulumi_commands,
-    steps, triggers, workflow_files,
+    run_text, steps, triggers, workflow_files,
 )
 
 FILES = workflow_files()
@@ -153,7 +153,13 @@ def test_the_pull_requests_environment_is_main_only_and_used_only_from_main():
     users = {(p.name, job_id) for p in FILES for job_id, job in load(p)["jobs"].items()
              if job.get("environment") == catalog.ENV_PULL_REQUESTS}
     assert users == {("pull-request-deploy.yml", "preview"), ("pull-request-deploy.yml", "pr-stack"),
-                     ("pull-request-closed.yml", "destroy")}
+                     ("pull-request-closed.yml", "destroy"), ("sweep-pr-stacks.yml", "plan"),
+                     ("sweep-pr-stacks.yml", "destroy")}
+    # The sweep runs main's code only: on its schedule, or dispatched (on main, or refused).
+    sweep = load(WORKFLOWS / "sweep-pr-stacks.yml")
+    assert set(triggers(sweep)) == {"schedule", "workflow_dispatch"}
+    assert 'if [[ "$REF" != "refs/heads/main" ]]' in sweep["jobs"]["plan"]["steps"][0]["run"]
+    assert all("ref" not in (s.get("with") or {}) for job in sweep["jobs"].values() for s in job["steps"])
     deploy = load(WORKFLOWS / "pull-request-deploy.yml")
     assert set(triggers(deploy)) == {"workflow_dispatch"}
     for job_id in ("preview", "pr-stack"):
@@ -255,7 +261,8 @@ def test_drift_issue_step_opens_updates_or_closes_one_issue_per_stack(tmp_path, 
 # --- the pull request's own stack -------------------------------------------------------
 
 def _script(path, job_id: str, contains: str) -> str:
-    return next(s.step["run"] for s in steps(path) if s.job_id == job_id and contains in s.step.get("run", ""))
+    """The shell of the job's step that contains `contains`, a script it calls inlined."""
+    return next(run_text(s.step) for s in steps(path) if s.job_id == job_id and contains in run_text(s.step))
 
 
 def _guard(script: str) -> str:
@@ -379,7 +386,8 @@ def test_backup_jobs_read_only_what_the_prod_stack_puts_in_their_environment():
                 continue
             text = str(job)
             assert set(re.findall(r"secrets\.(\w+)", text)) <= set(catalog.BACKUP_WORKFLOW_SECRETS), job_id
-            assert set(re.findall(r"vars\.(\w+)", text)) <= set(catalog.BACKUP_WORKFLOW_VARIABLES), job_id
+            allowed = {*catalog.BACKUP_WORKFLOW_VARIABLES, *catalog.BACKUP_WORKFLOW_OPERATOR_VARIABLES}
+            assert set(re.findall(r"vars\.(\w+)", text)) <= allowed, job_id
 
 
 @pytest.mark.parametrize(("path", "job_id"), [("pull-request-deploy.yml", "pr-stack"),

@@ -13,6 +13,9 @@ import yaml
 from tests.support import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
+SCRIPTS = ROOT / ".github" / "scripts"
+SCRIPT_CALL = re.compile(r"^\s*bash (\.github/scripts/[\w.-]+\.sh)\s*$", re.M)
+"""A step that runs one of the repository's scripts, as the workflows write it."""
 PULUMI_ACTION = "pulumi/actions"
 
 # Full commit SHAs of the release tags, read from the actions' own repositories
@@ -63,6 +66,17 @@ class Step:
     @property
     def with_(self) -> dict[str, Any]:
         return self.step.get("with") or {}
+
+
+def run_text(step: dict[str, Any]) -> str:
+    """A step's shell as it runs: its `run:`, each `bash .github/scripts/X.sh` line replaced by that
+    script's text (a script the checkout lacks fails here)."""
+    script = step.get("run") or ""
+    return SCRIPT_CALL.sub(lambda m: (ROOT / m.group(1)).read_text(), script)
+
+
+def script_files() -> list[Path]:
+    return sorted(SCRIPTS.glob("*.sh")) if SCRIPTS.is_dir() else []
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""The one exit-code scheme of every command this repository ships: `python -m review`, `python -m ops`,
+`python -m cicd` and the pull-request stack tools. Standard library only, so any of them can import it.
+
+A workflow or an operator reads a code the same way whatever command returned it; the message on
+stderr says what exactly happened. docs/reference/exit-codes.md is generated from this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    code: int
+    name: str
+    meaning: str
+    examples: str
+
+
+OK = ExitCode(0, "ok", "done; what was checked passes", "a clean policy check, a verified backup, a passing drill")
+FINDING = ExitCode(1, "finding", "the command ran, and what it checked does not pass",
+                   "a mandatory policy violation, a database or bucket a change would replace, a code-owned "
+                   "change without an owner's approval, a restore whose row counts differ, a stale dump, "
+                   "connection use over the threshold, a live site failing its smoke test")
+USAGE = ExitCode(2, "refused", "bad usage, input or config: refused before anything was done",
+                 "an invalid or missing config key, a stack the Pulumi CLI would refuse, a URL without TLS, "
+                 "a restore target that is the live database, an unreadable file, a needed --answers entry")
+PROGRAM = ExitCode(3, "program failed", "the code under evaluation failed: the Pulumi program or the policy pack",
+                   "an exception in the program, a pack that crashes or does not start")
+SERVICE = ExitCode(4, "service failed", "a service the command depends on failed",
+                   "PostgreSQL or its tools (connection, permissions, pg_dump, pg_restore), the bucket "
+                   "(credentials, missing bucket, interrupted upload), GitHub's API")
+INTERNAL = ExitCode(5, "internal error", "a bug in the command itself; `--debug` shows the traceback", "")
+INTERRUPTED = ExitCode(130, "interrupted", "Ctrl-C, or SIGTERM when CI cancels the job; the message says what "
+                       "was cleaned up", "")
+
+ALL = (OK, FINDING, USAGE, PROGRAM, SERVICE, INTERNAL, INTERRUPTED)
+
+EXIT_OK = OK.code
+EXIT_FINDING = FINDING.code
+EXIT_USAGE = USAGE.code
+EXIT_PROGRAM = PROGRAM.code
+EXIT_SERVICE = SERVICE.code
+EXIT_INTERNAL = INTERNAL.code
+EXIT_INTERRUPTED = INTERRUPTED.code
