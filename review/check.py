@@ -225,7 +225,7 @@ class StackAnalysis(threading.Thread):
             except Exception as exc:  # noqa: BLE001 - PolicyPackError and friends
                 raise EvaluationError(f"policy pack {self.starter.pack_dir} failed on stack "
                                       f"{self.source.stack!r}: {exc}") from None
-            self.report = report(result, capture, self.starter.policy_config)
+            self.report = report(result, capture, self.starter.policy_config, self.source)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             with self._lock:
                 self.error = self.error or exc
@@ -261,9 +261,25 @@ class Violation:
     name: str
     problem: str
     fix: str
+    location: str | None = None
+    """`path:line` (relative to the program) of the call that declared the resource (review.provenance)."""
+    trace: list[str] = field(default_factory=list)
+    """The program's calls above `location`, innermost first (`stacks/common.py:75`, ...)."""
+    config: list[dict[str, Any]] = field(default_factory=list)
+    """Config keys whose values the named properties carry: {key, value, file, line}."""
+    url: str = ""
+    """The policy's documentation link, when the pack gives one."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def where(self) -> str:
+        """One line: where it is declared and which config fed it."""
+        parts = [f"at {self.location}" + (f" (via {', '.join(self.trace[:3])})" if self.trace else "")
+                 ] if self.location else []
+        parts += [f"config {c['text']}" for c in self.config]
+        return "; ".join(parts)
 
 
 @dataclass
@@ -276,6 +292,22 @@ class StackReport:
     violations: list[Violation] = field(default_factory=list)
     remediations: list[dict[str, Any]] = field(default_factory=list)
     policy_config: str | None = None
+    skipped: list[str] = field(default_factory=list)
+    """Policies that did not run on this stack: disabled by the policy config, or not applicable."""
+    severities: dict[str, str] = field(default_factory=dict)
+    """Policy -> its severity, for every policy of the pack."""
+    program_dir: str = ""
+
+    @property
+    def failed(self) -> list[str]:
+        """The pack's policies with at least one violation on this stack (the cross-stack rule, not
+        one of the pack's, counts among the violations only)."""
+        return sorted({v.policy for v in self.violations if not self.severities or v.policy in self.severities})
+
+    @property
+    def passed(self) -> int:
+        """Policies that ran on this stack and reported nothing."""
+        return self.policies - len(self.failed) - len([s for s in self.skipped if s not in self.failed])
 
     @property
     def mandatory(self) -> int:
@@ -303,28 +335,63 @@ def _type_name(urn: str) -> tuple[str, str]:
     return parsed.type, parsed.name
 
 
-def report(result: Any, capture: Any, policy_config: Path | None) -> StackReport:
+def report(result: Any, capture: Any, policy_config: Path | None, source: Source | None = None) -> StackReport:
     descriptions = {p.name: p.description for p in result.pack.policies}
+    urls = {p.name: getattr(p, "url", "") for p in result.pack.policies}
     by_urn = {r.urn: r for r in capture.resources}
+    levels = {name: entry.get("enforcementLevel") for name, entry in (result.policy_config or {}).items()}
     rep = StackReport(project=result.project, stack=result.stack,
                       pack=f"{result.pack.name}@{result.pack.version}",
                       resources=len(capture.resources), policies=len(result.pack.policies),
-                      policy_config=str(policy_config) if policy_config else None)
+                      policy_config=str(policy_config) if policy_config else None,
+                      skipped=sorted({p.name for p in result.pack.policies if levels.get(p.name) == "disabled"}
+                                     | {n.policy_name for n in result.not_applicable if not n.urn}),
+                      severities={p.name: p.severity for p in result.pack.policies},
+                      program_dir=str(source.program_dir) if source is not None else "")
     for d in result.diagnostics:
         r = by_urn.get(d.urn)
         type_, name = (r.type, r.name) if r is not None else _type_name(d.urn)
         description = d.description or descriptions.get(d.policy_name, "")
         problem, fix = split_message(d.message, description)
-        rep.violations.append(Violation(
+        violation = Violation(
             policy=d.policy_name, level=d.enforcement_level, severity=d.severity,
             description=description, stack=result.stack, urn=d.urn, type=type_, name=name,
-            problem=problem, fix=fix))
+            problem=problem, fix=fix, url=urls.get(d.policy_name, ""))
+        if r is not None and source is not None:
+            _locate(violation, r, source)
+        rep.violations.append(violation)
     rep.violations.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 2), v.policy, v.urn, v.problem))
     for rem in result.remediations:
         type_, name = _type_name(rem.urn)
         rep.remediations.append({"policy": rem.policy_name, "urn": rem.urn, "type": type_, "name": name,
                                  "changedKeys": list(rem.changed_keys)})
     return rep
+
+
+def locate_all(reports: Sequence[StackReport], evaluations: Sequence[Any]) -> None:
+    """Locate the violations added after the pack's report (the cross-stack rule's)."""
+    by_stack = {ev.source.stack: ev for ev in evaluations if ev is not None}
+    for rep in reports:
+        ev = by_stack.get(rep.stack)
+        if ev is None:
+            continue
+        by_urn = {r.urn: r for r in ev.capture.resources}
+        for v in rep.violations:
+            if v.location is None and v.urn in by_urn:
+                _locate(v, by_urn[v.urn], ev.source)
+
+
+def _locate(violation: Violation, resource: Any, source: Source) -> None:
+    """Where the resource was declared, and the config keys its named properties carry."""
+    from review import provenance  # noqa: PLC0415
+
+    found = provenance.locations(resource, source.program_dir)
+    if found:
+        violation.location, violation.trace = str(found[0]), [str(loc) for loc in found[1:]]
+    feeds = provenance.config_feeds(resource.props, f"{violation.problem} {violation.fix}", source,
+                                    source.program_dir)
+    violation.config = [{"key": f.key, "value": f.value, "file": f.file, "line": f.line, "default": f.default,
+                         "text": str(f)} for f in feeds]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -342,6 +409,25 @@ def ok(reports: Sequence[StackReport]) -> bool:
     return all(rep.mandatory == 0 for rep in reports)
 
 
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def severity_counts(reports: Sequence[StackReport]) -> dict[str, int]:
+    """Violations by severity (an unset severity counts as low), every severity listed."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for rep in reports:
+        for v in rep.violations:
+            counts[v.severity if v.severity in counts else "low"] += 1
+    return counts
+
+
+def totals(rep: StackReport) -> str:
+    """Checks and violations of one stack, as Checkov and Trivy count them."""
+    by = severity_counts([rep])
+    return (f"checks: {rep.passed} passed, {len(rep.failed)} failed, {len(rep.skipped)} skipped; "
+            f"violations: {len(rep.violations)} (" + ", ".join(f"{s.upper()}: {n}" for s, n in by.items()) + ")")
+
+
 def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     lines = []
     for rep in reports:
@@ -349,6 +435,7 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
         lines.append(f"check {rep.project}/{rep.stack}: {rep.pack}, {rep.policies} policies over "
                      f"{rep.resources} resources{cfg}: {rep.mandatory} mandatory, {rep.advisory} advisory, "
                      f"{len(rep.remediations)} remediations")
+        lines.append(f"  {totals(rep)}")
     if cross is not None and cross.ran:
         lines.append(cross.summary())
     groups = _grouped(reports)
@@ -357,7 +444,9 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
         sev = f", {items[0].severity}" if items[0].severity else ""
         lines += ["", f"{mark} [{level}{sev}] {policy}: {items[0].description}"]
         for v in items:
-            lines.append(f"  - {v.stack}: {v.type} {v.name}")
+            lines.append(f"  - {v.stack}: {render.short_type(v.type)} {v.name}")
+            if v.where:
+                lines.append(f"      {v.where}")
             if v.problem:
                 lines.append(f"      {v.problem}")
             if v.fix:
@@ -368,8 +457,10 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
         for stack, r in rems:
             lines.append(f"  - {stack}: {r['policy']} on {r['type']} {r['name']} "
                          f"(changes {', '.join(r['changedKeys']) or 'nothing'})")
+    by = severity_counts(reports)
     lines += ["", "result: " + ("PASS (no mandatory violations)" if ok(reports)
-                               else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")]
+                               else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")
+              + f"; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -379,20 +470,27 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     head = "✅ no mandatory violations" if passed else \
         f"❌ {sum(r.mandatory for r in reports)} mandatory violation(s)"
     lines = [f"#### Policy check ({render.md_escape(pack)}): {head}", "",
-             "| stack | resources | mandatory | advisory | remediations |", "|---|---:|---:|---:|---:|"]
+             "| stack | resources | checks passed | failed | skipped | mandatory | advisory | critical | high "
+             "| medium | low | remediations |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for rep in reports:
-        lines.append(f"| {rep.stack} | {rep.resources} | {rep.mandatory} | {rep.advisory} | {len(rep.remediations)} |")
+        by = severity_counts([rep])
+        lines.append(f"| {rep.stack} | {rep.resources} | {rep.passed} | {len(rep.failed)} | {len(rep.skipped)} | "
+                     f"{rep.mandatory} | {rep.advisory} | " + " | ".join(str(by[s]) for s in SEVERITIES)
+                     + f" | {len(rep.remediations)} |")
     if cross is not None and cross.ran:
         lines += ["", render.md_escape(cross.summary())]
     groups = _grouped(reports)
     sections = []
     if groups:
-        rows = [f"| {level} | {render.md_code(policy)} | {render.md_escape(v.stack)} | {render.md_code(v.name)} | "
-                f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |"
+        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | {render.md_escape(v.stack)} | "
+                f"{render.md_code(v.name)} | {render.md_escape(v.where)} | {render.md_escape(v.problem)} | "
+                f"{render.md_escape(v.fix)} |"
                 for (level, policy), items in groups.items() for v in items]
         sections.append(render.Section(
             f"Violations ({len(rows)})", rows, open=True,
-            head=["| level | policy | stack | resource | problem | fix |", "|---|---|---|---|---|---|"]))
+            head=["| level | severity | policy | stack | resource | where | problem | fix |",
+                  "|---|---|---|---|---|---|---|---|"]))
     stacks = " ".join(f"--stack {r.stack}" for r in reports)
     return render.fit_comment(lines, sections, f"python -m review check {stacks}")
 
@@ -400,10 +498,13 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
 def as_json(reports: Sequence[StackReport], cross: Any = None) -> dict[str, Any]:
     data = {
         "ok": ok(reports),
+        "bySeverity": severity_counts(reports),
         "stacks": [{
             "project": rep.project, "stack": rep.stack, "pack": rep.pack, "resources": rep.resources,
             "policies": rep.policies, "policyConfig": rep.policy_config, "mandatory": rep.mandatory,
-            "advisory": rep.advisory, "violations": [v.as_dict() for v in rep.violations],
+            "advisory": rep.advisory, "checks": {"passed": rep.passed, "failed": len(rep.failed),
+                                                 "skipped": len(rep.skipped)},
+            "bySeverity": severity_counts([rep]), "violations": [v.as_dict() for v in rep.violations],
             "remediations": rep.remediations,
         } for rep in reports],
     }

@@ -2,7 +2,7 @@
 
     python -m review plan  --stack NAME [--program DIR] [--out FILE] [--format text|json|markdown]
     python -m review check --stack NAME [--stack NAME ...] [--program DIR] [--policy-config FILE]
-                          [--policy-pack DIR] [--format text|json|markdown]
+                          [--policy-pack DIR] [--format text|json|markdown|sarif]
     python -m review diff  --stack NAME --base GITREF [--program DIR] [--allow-replace]
                           [--format text|json|markdown]
     python -m review graph --stack NAME [--program DIR] [--format mermaid|dot|text|json] [--out FILE]
@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra import catalog
 from review.evaluate import HOME, EvaluationError, UsageError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "preview <key>).\nSkipped: secret-config placeholders and --config values (the run gives them "
                     "to every stack);\nencrypted `secure:` values are not decrypted offline, so their reuse cannot "
                     "be seen here.")
-    common(p, formats=("text", "json", "markdown"), many_stacks=True)
+    common(p, formats=("text", "json", "markdown", "sarif"), many_stacks=True)
     p.add_argument("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <pack>/config/<stack>.json when it exists)")
     p.add_argument("--policy-pack", metavar="DIR", default=None,
@@ -179,21 +180,24 @@ class Output:
         """Every secret the run was given (stack file placeholders, --config values), before the
         program runs: a program exception or a pack crash may quote them.
 
-        A secret equal to a public config value (dbAdminPassword=ara_admin) or too short to look
-        for is not scrubbed (that would turn the public value into [secret] everywhere): it is
-        reported as weak instead."""
-        from review.render import MIN_SCRUB  # noqa: PLC0415
+        A secret equal to a public config value (dbAdminPassword=ara_admin), too short to look for or
+        made of words (posthogApiKey=production) is not scrubbed: that would turn every copy of that
+        text into [secret] and so reveal the secret. It is reported as weak instead (ARA's program
+        refuses it, naming the key). A value shaped like a credential under a key that is not secret
+        (clerkPublishableKey=sk_live_...) is scrubbed like a secret."""
+        from review.render import weak_reason  # noqa: PLC0415
 
         public = {v: k for k, v in source.values.items() if k not in source.secret_keys}
-        self._public.update(public)
+        self._public.update(v for v in public if not catalog.contains_credential(v))
+        self.scrubber.add(v for v in public if catalog.contains_credential(v))
         for key in source.secret_keys:
             value = source.values.get(key)
             if value is None:
                 continue
             if value in public:
                 self.weak[key] = f"its value is the public value of {public[value]}"
-            elif len(value.strip()) < MIN_SCRUB:
-                self.weak[key] = f"its value is shorter than {MIN_SCRUB} characters"
+            elif weak_reason(value):
+                self.weak[key] = f"its value {weak_reason(value)}"
             else:
                 self.scrubber.add([value])
         self.scrubber.add(set(source.placeholders.values()))
@@ -393,8 +397,13 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     cross = crossstack.compare([a.evaluation.capture for a in analyses],
                                crossstack.shared_values(sources, overrides))
     crossstack.attach(reports, cross)
+    check.locate_all(reports, [a.evaluation for a in analyses])
     if args.format == "json":
         out.print(_json(check.as_json(reports, cross)))
+    elif args.format == "sarif":
+        from review import sarif  # noqa: PLC0415
+
+        out.print(_json(sarif.sarif(reports)))
     elif args.format == "markdown":
         out.print(check.markdown(reports, cross))
     else:

@@ -31,6 +31,7 @@ therefore reported as kept, not as changed. `--config` values go to both sides.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -92,9 +93,39 @@ class Change:
         if self.unknown:
             old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
             return f"{self.path}: {old} → [unknown] (may change: known only once the engine runs)"
+        if isinstance(self.old, str) and isinstance(self.new, str) and max(len(self.old), len(self.new)) > 50:
+            return f"{self.path}: {point_of_change(self.old, self.new)}"
         old = "(absent)" if self.old is _MISSING else render.short(self.old, 50)
         new = "(absent)" if self.new is _MISSING else render.short(self.new, 50)
         return f"{self.path}: {old} → {new}"
+
+
+CONTEXT = 16
+"""Characters of unchanged text shown on each side of a change inside a long string."""
+MIDDLE = 80
+"""Changed characters shown of each side before the rest is counted instead."""
+
+
+def _cut(text: str) -> str:
+    text = render.one_line(text)
+    return text if len(text) <= MIDDLE else f"{text[:MIDDLE]}…(+{len(text) - MIDDLE} characters)"
+
+
+def point_of_change(old: str, new: str) -> str:
+    """A long string's change where it happens: a few characters of context, then git's word-diff
+    marks, `[-removed-]{+added+}` (a CSP header, a token's policy, a file's content)."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    gone, added = old[start:len(old) - end], new[start:len(new) - end]
+    head = ("…" if start > CONTEXT else "") + old[max(0, start - CONTEXT):start]
+    tail = old[len(old) - end:len(old) - end + CONTEXT] + ("…" if end > CONTEXT else "")
+    marks = (f"[-{_cut(gone)}-]" if gone else "") + (f"{{+{_cut(added)}+}}" if added else "")
+    return f"{render.one_line(head)}{marks}{render.one_line(tail)}"
 
 
 class _Missing:
@@ -174,7 +205,35 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
         return out
     if old == new:
         return []
+    if isinstance(old, list) and isinstance(new, list) and not _contains_secret(old) and not _contains_secret(new):
+        return _list_items(path, old, new)
+    parsed = _json_pair(old, new)
+    if parsed is not None:
+        return compare(*parsed, f"{path}<json>")
     return _whole(path, old, new)
+
+
+def _json_pair(old: Any, new: Any) -> tuple[Any, Any] | None:
+    """Both sides as parsed JSON objects or arrays when both are such strings (a token's policy
+    resources, a file of JSON), so their change is shown by key rather than as one long string."""
+    if not (isinstance(old, str) and isinstance(new, str)) or not old[:1] in "{[" or not new[:1] in "{[":
+        return None
+    try:
+        a, b = json.loads(old), json.loads(new)
+    except ValueError:
+        return None
+    return (a, b) if isinstance(a, (dict, list)) and isinstance(b, (dict, list)) else None
+
+
+def _list_items(path: str, old: list[Any], new: list[Any]) -> list[Change]:
+    """A list that grew or shrank: the items that left and came, not the whole list cut short."""
+    key = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731
+    before, after = [key(v) for v in old], [key(v) for v in new]
+    gone = [v for v, k in zip(old, before) if before.count(k) > after.count(k)]
+    came = [v for v, k in zip(new, after) if after.count(k) > before.count(k)]
+    if not gone and not came:  # the same items in another order
+        return _whole(path, old, new)
+    return [Change(f"{path}[-]", v, _MISSING) for v in gone] + [Change(f"{path}[+]", _MISSING, v) for v in came]
 
 
 def _contains_secret(v: Any) -> bool:

@@ -170,6 +170,10 @@ def _pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, A
         return None
     given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
     branch = str(given.get("pullRequestBranch") or stack)
+    problem = config.git_branch_problem(branch)
+    if problem and given.get("pullRequestBranch"):
+        # Named as the reviewer gave it: `--config pullRequestBranch`, not prstack's --branch.
+        raise UsageError(f"stack {stack!r}: pullRequestBranch (--config or --answers): {problem}")
     try:
         return prstack.derive(number, branch, program_dir)
     except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
@@ -235,16 +239,23 @@ def isolated_imports(program_dir: Path) -> Iterator[None]:
 
 def load_answers(path: str | os.PathLike[str] | None) -> Any:
     """The `--answers FILE` (see `review.capture.mocks`), validated; no file gives empty answers."""
+    from review import wire  # noqa: PLC0415
     from review.capture import Answers  # noqa: PLC0415
 
     if not path:
         return Answers()
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=wire.refuse_json_constant)
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--answers {path}: cannot be read ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--answers {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:
+        raise UsageError(f"--answers {path}: {exc}") from None
+    too_big = list(wire.out_of_range(data))
+    if too_big:
+        raise UsageError(f"--answers {path}: {', '.join(too_big[:5])}: number out of range (at most about "
+                         "1.8e308: the engine's numbers are 64-bit floats)")
     known = {"stackReferences", "invokes", "config", "resources"}
     if not isinstance(data, dict) or set(data) - known:
         extra = sorted(set(data) - known) if isinstance(data, dict) else []

@@ -30,7 +30,9 @@ Format (version 1), one JSON object, keys sorted, two-space indent, trailing new
 
 Secrets: every value the engine would receive wrapped as a secret (the
 `4dabf18193072939515e22adb298388d` sentinel, or an output value marked secret) is replaced, in
-`props` and `outputs`, by the object `{"secret": true}`; the value itself never appears.
+`props` and `outputs`, by the object `{"secret": true}`; the value itself never appears. One
+exception: the value of a Vercel variable the program declares `sensitive: false`, which the SDK
+wraps although the program says it is public (`declared_public`), is kept in clear, as plan shows it.
 `diff` asks for `{"secret": true, "digest": "<hex>"}` instead: an HMAC-SHA256 of the value under
 a random per-run key held by the parent process, so two manifests of one `diff` run can say
 "changed" or "unchanged" without either one containing or fixing the value (without the key the
@@ -94,6 +96,19 @@ def redact(value: Any, digest_key: bytes | None = None) -> Any:
     return wire.redact(value, marker)
 
 
+def declared_public(r: Any) -> dict[str, Any]:
+    """`r`'s props with the value of a Vercel variable the program declares `sensitive: false` in
+    clear: the Vercel SDK wraps every variable's value as a secret (pulumiverse_vercel
+    project_environment_variable.py: `pulumi.Output.secret(value)`), so on the wire secretness says
+    nothing there; the program's own `sensitive=False` does. plan and diff show such a value alike."""
+    from infra import catalog  # noqa: PLC0415 - ARA's type tokens
+
+    if r.type != catalog.VERCEL_ENV_VAR or r.props.get("sensitive") is not False or "value" not in r.props:
+        return r.props
+    value = reveal(r.props["value"])
+    return {**r.props, "value": value} if isinstance(value, str) else r.props
+
+
 def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) -> dict[str, Any]:
     return {
         "urn": r.urn,
@@ -102,7 +117,7 @@ def resource_entry(r: Any, aliases: list[str], digest_key: bytes | None = None) 
         "parent": r.parent,
         "custom": r.custom,
         "provider": r.provider,
-        "props": redact(r.props, digest_key),
+        "props": redact(declared_public(r), digest_key),
         "dependencies": sorted(set(r.dependencies)),
         "propertyDependencies": {k: sorted(set(v)) for k, v in sorted(r.property_dependencies.items()) if v},
         "protect": r.protect,

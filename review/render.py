@@ -26,6 +26,19 @@ UNKNOWN_TEXT = "[unknown]"
 UNKNOWN = wire.UNKNOWN
 MIN_SCRUB = 6
 _MIN_SCRUB = MIN_SCRUB
+WEAK_SECRET_LENGTH = 16
+"""Secrets shorter than this, or made of words, are not scrubbed (reported weak instead): replacing
+every copy of a short or common text by [secret] would reveal where the secret's value occurs."""
+
+
+def weak_reason(value: str) -> str | None:
+    """Why a secret value cannot be scrubbed without becoming an oracle, or None."""
+    text = value.strip()
+    if len(text) < WEAK_SECRET_LENGTH:
+        return f"is shorter than {WEAK_SECRET_LENGTH} characters"
+    if re.fullmatch(r"[A-Za-z]+(?:[ _-][A-Za-z]+)*", text):
+        return "is made of words"
+    return None
 
 KEY_PROPS: dict[str, tuple[str, ...]] = {
     catalog.VERCEL_PROJECT: ("name", "framework", "gitRepository"),
@@ -82,7 +95,8 @@ class Scrubber:
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, SECRET_TEXT)
-        return text
+        # Last guard: credential-shaped text nobody declared a secret (a key pasted into a message).
+        return catalog.CREDENTIAL_TEXT.sub(SECRET_TEXT, text)
 
 
 def escaped_forms(secret: str) -> set[str]:

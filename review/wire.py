@@ -17,7 +17,8 @@ own (`pulumi.runtime.rpc`), not copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,3 +254,28 @@ def analyzer_props(props: Mapping[str, Any]) -> dict[str, Any]:
     """Properties as an analyzer receives them (SkipInternalKeys drops top-level `__` keys)."""
     return {k: downgrade(v) for k, v in props.items() if not k.startswith("__")}
 
+
+def refuse_json_constant(name: str) -> Any:
+    """`json.loads(parse_constant=...)`: NaN and Infinity are not JSON; Go's encoding/json (the CLI)
+    and protobuf's Struct (the wire) refuse them."""
+    raise ValueError(f"{name} is not JSON: numbers must be finite")
+
+
+def out_of_range(value: Any, where: str = "(root)") -> Iterator[str]:
+    """Paths of numbers a float64 cannot hold: the CLI reads JSON numbers as float64 and the wire
+    sends them as protobuf doubles, so a 400-digit integer there is refused, never a crash."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            yield where
+    elif isinstance(value, float) and not math.isfinite(value):  # json.loads reads 1e400 as inf
+        yield where
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from out_of_range(v, f"{k}" if where == "(root)" else f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from out_of_range(v, f"{where}[{i}]")

@@ -158,6 +158,28 @@ def is_credential_value(value: object) -> bool:
     return isinstance(value, str) and bool(_CREDENTIAL_VALUE_RE.search(value.strip()))
 
 
+# Credential-shaped text anywhere in a string (not only at its start): what a message, an error or
+# any output must never print, whatever key or property it came under. Each prefix is the vendor's
+# documented key format: Clerk/Stripe sk_live_/sk_test_/rk_ (docs.stripe.com/keys), OpenAI and
+# Anthropic sk-..., AWS access key ids AKIA... (20 characters), GitHub ghp_/gho_/ghu_/ghs_/ghr_ and
+# github_pat_ tokens, Slack xox?- tokens, a PEM private key's armour, a JWT (two base64url JSON
+# segments), and a URL with a password in its userinfo.
+CREDENTIAL_TEXT = re.compile(
+    r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]*"
+    r"|\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"
+    r"|\b[a-z][a-z0-9+.-]*://[^/@\s:\[\]<>]*:[^/@\s\[\]<>]+@")  # not `<user>:<password>@`, a placeholder
+
+
+def contains_credential(value: object) -> bool:
+    """True when a string holds credential-shaped text anywhere (matched only, never echoed)."""
+    return isinstance(value, str) and (is_credential_value(value) or bool(CREDENTIAL_TEXT.search(value)))
+
+
 class Source(str, Enum):
     """Where an environment variable's value comes from."""
 

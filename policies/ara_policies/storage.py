@@ -102,6 +102,30 @@ def rule_expires_within(rule, max_seconds: float) -> bool:
     return age is not None and 0 < age <= max_seconds
 
 
+def _rule_fix(rule, index: int, *, prefix_at: tuple[str, ...], age_at: tuple[str, ...], age_key: str,
+              seconds: int, longer: bool) -> str:
+    """How to change the program's own rule `index` so that it passes (names its properties)."""
+    where = f"rules[{index}]"
+    if as_bool(peek(rule, "enabled")) is not True:
+        return f"set {where}.enabled to True"
+    if peek(rule, *prefix_at, default="") != "":
+        return f"set {where}.{'.'.join(prefix_at)} to \"\" (the whole bucket)"
+    condition = peek(rule, *age_at[:-1])
+    age = as_number(peek(rule, *age_at))
+    if not isinstance(condition, Mapping) or peek(condition, "type") != "Age" or age is None:
+        return f"make {where}.{'.'.join(age_at[:-1])} {{type: \"Age\", {age_key}: {seconds}}}"
+    bound = "at least" if longer else "at most"
+    return f"change {where}.{'.'.join(age_at)} ({age_key}) from {age:g} to {bound} {seconds}"
+
+
+def _declared_rule_fix(resource: PolicyResource, kind: str, **how) -> str:
+    """The fix of the first rule of a declared lifecycle or lock, in the program's own terms."""
+    rules = known_items(peek(resource.props, "rules"))
+    if not rules:
+        return f"add a whole-bucket rule to {kind} '{resource.name}'"
+    return f"in {kind} '{resource.name}': " + _rule_fix(rules[0], 0, **how) + "."
+
+
 def _check_backup_lifecycle(args, cfg, report) -> None:
     pattern = re.compile(str(cfg["backupBucketPattern"]))
     days = float(cfg["retentionDays"])
@@ -109,17 +133,23 @@ def _check_backup_lifecycle(args, cfg, report) -> None:
     for bucket in resources_of(args, catalog.CF_R2_BUCKET):
         if not pattern.fullmatch(bucket_name(bucket)):
             continue
-        who = subject("R2 bucket", bucket.name, bucket.urn)
-        fix = (f"add cloudflare.R2BucketLifecycle(bucket_name=..., rules=[{{enabled: True, conditions: "
-               f"{{prefix: \"\"}}, delete_objects_transition: {{condition: {{type: \"Age\", max_age: "
-               f"{int(days * 86400)}}}}}}}])")
         linked = [lc for lc in lifecycles if _lifecycle_targets(lc, bucket)]
         if not linked:
-            report(violation(who, "holds backups but has no lifecycle, so dumps are kept forever.", fix), bucket.urn)
+            fix = (f"add cloudflare.R2BucketLifecycle(bucket_name=..., rules=[{{enabled: True, conditions: "
+                   f"{{prefix: \"\"}}, delete_objects_transition: {{condition: {{type: \"Age\", max_age: "
+                   f"{int(days * 86400)}}}}}}}])")
+            report(violation(subject("R2 bucket", bucket.name, bucket.urn),
+                             "holds backups but has no lifecycle, so dumps are kept forever.", fix), bucket.urn)
         elif not any(rule_expires_within(rule, days * 86400)
                      for lc in linked for rule in known_items(peek(lc.props, "rules"))):
-            report(violation(who, f"has no enabled whole-bucket rule deleting objects within {days:g} days.", fix),
-                   bucket.urn)
+            # The program declares a lifecycle: the finding is that resource, the fix its own rule.
+            lifecycle = linked[0]
+            fix = _declared_rule_fix(lifecycle, "R2BucketLifecycle", prefix_at=("conditions", "prefix"),
+                                     age_at=("deleteObjectsTransition", "condition", "maxAge"), age_key="max_age",
+                                     seconds=int(days * 86400), longer=False)
+            report(violation(subject("R2 bucket lifecycle", lifecycle.name, lifecycle.urn),
+                             f"of R2 bucket '{bucket.name}' has no enabled whole-bucket rule deleting objects "
+                             f"within {days:g} days.", fix), lifecycle.urn)
 
 
 REQUIRE_BACKUP_LIFECYCLE = stack_policy(
@@ -166,11 +196,20 @@ def _check_backup_lock(args, cfg, report) -> None:
         linked = [lock for lock in locks if _lifecycle_targets(lock, bucket)]
         if any(lock_rule_holds(rule, seconds) for lock in linked for rule in known_items(peek(lock.props, "rules"))):
             continue
-        report(violation(subject("R2 bucket", bucket.name, bucket.urn),
-                         f"holds backups that a token with object write can delete: no enabled whole-bucket lock "
-                         f"keeps them {cfg['minLockDays']:g} days.",
-                         "add cloudflare.R2BucketLock(bucket_name=..., rules=[{id, enabled: True, prefix: \"\", "
-                         f"condition: {{type: \"Age\", max_age_seconds: {int(seconds)}}}}}])."), bucket.urn)
+        problem = (f"holds backups that a token with object write can delete: no enabled whole-bucket lock "
+                   f"keeps them {cfg['minLockDays']:g} days.")
+        if not linked:
+            report(violation(subject("R2 bucket", bucket.name, bucket.urn), problem,
+                             "add cloudflare.R2BucketLock(bucket_name=..., rules=[{id, enabled: True, prefix: \"\", "
+                             f"condition: {{type: \"Age\", max_age_seconds: {int(seconds)}}}}}])."), bucket.urn)
+            continue
+        # The program declares a lock: the finding is that resource, the fix its own rule.
+        lock = linked[0]
+        fix = _declared_rule_fix(lock, "R2BucketLock", prefix_at=("prefix",), age_at=("condition", "maxAgeSeconds"),
+                                 age_key="max_age_seconds", seconds=int(seconds), longer=True)
+        report(violation(subject("R2 bucket lock", lock.name, lock.urn),
+                         f"of R2 bucket '{bucket.name}' leaves its backups deletable by a token with object write: "
+                         f"no enabled whole-bucket rule keeps them {cfg['minLockDays']:g} days.", fix), lock.urn)
 
 
 REQUIRE_BACKUP_LOCK = stack_policy(

@@ -37,6 +37,11 @@ class CapturedResource:
     """What a component registered with `register_outputs` (wire form)."""
     default_provider: bool = False
     """Registered by the engine, not the program: the default provider of a package version."""
+    source_position: tuple[str, int] | None = None
+    """Where the program declared it, as the SDK sends it (`RegisterResourceRequest.sourcePosition`:
+    the file URI and line of the call that constructed it), or None."""
+    source_trace: tuple[tuple[str, int], ...] = ()
+    """The SDK's `stackTrace` of that registration, innermost call first: (file URI, line) pairs."""
 
     @property
     def plain(self) -> dict[str, Any]:

@@ -119,6 +119,9 @@ class RecordingMonitor(_mocks.MockMonitor):
             custom_timeouts={k: v for k, v in (("create", request.customTimeouts.create),
                                                 ("update", request.customTimeouts.update),
                                                 ("delete", request.customTimeouts.delete)) if v},
+            source_position=_position(request.sourcePosition) if request.HasField("sourcePosition") else None,
+            source_trace=tuple(p for p in (_position(f.pc) for f in request.stackTrace.frames if f.HasField("pc"))
+                               if p is not None),
         ))
         return response
 
@@ -180,6 +183,11 @@ def _mark_secret(outputs: struct_pb2.Struct, names: Iterable[str]) -> None:
 
 def _is_wrapped(value: struct_pb2.Value) -> bool:
     return value.HasField("struct_value") and SECRET_SIG in value.struct_value.fields
+
+
+def _position(position: Any) -> tuple[str, int] | None:
+    """(file URI, line) of an SDK `SourcePosition`, or None when it carries none."""
+    return (position.uri, int(position.line)) if position.uri else None
 
 
 def _alias(spec: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from review import wire
 from review.packrun.results import ENFORCEMENT_LEVELS, PolicyInfo
 
 
@@ -32,15 +33,31 @@ class PolicyConfigError(ValueError):
 
 
 def load_policy_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Read a `--policy-pack-config` JSON file into {name: {"enforcementLevel"?, "properties"?}}."""
-    text = Path(path).read_text()
+    """Read a `--policy-pack-config` JSON file into {name: {"enforcementLevel"?, "properties"?}}.
+
+    As the CLI reads it (Go's encoding/json into interface{}): UTF-8 text, numbers as float64, so a
+    number beyond float64's range, NaN or Infinity is refused rather than crashing the pack."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PolicyConfigError([f"{path}: not UTF-8 text (byte {e.start}): a policy config is a JSON file"]) \
+            from None
+    except OSError as e:
+        raise PolicyConfigError([f"{path}: cannot read it ({e.strerror or e})"]) from None
     if not text.strip():
         return {}
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=wire.refuse_json_constant)
     except json.JSONDecodeError as e:
         raise PolicyConfigError([f"{path}: not valid JSON: {e}"]) from None
+    except ValueError as e:  # NaN / Infinity
+        raise PolicyConfigError([f"{path}: {e}"]) from None
+    too_big = list(wire.out_of_range(raw))
+    if too_big:
+        raise PolicyConfigError([f"{path}: {where}: the number is out of range (a policy config number is a 64-bit "
+                                 "float, at most about 1.8e308)" for where in too_big])
     return parse_policy_config(raw, source=str(path))
+
 
 
 def parse_policy_config(raw: Mapping[str, Any], *, source: str = "policy config") -> dict[str, dict[str, Any]]:

@@ -45,6 +45,8 @@ class PolicyInfo:
     config_schema: dict[str, Any] | None
     """`{"properties": {...}, "required": [...]}` as the pack declares it, or None."""
     display_name: str = ""
+    url: str = ""
+    """The policy's documentation link (pulumi-policy `url`), when it declares one."""
 
 
 @dataclass(frozen=True)

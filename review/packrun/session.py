@@ -244,7 +244,7 @@ class PolicyPackSession:
                 name=p.name, description=p.description,
                 enforcement_level=PROTO_TO_LEVEL.get(p.enforcementLevel, "advisory"),
                 severity=SEVERITY.get(p.severity, ""), policy_type=POLICY_TYPE.get(p.policy_type, "unknown"),
-                config_schema=schema, display_name=p.displayName,
+                config_schema=schema, display_name=p.displayName, url=getattr(p, "url", "") or "",
             ))
         initial = {}
         for name, c in info.initialConfig.items():

@@ -307,3 +307,24 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
     nearest = "SELECT label FROM items ORDER BY embedding <-> '[3,6,9]' LIMIT 1"
     assert postgres_server.psql(nearest, role=owner, database=fresh) == "item 3"
 
+
+
+# --- rollback step 1: stop the app's writes through config ------------------------------------
+
+def test_a_connection_limit_of_0_through_config_refuses_the_apps_new_sessions(
+    postgres_server: PostgresServer, db: str, app: Credentials
+):
+    # docs/runbooks/rollback.md, "Data", step 1: `pulumi config set dbConnectionLimit 0` then `up`.
+    declared = run_program("prod", {"dbConnectionLimit": 0}).one(catalog.PG_ROLE, "ara-db-app").plain
+    assert declared["connectionLimit"] == 0
+    # What the provider's update runs for it (terraform-provider-postgresql resource_postgresql_role.go
+    # setRoleConnLimit: ALTER ROLE ... CONNECTION LIMIT n), as the admin.
+    postgres_server.psql(f'ALTER ROLE "{app.user}" CONNECTION LIMIT 0', role=postgres_server.admin, database=db)
+    try:
+        with pytest.raises(psycopg.OperationalError, match="too many connections for role"):
+            psycopg.connect(postgres_server.url(app, db)).close()
+    finally:
+        limit = run_program("prod").one(catalog.PG_ROLE, "ara-db-app").plain["connectionLimit"]
+        postgres_server.psql(f'ALTER ROLE "{app.user}" CONNECTION LIMIT {int(limit)}', role=postgres_server.admin,
+                             database=db)
+    assert postgres_server.psql("SELECT current_user", role=app, database=db) == app.user

@@ -82,6 +82,35 @@ def test_rerender_removes_files_deleted_from_the_app(app, tmp_path):
     assert "vercel.json" in files
 
 
+def test_renders_of_the_same_bundle_at_once_never_show_a_missing_or_partial_file(app, tmp_path):
+    # Two runs of the program (two test workers, two terminals) render the same bundle directory.
+    import threading  # noqa: PLC0415
+
+    out, stop, seen = tmp_path / "bundle", threading.Event(), []
+    render_bundle(app, out, HEADERS)
+    expected = _relative_files(out)
+
+    def render() -> None:
+        while not stop.is_set():
+            render_bundle(app, out, HEADERS)
+
+    def read() -> None:
+        for _ in range(300):
+            seen.append((_relative_files(out), json.loads((out / "vercel.json").read_text())["headers"]))
+
+    writers = [threading.Thread(target=render) for _ in range(2)]
+    for w in writers:
+        w.start()
+    try:
+        read()
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+    assert all(files == expected and headers for files, headers in seen)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bundle-")]  # staging removed
+
+
 @pytest.mark.parametrize("env_file", [".env", ".env.local", ".env.production"])
 def test_render_leaves_local_env_files_out_of_the_bundle(app, tmp_path, env_file):
     # A developer's .env files hold real secrets; they must not depend on the app's

@@ -87,7 +87,8 @@ def test_plan_prints_the_tree_counts_and_outputs(stack):
     assert_no_secrets(res.all, stack)
 
 
-def test_plan_tree_shows_protection_of_stateful_resources_in_prod():
+def test_plan_tree_shows_protection_of_stateful_resources_in_prod(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per resource, whatever terminal runs the tests
     out = run("plan", "--stack", "prod").out
     assert re.search(r"R2Bucket ara-storage-backups \[protect, retain\]", out)
     assert re.search(r"Database ara-db-database \[protect, retain\]\s+name=ara_prod", out)
@@ -249,7 +250,7 @@ def test_check_broken_copy_fails_with_the_violation_and_its_fix(broken_program):
     assert res.code == 1, res.all
     assert "FAIL [mandatory" in res.out and "vercel-project-disallow-directory-listing" in res.out
     block = res.out.split("vercel-project-disallow-directory-listing", 1)[1]
-    assert "prod: vercel:index/project:Project ara-web-project" in block
+    assert "prod: vercel:Project ara-web-project" in block
     assert "fix: " in block
     assert "result: FAIL (1 mandatory violations)" in res.out
     md = run("check", "--stack", "prod", "--program", str(broken_program), "--format", "markdown")

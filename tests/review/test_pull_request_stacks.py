@@ -51,7 +51,9 @@ def test_a_pr_stack_with_a_bad_branch_exits_2_naming_it():
     assert res.code == 2
     assert "ara-infra:pullRequestBranch: 'main' is the production branch" in res.err
     res = run("plan", "--stack", "pr-5", "--config", "pullRequestBranch=bad branch")
-    assert res.code == 2 and "--branch: must be a git branch name: 'bad branch'" in res.err
+    assert res.code == 2 and "pullRequestBranch (--config or --answers): must be a git branch name: 'bad branch'" \
+        in res.err
+    assert "--branch" not in res.err  # the key the reviewer gave, not prstack's flag
 
 
 def test_names_that_are_not_pr_numbers_are_stacks_without_a_file():

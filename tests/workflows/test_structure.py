@@ -175,8 +175,9 @@ def test_the_pull_requests_environment_is_main_only_and_used_only_from_main():
 def test_the_required_check_is_judged_by_the_base_branch_and_runs_the_pull_requests_code_last():
     workflow = load(WORKFLOWS / "pull-request.yml")
     assert triggers(workflow)["pull_request_review"] == {"types": ["submitted", "dismissed"]}
-    (job_id,) = workflow["jobs"]
-    offline = workflow["jobs"][job_id]
+    # Besides the required check, only the code-scanning upload (tests/workflows/test_code_scanning.py).
+    assert set(workflow["jobs"]) == {"offline", "code-scanning"}
+    offline = workflow["jobs"]["offline"]
     assert offline["permissions"] == {"contents": "read", "pull-requests": "read"}
     assert "secrets." not in str(offline) and "environment" not in offline and "if" not in offline
     scripts = [s.get("run", "") for s in offline["steps"]]

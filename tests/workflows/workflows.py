@@ -25,6 +25,8 @@ PINNED = {
     "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
     "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
     PULUMI_ACTION: ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+    # github/codeql-action: `git rev-parse v4.36.2^{commit}` in a snapshot of its repository.
+    "github/codeql-action/upload-sarif": ("8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "v4.36.2"),
 }
 
 # The inputs of pulumi/actions v7.0.0 (its action.yml at the pinned commit).
