@@ -7,6 +7,7 @@
 #                   PostgreSQL client tools with TLS; fails when it cannot have them
 #   make bench      run the benchmarks in bench/ (numbers, not pass/fail)
 #   make docs       regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
+#   make pack       refresh the policy pack's generated copy of infra/catalog.py (policies/ara_policies/catalog.py)
 #   make lock       regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip (`make ops`: a Python 3.12+ as well).
 
@@ -20,7 +21,7 @@ OPS_VENV  ?= .venv-ops
 # Both cores (pytest-xdist) for make test and make test-fast; WORKERS=0 runs the tests in one process.
 WORKERS   ?= 2
 
-.PHONY: venv venv-plan plan check test test-fast ops bench docs lock clean
+.PHONY: venv venv-plan plan check test test-fast ops bench docs pack lock clean
 
 venv: $(VENV)/.installed
 venv-plan: $(VENV)/.installed-plan
@@ -66,6 +67,10 @@ $(OPS_VENV)/.installed: ops/requirements.txt ops/find_python.py
 
 docs: venv
 	$(PY) docs/generate.py
+
+# `pulumi policy publish` packs only policies/, so the pack carries a copy of the catalog (stdlib only).
+pack:
+	$(PYTHON) -m cicd pack
 
 bench: venv
 	$(PY) bench/bench_check.py

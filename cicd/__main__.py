@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cicd import approval, codeowners, lock
+from cicd import approval, codeowners, lock, pack
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -74,6 +74,10 @@ def cmd_lock(_: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    return pack.main(check=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_approved_head)
     p = sub.add_parser("lock", help="regenerate requirements.lock and policies/requirements.lock")
     p.set_defaults(func=cmd_lock)
+    p = sub.add_parser("pack", help="refresh the policy pack's copy of infra/catalog.py")
+    p.add_argument("--check", action="store_true", help="only compare: exit 1 while the copy is stale")
+    p.set_defaults(func=cmd_pack)
     return parser
 
 

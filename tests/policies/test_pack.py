@@ -88,11 +88,19 @@ def test_pack_sources_never_reach_outside_the_pack():
         assert not re.search(r"^\s*(?:from|import) (?:infra|stacks|review)\b", text, re.M), path
 
 
-def test_the_program_reads_the_packs_catalog_file_not_a_copy():
+def test_the_program_imports_the_real_catalog_and_the_pack_holds_its_generated_copy():
     from infra import catalog
 
-    assert Path(catalog.__file__).resolve() == PACK_DIR / "ara_policies" / "catalog.py"
-    assert not (PACK_DIR.parent / "infra" / "catalog.py").read_text().count("VERCEL_PROJECT =")
+    from cicd import pack
+
+    source = PACK_DIR.parent / "infra" / "catalog.py"
+    copy = PACK_DIR / "ara_policies" / "catalog.py"
+    assert Path(catalog.__file__).resolve() == source
+    assert source.read_text().count("VERCEL_PROJECT =") == 1
+    # The pack's file is the header, then the source byte for byte (`make pack`).
+    assert copy.read_bytes() == pack.HEADER + source.read_bytes()
+    assert copy.read_text().startswith("# GENERATED from infra/catalog.py by `make pack`")
+    assert ara_policies.catalog.VERCEL_PROJECT == catalog.VERCEL_PROJECT
 
 
 def test_main_only_builds_the_pack():

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from infra import catalog
 
-PACK_SOURCES = sorted((Path(catalog.__file__).resolve().parent).glob("*.py"))
+PACK_SOURCES = sorted((Path(__file__).resolve().parents[2] / "policies" / "ara_policies").glob("*.py"))
 SDKS = {"vercel": "pulumiverse_vercel", "cloudflare": "pulumi_cloudflare", "postgresql": "pulumi_postgresql",
         "random": "pulumi_random", "github": "pulumi_github"}
 TYPE_NAMES = {k: v for k, v in vars(catalog).items() if k.isupper() and isinstance(v, str)
