@@ -80,7 +80,7 @@ class DatabaseArgs:
     defaults to 5. Without it a saturated app locks the admin out of `pulumi up`/refresh."""
     rotation_connections: int = 0
     """Database connections reserved for the rotation runbook's bridge role while the old and new
-    deployments overlap (docs/runbooks/rotation.md); defaults to 0 outside a rotation."""
+    deployments overlap (docs/how-to/runbooks/rotation.md); defaults to 0 outside a rotation."""
     statement_timeout_ms: int = 30_000
     """Runtime role statement timeout (a role default the app can override per session); defaults to 30 s."""
     idle_in_transaction_timeout_ms: int = 60_000

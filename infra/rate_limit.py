@@ -10,16 +10,12 @@ the firewall should do is therefore declared here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumiverse_vercel as vercel
 
 from infra import catalog
-
-
-ManagedRulesMode = Literal["log", "enforce"]
-"""How the managed rulesets act: "log" records matches only, "enforce" challenges or denies."""
+from infra.config import ManagedRulesMode
 
 # (bot protection, AI bots, OWASP) actions per mode. Bot protection takes log or challenge,
 # the OWASP rules log or deny (vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets).

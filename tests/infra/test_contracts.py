@@ -321,7 +321,7 @@ def _requirement_modules() -> set[str]:
 def test_infra_imports_nothing_beyond_requirements_txt():
     # `pulumi up` installs requirements.txt only: a dev-only import here would break a real deployment.
     allowed = _requirement_modules() | set(sys.stdlib_module_names) | {"infra", "google"}
-    for path in sorted((ROOT / "infra").glob("*.py")):
+    for path in sorted((ROOT / "infra").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 roots = [a.name.split(".")[0] for a in node.names]
