@@ -1,5 +1,5 @@
 """`python -m review` on pull-request stacks: pr-<n> evaluates and is checked like prod and preview,
-from its stack file when the workflow wrote one, else derived as `python -m infra.prstack` would."""
+from its stack file when the workflow wrote one, else derived as `python -m stacks.prstack` would."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from infra import prstack
+from stacks import prstack
 from review import evaluate as ev
 from tests.review.test_cli import assert_no_secrets
 from tests.review.test_cli_helpers import copy_program, run

@@ -12,7 +12,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra import prstack
+from stacks import prstack
 from review import capture
 from tests.support import ROOT, pull_request_config, run_program, run_pull_request
 
@@ -26,7 +26,7 @@ def _copy_program(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.prstack", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "stacks.prstack", *args], cwd=ROOT, capture_output=True, text=True,
                           check=False)
 
 

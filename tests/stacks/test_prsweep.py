@@ -1,4 +1,4 @@
-"""Which pull-request stacks the sweep destroys, and why (infra/prsweep.py): the decisions, the
+"""Which pull-request stacks the sweep destroys, and why (stacks/prsweep.py): the decisions, the
 input it refuses, and what it hands the workflow."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra import prsweep
+from stacks import prsweep
 
 NOW = datetime(2026, 12, 6, 6, 37, tzinfo=timezone.utc)
 

@@ -4,7 +4,7 @@ What is shared by the program (`infra.config` validates a `pr-<n>` stack, `stack
 the review tool (`check --stack pr-123` without a stack file) and the workflows (which write the
 stack file before `pulumi up`):
 
-    python -m infra.prstack --number 123 --branch feature/search [--out FILE] [--program DIR]
+    python -m stacks.prstack --number 123 --branch feature/search [--out FILE] [--program DIR]
 
 writes `Pulumi.pr-123.yaml` (or FILE, `-` for stdout) from `stacks/pull_request.yaml`: the plain
 values of the preview stack's file, then the template's values with {number} and {branch}
@@ -141,14 +141,14 @@ def secrets_settings(state: Mapping[str, Any], where: str) -> dict[str, str]:
 
 def render(number: int, branch: str, program_dir: Path, secrets: Mapping[str, str] | None = None) -> str:
     """The text of Pulumi.pr-<number>.yaml."""
-    header = (f"# Stack {stack_name(number)}: written by `python -m infra.prstack` from {TEMPLATE.as_posix()}.\n"
+    header = (f"# Stack {stack_name(number)}: written by `python -m stacks.prstack` from {TEMPLATE.as_posix()}.\n"
               "# Not committed; the pull-request workflow writes it on every run.\n")
     body: dict[str, Any] = {**(secrets or {}), "config": derive(number, branch, program_dir)}
     return header + yaml.safe_dump(body, sort_keys=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.prstack",
+    parser = argparse.ArgumentParser(prog="python -m stacks.prstack",
                                      description="Write the config of a pull-request stack pr-<number>.")
     parser.add_argument("--number", required=True, help="the pull request's number")
     parser.add_argument("--branch", required=True, help="the pull request's head branch")

@@ -6,9 +6,9 @@ pull request's own copy of the close workflow, which the main-only `pull-request
 refuses), or while an open pull request sits untouched. The sweep lists the project's stacks and
 destroys those that are left over:
 
-    python -m infra.prsweep plan --stacks FILE --open-pull-requests FILE [--max-age-days 30]
+    python -m stacks.prsweep plan --stacks FILE --open-pull-requests FILE [--max-age-days 30]
                                  [--limit 1000] [--now ISO] [--github-output FILE] [--summary FILE]
-    python -m infra.prsweep confirm --number N --reason closed|stale --pull-request FILE
+    python -m stacks.prsweep confirm --number N --reason closed|stale --pull-request FILE
                                     [--github-output FILE]
 
 `plan` reads `pulumi stack ls --json` (pkg/cmd/pulumi/stack/stack_ls.go: `name`, `lastUpdate` in
@@ -25,7 +25,7 @@ to `--summary`.
 `confirm` runs right before a destroy, on `gh pr view N --json number,state,headRefName` (or `{}`
 when there is no such pull request): a stack planned as `closed` whose pull request is open again
 is kept (`destroy=false`); otherwise `destroy=true` and `branch=<the head branch>` for
-`python -m infra.prstack --branch` (`pr-<n>` when unknown; `destroy` reads no program, so only
+`python -m stacks.prstack --branch` (`pr-<n>` when unknown; `destroy` reads no program, so only
 the CLI's config check sees it).
 
 Bad input exits 2 with a message naming the option and the entry; nothing is written.
@@ -206,7 +206,7 @@ def _confirm_command(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.prsweep", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stacks.prsweep", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="which pr-<n> stacks to destroy")
     p.add_argument("--stacks", required=True, help="`pulumi stack ls --json` output")
