@@ -46,7 +46,8 @@ from typing import Any
 from infra import catalog
 from review import manifest as mf
 from review import render, wire
-from review.evaluate import HOME, EvaluationError, UsageError
+from review.errors import EvaluationError, UsageError
+from review.evaluate import HOME
 
 REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     catalog.PG_DATABASE: ("name",),

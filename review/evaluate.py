@@ -33,17 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from infra import projectfile
+from review import ara
+from review.errors import EvaluationError, UsageError
 
 HOME = Path(__file__).resolve().parents[1]
 """The directory of this repository's program (the CLI's default `--program`)."""
-
-
-class UsageError(Exception):
-    """Bad usage or invalid input (stack, config, files): exit code 2."""
-
-
-class EvaluationError(Exception):
-    """The program (or the policy pack) failed for another reason: exit code 3."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Source:
     """The config the CLI would pass for `stack`, `secure:` values replaced by placeholders.
 
-    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m infra.prstack` writes;
+    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m stacks.prstack` writes;
     else no stack config at all (the CLI runs such a stack with the project's defaults, and refuses
     it when a required key is then missing)."""
     program_dir = Path(program_dir or HOME).resolve()
@@ -133,13 +127,13 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
     has_file = os.path.lexists(program_dir / f"Pulumi.{stack}.yaml")
-    derived = None if has_file else _pull_request_stack(stack, program_dir, overrides or {})
+    derived = None if has_file else ara.pull_request_stack(stack, program_dir, overrides or {})
     try:
-        # A pull-request stack without its file: the config `python -m infra.prstack` would write.
+        # A pull-request stack without its file: the config `python -m stacks.prstack` would write.
         cfg = projectfile.stack_config(stack, program_dir, overrides=overrides, stack_values=derived)
     except projectfile.ProjectFileError as exc:
         hint = ""
-        if not has_file and derived is None and derivable_at(program_dir, "pr-1"):
+        if not has_file and derived is None and ara.derivable_at(program_dir, "pr-1"):
             hint = "\n  (a pull-request stack is pr-<number>, derived from stacks/pull_request.yaml without a file)"
         raise UsageError(str(exc) + hint) from None
     notes: tuple[str, ...] = ()
@@ -150,34 +144,6 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
                   values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders),
                   notes=notes, given=cfg.given)
-
-
-def derivable_at(program_dir: Path, stack: str) -> bool:
-    """True when `stack` is a pull-request stack the program at `program_dir` can derive (its template exists)."""
-    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
-
-    return config.pr_number(stack) is not None and (program_dir / prstack.TEMPLATE).is_file()
-
-
-def _pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The `config:` `python -m infra.prstack` writes for `pr-<n>` (infra.prstack), or None for any
-    other name. The branch is `--config pullRequestBranch=B` when given (the workflows pass the
-    real one), else `pr-<n>`; `--config` values apply on top as they do to any stack file."""
-    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
-
-    number = config.pr_number(stack)
-    if number is None:
-        return None
-    given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
-    branch = str(given.get("pullRequestBranch") or stack)
-    problem = config.git_branch_problem(branch)
-    if problem and given.get("pullRequestBranch"):
-        # Named as the reviewer gave it: `--config pullRequestBranch`, not prstack's --branch.
-        raise UsageError(f"stack {stack!r}: pullRequestBranch (--config or --answers): {problem}")
-    try:
-        return prstack.derive(number, branch, program_dir)
-    except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
-        raise UsageError(f"stack {stack!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- module isolation
