@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 def _restore_tuning(command: argparse.ArgumentParser) -> None:
     command.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                          help="pg_restore workers (default 1: one transaction). More: in parallel into the fresh "
-                              "database, which is dropped if the restore fails (docs/runbooks/rollback.md)")
+                              "database, which is dropped if the restore fails (docs/how-to/runbooks/rollback.md)")
     command.add_argument("--maintenance-work-mem", type=_memory, default=None, metavar="SIZE",
                          help="maintenance_work_mem of the restore's sessions, e.g. 1GB (default: the server's); "
                               "pgvector builds HNSW indexes much faster when the graph fits")

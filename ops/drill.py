@@ -405,7 +405,7 @@ def _problems(result: restore.Result, found: Found, options: Options, timings: T
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
     if timings.restore > budget:
         problems.append(f"the restore took {timings.restore:.1f} s, over its budget of {budget:.1f} s ({source}): "
-                        "the recovery time has outgrown what was planned (docs/runbooks/incident-response.md, "
+                        "the recovery time has outgrown what was planned (docs/how-to/runbooks/incident-response.md, "
                         "\"Restore drill failed\")")
     return problems
 

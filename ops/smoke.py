@@ -30,7 +30,7 @@ from ops import errors
 HEALTH_PATH = "/api/health"
 """The guide's health check (`src/pages/api/health.ts`): 200 and `"status": "healthy"`, else 503."""
 MAX_REDIRECTS = 5
-ROLLBACK_HINT = ("production is live but does not pass: roll back (docs/runbooks/rollback.md, step 1: "
+ROLLBACK_HINT = ("production is live but does not pass: roll back (docs/how-to/runbooks/rollback.md, step 1: "
                  "`vercel rollback` to the last good deployment), then find the cause")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

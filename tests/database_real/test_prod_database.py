@@ -295,7 +295,7 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
     # The admin creates it for the owner (it is a member); the owner restores, as a restore drill would.
     postgres_server.psql(f"CREATE DATABASE {fresh} OWNER {owner.user} TEMPLATE template0", role=postgres_server.admin)
     # Neither extension is trusted: the admin (the platform's privileged role) creates them first, as
-    # docs/runbooks/rollback.md says; the dump's `CREATE EXTENSION IF NOT EXISTS` then no-ops, and its
+    # docs/how-to/runbooks/rollback.md says; the dump's `CREATE EXTENSION IF NOT EXISTS` then no-ops, and its
     # COMMENT ON EXTENSION (the admin's extensions) is left out (audit B7).
     postgres_server.psql("CREATE EXTENSION vector; CREATE EXTENSION pg_stat_statements",
                          role=postgres_server.admin, database=fresh)
@@ -314,7 +314,7 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
 def test_a_connection_limit_of_0_through_config_refuses_the_apps_new_sessions(
     postgres_server: PostgresServer, db: str, app: Credentials
 ):
-    # docs/runbooks/rollback.md, "Data", step 1: `pulumi config set dbConnectionLimit 0` then `up`.
+    # docs/how-to/runbooks/rollback.md, "Data", step 1: `pulumi config set dbConnectionLimit 0` then `up`.
     declared = run_program("prod", {"dbConnectionLimit": 0}).one(catalog.PG_ROLE, "ara-db-app").plain
     assert declared["connectionLimit"] == 0
     # What the provider's update runs for it (terraform-provider-postgresql resource_postgresql_role.go

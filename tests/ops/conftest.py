@@ -6,7 +6,7 @@ foreign keys, an HNSW index, awkward text and a mixed-case table name.
 
 Neither extension is trusted on the test server (as on a managed one): the superuser stands in for
 the platform's admin and creates them in each new database before its owner uses it, as
-docs/runbooks/rollback.md has the admin do.
+docs/how-to/runbooks/rollback.md has the admin do.
 """
 
 from __future__ import annotations

@@ -72,13 +72,13 @@ def test_the_runbooks_psql_directory_is_never_a_build_without_tls(monkeypatch):
     assert not pgtools.has_tls(pgtools.bin_dir(tls=True))
     with pytest.raises(UsageError, match="built without TLS.*make ops"):
         pgtools.tls_bin_dir()
-    rollback = (ROOT / "docs" / "runbooks" / "rollback.md").read_text()
+    rollback = (ROOT / "docs" / "how-to" / "runbooks" / "rollback.md").read_text()
     assert "pgtools.tls_bin_dir()" in rollback and "bin_dir(tls=True)" not in rollback
 
 
 # Every `pulumi config set KEY VALUE` the runbooks and README show with a literal value: the
 # program takes it (a runbook step the config's own checks refuse cannot be done as written).
-DOCS = sorted((ROOT / "docs" / "runbooks").glob("*.md")) + [ROOT / "README.md"]
+DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
 CONFIG_SET = re.compile(r"pulumi config set ([^`\n&|;#]+)")
 
 

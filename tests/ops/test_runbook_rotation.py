@@ -1,6 +1,6 @@
 """The rotation runbook's bridge role, run as written against a real server shaped like prod.
 
-docs/runbooks/rotation.md moves the app to a bridge role before the runtime role's password
+docs/how-to/runbooks/rotation.md moves the app to a bridge role before the runtime role's password
 changes; this runs that SQL block (extracted from the runbook) as the non-superuser admin and
 checks the bridge can do what the app does, survives the rotation, and is dropped cleanly.
 """
@@ -18,7 +18,7 @@ from tests.support import ROOT
 # Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
 pytestmark = pytest.mark.slow
 
-RUNBOOK = ROOT / "docs" / "runbooks" / "rotation.md"
+RUNBOOK = ROOT / "docs" / "how-to" / "runbooks" / "rotation.md"
 
 
 def bridge_sql() -> str:

@@ -315,8 +315,8 @@ def test_the_pull_request_stack_job_refuses_a_stack_name_that_is_not_pr_number(n
 
 
 def test_the_pull_request_stack_is_written_by_the_repositorys_own_tool_from_the_approved_pull_request():
-    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "infra.prstack")
-    assert '.venv/bin/python -m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
+    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "stacks.prstack")
+    assert '.venv/bin/python -m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
     (env,) = [s.step["env"] for s in steps(WORKFLOWS / "pull-request-deploy.yml") if s.step.get("id") == "stack"]
     assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}", "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
 
@@ -395,7 +395,7 @@ def test_backup_jobs_read_only_what_the_prod_stack_puts_in_their_environment():
 def test_an_existing_pr_stacks_file_is_rewritten_with_the_salt_of_its_state(path, job_id):
     script = _script(WORKFLOWS / path, job_id, "pulumi stack export")
     export = script.index('pulumi stack export --stack "$')
-    restore = script.index('-m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"')
+    restore = script.index('-m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"')
     assert export < restore
     assert 'rm -f "$state"' in script[restore:]  # the exported state does not outlive the step
     assert '"$RUNNER_TEMP/' in script
