@@ -1,4 +1,9 @@
-"""Command line: `python -m ops backup|restore|drill|list|connections|smoke` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|list|connections|smoke`.
+
+Exit codes (the repository's one scheme, `infra.exitcodes`; docs/reference/exit-codes.md; ops/errors.py):
+0 ok, 1 a finding (a drill, check or smoke test that does not pass), 2 bad usage or configuration,
+4 PostgreSQL or the bucket failed, 5 a bug in ops (`--debug` shows the traceback), 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,15 @@ from ops import errors, pgurl, target
 from ops.text import clean, clean_line
 
 MAX_BUDGET_MINUTES = 7 * 24 * 60
+EXIT_CODES_DOC = "docs/reference/exit-codes.md"
+EPILOG = ("exit codes: 0 ok, 1 finding (a drill, check or smoke test that does not pass), 2 bad usage or "
+          f"configuration, 4 PostgreSQL or the bucket failed, 5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m ops` (docs/reference/ops-cli.md is generated from it)."""
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0],
+                                     epilog=EPILOG)
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -171,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only a real command line may restart the process (the drill does, to drop credentials).
     restart = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
     signal.signal(signal.SIGTERM, _interrupt)
     env = os.environ
@@ -227,10 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except errors.Interrupted as exc:
         _say(f"{name}: interrupted; {pgurl.scrub(exc.message, *hidden)}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _say(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
         detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
         _say(f"{name}: internal error: {pgurl.scrub(detail, *hidden)}", err=True)

@@ -37,7 +37,7 @@ def test_the_runbooks_show_ops_and_review_commands():
 def test_every_command_shown_parses(doc, tool, line):
     # Placeholders such as <older key> stand for one argument.
     args = shlex.split(re.sub(r"<[^>]+>", "PLACEHOLDER", line))
-    parser = ops_cli._parser() if tool == "ops" else review_cli.build_parser()
+    parser = ops_cli.build_parser() if tool == "ops" else review_cli.build_parser()
     if len(args) == 1:
         # Prose names a subcommand ("`python -m review check` runs on it"): it must exist.
         subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
