@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cicd import approval, codeowners, lock, pack
+from infra.exitcodes import EXIT_FINDING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, internal_error
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES_DOC = "docs/reference/exit-codes.md"
 
 
 def _read(path: str, what: str) -> bytes:
@@ -42,7 +43,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     approved = approval.approvers(reviews, args.head_sha, args.author)
     verdict = approval.owned_changes(changed, owners, approved)
     print(verdict.text(), end="")
-    return EXIT_OK if verdict.ok else EXIT_REFUSED
+    return EXIT_OK if verdict.ok else EXIT_FINDING
 
 
 def cmd_approved_head(args: argparse.Namespace) -> int:
@@ -63,7 +64,7 @@ def cmd_approved_head(args: argparse.Namespace) -> int:
             raise approval.ApprovalInputError("the head branch name has a line break")
         with open(args.github_output, "a", encoding="utf-8") as out:
             out.write(f"sha={outputs['sha']}\nbranch={branch}\n")
-    return EXIT_OK if verdict.ok else EXIT_REFUSED
+    return EXIT_OK if verdict.ok else EXIT_FINDING
 
 
 def cmd_lock(_: argparse.Namespace) -> int:
@@ -71,7 +72,7 @@ def cmd_lock(_: argparse.Namespace) -> int:
         return lock.main()
     except lock.LockError as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
+        return exc.code
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
@@ -79,7 +80,11 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m cicd", description=__doc__,
+        epilog="exit codes: 0 ok, 1 finding (not approved; pack --check: the copy is stale), 2 bad input, "
+               f"4 pip or the package index failed (lock), 5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("gate", help="changed code-owned files need a code owner's approval of this commit")
     p.add_argument("--base", required=True, metavar="DIR", help="the base branch's tree (its CODEOWNERS decides)")
@@ -111,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except approval.ApprovalInputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"python -m cicd {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        sys.stderr.write(internal_error(f"python -m cicd {args.command}", exc, args.debug) + "\n")
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

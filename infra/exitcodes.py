@@ -44,3 +44,14 @@ EXIT_PROGRAM = PROGRAM.code
 EXIT_SERVICE = SERVICE.code
 EXIT_INTERNAL = INTERNAL.code
 EXIT_INTERRUPTED = INTERRUPTED.code
+
+
+def internal_error(prog: str, exc: BaseException, debug: bool = False) -> str:
+    """What a command prints for an exception it did not expect (a bug: exit 5): one line naming the
+    exception and how to see more, or with `debug` the traceback."""
+    if debug:
+        import traceback  # noqa: PLC0415
+
+        return f"{prog}: internal error:\n{''.join(traceback.format_exception(exc)).rstrip()}"
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{prog}: internal error: {type(exc).__name__}{': ' + first if first else ''} (a bug; rerun with --debug)"
