@@ -9,9 +9,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cicd import approval, codeowners, lock, pack
-from infra.exitcodes import EXIT_FINDING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, internal_error
+from infra.exitcodes import (
+    EXIT_FINDING,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    epilog,
+    internal_error,
+)
 
-EXIT_CODES_DOC = "docs/reference/exit-codes.md"
+EXIT_CODES = {
+    EXIT_OK: "ok (approved or nothing to approve, or pack: the copy is current)",
+    EXIT_FINDING: "finding (not approved, or pack --check: the copy is stale)",
+    EXIT_USAGE: "bad input (named)",
+    EXIT_SERVICE: "pip or the package index failed (lock)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m cicd` can return means for it (its --help, docs/reference/exit-codes.md)."""
 
 
 def _read(path: str, what: str) -> bytes:
@@ -80,10 +97,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m cicd", description=__doc__,
-        epilog="exit codes: 0 ok, 1 finding (not approved; pack --check: the copy is stale), 2 bad input, "
-               f"4 pip or the package index failed (lock), 5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
+    parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__, epilog=epilog(EXIT_CODES))
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("gate", help="changed code-owned files need a code owner's approval of this commit")

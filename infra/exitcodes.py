@@ -7,7 +7,10 @@ stderr says what exactly happened. docs/reference/exit-codes.md is generated fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+DOC = "docs/reference/exit-codes.md"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,19 @@ EXIT_PROGRAM = PROGRAM.code
 EXIT_SERVICE = SERVICE.code
 EXIT_INTERNAL = INTERNAL.code
 EXIT_INTERRUPTED = INTERRUPTED.code
+
+BY_CODE = {c.code: c for c in ALL}
+
+
+def epilog(codes: Mapping[int, str]) -> str:
+    """The `exit codes:` line of a command's --help from what each code it can return means for it
+    (the command's EXIT_CODES; docs/generate.py reads the same mapping). A code outside the scheme is a bug."""
+    unknown = sorted(set(codes) - set(BY_CODE))
+    if unknown:
+        raise ValueError(f"exit codes {unknown} are not in infra.exitcodes.ALL")
+    if any(";" in what for what in codes.values()):
+        raise ValueError("a code's meaning has a ';', which separates the codes")
+    return "exit codes: " + "; ".join(f"{code} {what}" for code, what in codes.items()) + f". See {DOC}."
 
 
 def internal_error(prog: str, exc: BaseException, debug: bool = False) -> str:

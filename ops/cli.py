@@ -1,8 +1,7 @@
 """Command line: `python -m ops backup|restore|drill|list|connections|smoke`.
 
-Exit codes (the repository's one scheme, `infra.exitcodes`; docs/reference/exit-codes.md; ops/errors.py):
-0 ok, 1 a finding (a drill, check or smoke test that does not pass), 2 bad usage or configuration,
-4 PostgreSQL or the bucket failed, 5 a bug in ops (`--debug` shows the traceback), 130 interrupted.
+Exit codes: the repository's one scheme (`infra.exitcodes`), what each means for ops in
+`ops.errors.EXIT_CODES` (docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
@@ -16,19 +15,17 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from infra.exitcodes import epilog
 from ops import errors, pgurl, target
 from ops.text import clean, clean_line
 
 MAX_BUDGET_MINUTES = 7 * 24 * 60
-EXIT_CODES_DOC = "docs/reference/exit-codes.md"
-EPILOG = ("exit codes: 0 ok, 1 finding (a drill, check or smoke test that does not pass), 2 bad usage or "
-          f"configuration, 4 PostgreSQL or the bucket failed, 5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of `python -m ops` (docs/reference/ops-cli.md is generated from it)."""
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0],
-                                     epilog=EPILOG)
+                                     epilog=epilog(errors.EXIT_CODES))
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 

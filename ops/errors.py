@@ -19,8 +19,19 @@ from infra.exitcodes import (
     EXIT_USAGE,
 )
 
-__all__ = ["EXIT_FINDING", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "EXIT_USAGE",
-           "CheckFailed", "DatabaseError", "Interrupted", "OpsError", "StorageError", "UsageError"]
+__all__ = ["EXIT_CODES", "EXIT_FINDING", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE",
+           "EXIT_USAGE", "CheckFailed", "DatabaseError", "Interrupted", "OpsError", "StorageError", "UsageError"]
+
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_FINDING: "finding (a drill, check or smoke test that does not pass: row counts or checksum, a stale "
+                  "dump, connection use over the threshold, a live site failing its smoke test)",
+    EXIT_USAGE: "bad usage or configuration (refused before anything was done)",
+    EXIT_SERVICE: "PostgreSQL or its tools or the bucket failed",
+    EXIT_INTERNAL: "internal error (a bug in ops: --debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted (the message says what was cleaned up)",
+}
+"""What each code `python -m ops` can return means for it (its --help, docs/reference/exit-codes.md)."""
 
 
 class OpsError(Exception):

@@ -33,9 +33,16 @@ import yaml
 
 from infra import projectfile
 from infra.config import PR_STACK, git_branch_problem, pr_number
-from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, internal_error
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
 
-EXIT_CODES_DOC = "docs/reference/exit-codes.md"
+EXIT_CODES = {
+    EXIT_OK: "ok (the stack file is written)",
+    EXIT_USAGE: "bad input (named, nothing written)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m stacks.prstack` can return (its --help, docs/reference/exit-codes.md). It
+calls no service (the workflow's `pulumi` and `gh` steps do), so it never returns 4."""
 
 TEMPLATE = Path("stacks") / "pull_request.yaml"
 """The template, relative to the program directory."""
@@ -154,8 +161,7 @@ def render(number: int, branch: str, program_dir: Path, secrets: Mapping[str, st
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stacks.prstack",
                                      description="Write the config of a pull-request stack pr-<number>.",
-                                     epilog="exit codes: 0 written, 2 bad input (named; nothing written), "
-                                            f"5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
+                                     epilog=epilog(EXIT_CODES))
     parser.add_argument("--number", required=True, help="the pull request's number")
     parser.add_argument("--branch", required=True, help="the pull request's head branch")
     parser.add_argument("--program", default=None, help="program directory (default: this repository)")

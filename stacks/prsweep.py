@@ -46,9 +46,16 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import git_branch_problem
-from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, internal_error
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
 
-EXIT_CODES_DOC = "docs/reference/exit-codes.md"
+EXIT_CODES = {
+    EXIT_OK: "ok (decided, outputs written)",
+    EXIT_USAGE: "bad input (named, nothing written)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m stacks.prsweep` can return (its --help, docs/reference/exit-codes.md). It
+calls no service (the workflow's `pulumi` and `gh` steps do), so it never returns 4."""
 
 PR_STACK = re.compile(r"pr-([1-9][0-9]{0,8})")
 DEFAULT_MAX_AGE_DAYS = 30
@@ -217,8 +224,7 @@ def _confirm_command(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stacks.prsweep", description=__doc__.splitlines()[0],
-                                     epilog="exit codes: 0 decided, 2 bad input (named; nothing written), "
-                                            f"5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
+                                     epilog=epilog(EXIT_CODES))
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="which pr-<n> stacks to destroy")
