@@ -33,7 +33,8 @@ PROGRAM = ExitCode(3, "program failed", "the code under evaluation failed: the P
                    "an exception in the program, a pack that crashes or does not start")
 SERVICE = ExitCode(4, "service failed", "a service the command depends on failed",
                    "PostgreSQL or its tools (connection, permissions, pg_dump, pg_restore), the bucket "
-                   "(credentials, missing bucket, interrupted upload), GitHub's API")
+                   "(credentials, missing bucket, interrupted upload), pip or the package index "
+                   "(`python -m cicd lock`)")
 INTERNAL = ExitCode(5, "internal error", "a bug in the command itself; `--debug` shows the traceback", "")
 INTERRUPTED = ExitCode(130, "interrupted", "Ctrl-C, or SIGTERM when CI cancels the job; the message says what "
                        "was cleaned up", "")

@@ -24,8 +24,9 @@ MAX_BUDGET_MINUTES = 7 * 24 * 60
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of `python -m ops` (docs/reference/ops-cli.md is generated from it)."""
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0],
-                                     epilog=epilog(errors.EXIT_CODES))
+    parser = argparse.ArgumentParser(prog="python -m ops", epilog=epilog(errors.EXIT_CODES),
+                                     description="Backups of ARA's database to its bucket, restores, restore drills "
+                                                 "and connection checks; the live site's smoke test after a deploy.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
