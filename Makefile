@@ -6,7 +6,7 @@
 #   make ops        set up .venv-ops for `python -m ops` and the runbooks: Python 3.12+ (found, or OPS_PYTHON),
 #                   PostgreSQL client tools with TLS; fails when it cannot have them
 #   make bench      run the benchmarks in bench/ (numbers, not pass/fail)
-#   make docs       regenerate the reference pages read off the code (docs/reference/config.md, policies.md)
+#   make docs       regenerate the reference pages read off the code (docs/reference: config, policies, exit codes, CLIs)
 #   make pack       refresh the policy pack's generated copy of infra/catalog.py (policies/ara_policies/catalog.py)
 #   make lock       regenerate requirements.lock and policies/requirements.lock (needs the package index)
 # Needs only Python 3.11 and pip (`make ops`: a Python 3.12+ as well).

@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.exitcodes import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_PYTHON = (3, 11)
 """The credentialed jobs' `actions/setup-python` version (pull-request-deploy.yml, deploy.yml, …)."""
@@ -59,7 +61,11 @@ _LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)")
 
 
 class LockError(RuntimeError):
-    """A lock that cannot be made or read (named in the message)."""
+    """A lock that cannot be made or read (named in the message); `code` is the exit code (infra.exitcodes)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def lines_from_report(report: Mapping[str, object]) -> list[str]:
@@ -104,7 +110,8 @@ def resolve(requirements: Sequence[Path], constraints: Path | None, workdir: Pat
         cmd += ["-c", str(constraints)]
     result = subprocess.run(cmd, env=_pip_env(), capture_output=True, text=True, check=False, timeout=900)
     if result.returncode != 0:
-        raise LockError(f"pip could not resolve {names}:\n{result.stderr.strip()[-2000:]}")
+        # pip, or the package index it asks, failed: a service (its message says which, or what conflicts).
+        raise LockError(f"pip could not resolve {names}:\n{result.stderr.strip()[-2000:]}", EXIT_SERVICE)
     return json.loads(report.read_text())
 
 
@@ -137,4 +144,4 @@ def main(specs: Sequence[LockSpec] = LOCKS, root: Path = ROOT) -> int:
     for target, text in make(specs, root).items():
         (root / target).write_text(text)
         print(f"{target}: {len(pins(text))} pinned distributions")
-    return 0
+    return EXIT_OK

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from infra.exitcodes import EXIT_FINDING, EXIT_OK
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "infra" / "catalog.py"
 COPY = ROOT / "policies" / "ara_policies" / "catalog.py"
@@ -31,13 +33,13 @@ def is_current(source: Path = SOURCE, copy: Path = COPY) -> bool:
 
 
 def main(check: bool) -> int:
-    """Write the copy (or, with `check`, only compare it); 0 when it is current, 1 when stale."""
+    """Write the copy (or, with `check`, only compare it); 0 when it is current, 1 (a finding) when stale."""
     if is_current():
         print(f"{COPY.relative_to(ROOT)} is current")
-        return 0
+        return EXIT_OK
     if check:
         print(f"{COPY.relative_to(ROOT)} is stale: run `make pack` (python -m cicd pack)")
-        return 1
+        return EXIT_FINDING
     COPY.write_bytes(expected())
     print(f"wrote {COPY.relative_to(ROOT)} from {SOURCE.relative_to(ROOT)}")
-    return 0
+    return EXIT_OK

@@ -1,4 +1,8 @@
-"""Command line: `python -m ops backup|restore|drill|list|connections|smoke` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|list|connections|smoke`.
+
+Exit codes: the repository's one scheme (`infra.exitcodes`), what each means for ops in
+`ops.errors.EXIT_CODES` (docs/reference/exit-codes.md).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,18 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from infra.exitcodes import epilog
 from ops import errors, pgurl, target
 from ops.text import clean, clean_line
 
 MAX_BUDGET_MINUTES = 7 * 24 * 60
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m ops` (docs/reference/ops-cli.md is generated from it)."""
+    parser = argparse.ArgumentParser(prog="python -m ops", epilog=epilog(errors.EXIT_CODES),
+                                     description="Backups of ARA's database to its bucket, restores, restore drills "
+                                                 "and connection checks; the live site's smoke test after a deploy.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -171,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only a real command line may restart the process (the drill does, to drop credentials).
     restart = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
     signal.signal(signal.SIGTERM, _interrupt)
     env = os.environ
@@ -227,10 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except errors.Interrupted as exc:
         _say(f"{name}: interrupted; {pgurl.scrub(exc.message, *hidden)}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _say(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
         detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
         _say(f"{name}: internal error: {pgurl.scrub(detail, *hidden)}", err=True)

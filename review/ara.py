@@ -2,8 +2,9 @@
 imports this repository's program (`infra.config`, `stacks.prstack`).
 
 Every other module of `review/` works on any Pulumi Python program and imports only the
-standard-library leaves `infra.catalog`, `infra.projectfile` and `infra.exitcodes`
-(tests/review/test_boundaries.py holds them to it). What lives here:
+leaves `infra.catalog`, `infra.projectfile` and `infra.exitcodes`, which import the standard
+library only (and PyYAML, for projectfile) (tests/review/test_boundaries.py holds them to it).
+What lives here:
 
 - pull-request stacks `pr-<n>`: a stack without its file is derived as `python -m stacks.prstack`
   writes it, from the program's `stacks/pull_request.yaml`;

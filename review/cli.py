@@ -58,7 +58,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from infra.exitcodes import epilog
 from review.errors import (
+    EXIT_CODES,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_PROGRAM,
@@ -69,8 +71,6 @@ from review.errors import (
 )
 from review.evaluate import HOME
 from review.output import Output
-
-EXIT_CODES_DOC = "docs/reference/exit-codes.md"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,9 +95,7 @@ class _OneStack(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m review", description="Offline plan, policy check, diff and "
                      "dependency graph of this Pulumi program (mock runtime, no cloud access).",
-                     epilog="exit codes: 0 ok, 1 finding (mandatory violation / flagged replacement), "
-                            "2 bad usage or input (config the CLI refuses, a needed answer), "
-                            f"3 program or policy pack failure, 5 internal error, 130 interrupted; see {EXIT_CODES_DOC}")
+                     epilog=epilog(EXIT_CODES))
     sub = parser.add_subparsers(dest="command", required=True, metavar="{plan,check,diff,graph}",
                                 parser_class=_Parser)
 

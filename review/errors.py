@@ -17,8 +17,18 @@ from infra.exitcodes import (
     EXIT_USAGE,
 )
 
-__all__ = ["EXIT_FINDING", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROGRAM", "EXIT_USAGE",
-           "EvaluationError", "InternalError", "UsageError"]
+__all__ = ["EXIT_CODES", "EXIT_FINDING", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROGRAM",
+           "EXIT_USAGE", "EvaluationError", "InternalError", "UsageError"]
+
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_FINDING: "finding (a mandatory policy violation, or diff: a stateful resource deleted or replaced)",
+    EXIT_USAGE: "bad usage or input (config the CLI refuses, a needed --answers entry such as an invoke's)",
+    EXIT_PROGRAM: "the program or the policy pack failed",
+    EXIT_INTERNAL: "internal error (a bug in review: --debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m review` can return means for it (its --help, docs/reference/exit-codes.md)."""
 
 
 class UsageError(Exception):

@@ -158,7 +158,7 @@ def test_a_dump_whose_bytes_changed_in_the_bucket_is_not_restored(
     body[len(body) // 2] ^= 0xFF
     client.put_object(Bucket=s3_bucket, Key=key, Body=bytes(body), Metadata=store.metadata(head))
     refused = run_ops("restore", "--into", fresh_db.url, "--key", key, env=env)
-    assert refused.returncode == 5
+    assert refused.returncode == 1
     assert "do not match the sha256 recorded at backup" in refused.stderr
     assert postgres_server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
                                 role=fresh_db.role, database=fresh_db.name) == "0"
@@ -213,7 +213,7 @@ def test_a_restore_that_fails_at_the_end_leaves_the_target_empty(
     postgres_server.psql("DROP ROLE gone_reader", role=postgres_server.superuser)
 
     failed = run_ops("restore", "--into", fresh_db.url, env=env)
-    assert failed.returncode == 3
+    assert failed.returncode == 4
     assert "pg_restore failed" in failed.stderr and 'role "gone_reader" does not exist' in failed.stderr
     assert postgres_server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
                                 role=fresh_db.role, database=fresh_db.name) == "0"

@@ -213,7 +213,7 @@ def test_a_headers_file_that_is_not_the_output_is_refused_by_name(tmp_path, cont
         run("https://app.appstoagents.com", str(path))
 
 
-def test_the_command_line_exits_0_on_a_good_site_and_5_on_a_broken_one(site, declared):
+def test_the_command_line_exits_0_on_a_good_site_and_1_on_a_broken_one(site, declared):
     state, url = site
     headers, path = declared
     serve(state, headers)
@@ -222,4 +222,4 @@ def test_the_command_line_exits_0_on_a_good_site_and_5_on_a_broken_one(site, dec
     assert good.returncode == 0 and good.stdout.startswith("smoke passed:"), good.stderr
     state.page_status = 503
     bad = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert bad.returncode == errors.EXIT_CHECK and "rollback.md" in bad.stderr
+    assert bad.returncode == errors.EXIT_FINDING and "rollback.md" in bad.stderr

@@ -132,6 +132,26 @@ def test_the_cli_reads_the_exported_state_and_refuses_bad_json(tmp_path):
     assert not (tmp_path / "n.yaml").exists()
 
 
+def test_an_unwritable_out_is_refused_with_2_naming_it(tmp_path, capsys):
+    out = tmp_path / "no-such-dir" / "Pulumi.pr-8.yaml"
+    assert prstack.main(["--number", "8", "--branch", "x", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: cannot write it" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_exits_5_in_one_line_unless_debug(tmp_path, capsys, monkeypatch, debug):
+    def broken(*args):
+        raise AttributeError("no such thing")
+
+    monkeypatch.setattr(prstack, "render", broken)
+    out = tmp_path / "Pulumi.pr-8.yaml"
+    assert prstack.main([*(["--debug"] if debug else []), "--number", "8", "--branch", "x", "--out", str(out)]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("python -m stacks.prstack: internal error:") and not out.exists()
+    assert ("Traceback (most recent call last)" in err) == debug
+
+
 def test_a_missing_template_is_named(tmp_path):
     program = _copy_program(tmp_path)
     (program / prstack.TEMPLATE).unlink()
