@@ -10,6 +10,8 @@
 - docs/reference/exit-codes.md, review-cli.md, ops-cli.md: the one exit-code scheme (`infra.exitcodes`)
   and what it means for each command, and the options of `python -m review` and `python -m ops` read
   off their argparse parsers (docs/gen_cli.py).
+- docs/reference/workflow-credentials.md: each workflow's triggers and concurrency, and each job's
+  environment, token permissions, secrets and variables (docs/gen_workflows.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT / "policies"))  # the engine runs the pack with its 
 sys.path.insert(0, str(ROOT / "docs"))  # gen_cli beside this file (already there when run as a script)
 
 import gen_cli  # noqa: E402
+import gen_workflows  # noqa: E402
 from infra import projectfile  # noqa: E402
 
 
@@ -83,7 +86,7 @@ def config_page() -> str:
     lines = [GENERATED.format(source="Pulumi.yaml and the stack files"), "", "# Config keys", "",
              f"Every key the program reads, as `Pulumi.yaml` declares it (namespace `{project}:`). A key without a "
              "default must be set in each stack; `secret` keys only with `pulumi config set --secret`. Values "
-             "are checked before any resource is declared (`infra/config.py`).", ""]
+             "are checked before any resource is declared (`infra/config/`).", ""]
     for group, keys in config_groups(projectfile.read_text(ROOT / projectfile.PROJECT_FILE)):
         lines += [f"## {group}", "", "| key | type | default | prod | preview | description |",
                   "|---|---|---|---|---|---|"]
@@ -148,7 +151,8 @@ def policies_page() -> str:
     return "\n".join(lines)
 
 
-PAGES = {"config.md": config_page, "policies.md": policies_page, **gen_cli.pages(GENERATED)}
+PAGES = {"config.md": config_page, "policies.md": policies_page, **gen_cli.pages(GENERATED),
+         "workflow-credentials.md": lambda: gen_workflows.page(ROOT)}
 
 
 def stale(pages: Mapping[str, str]) -> list[str]:
