@@ -75,7 +75,7 @@ pack:
 bench: venv
 	$(PY) bench/bench_check.py
 
-# The hash-pinned installs of the credentialed workflow jobs (README "Pinned tools").
+# The hash-pinned installs of the credentialed workflow jobs (docs/tutorials/first-deployment.md, "Pinned tools").
 lock: venv
 	$(PY) -m cicd lock
 

@@ -1,6 +1,6 @@
 """Hash-pinned requirement locks for the jobs that hold credentials, made with pip's own resolver.
 
-`python -m cicd lock` (README "Pinned tools") resolves each requirements file with
+`python -m cicd lock` (docs/tutorials/first-deployment.md, "Pinned tools") resolves each requirements file with
 `pip install --dry-run --ignore-installed --report` against the package index pip uses by default
 (every local pip configuration is switched off, PIP_CONFIG_FILE=os.devnull, so a local mirror or
 wheel directory cannot put its own files' hashes into a lock), for the runners of those jobs:

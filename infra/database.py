@@ -55,7 +55,9 @@ class DatabaseArgs:
     host: str
     """Managed server host; required."""
     admin_user: str
-    """Admin role the provider connects as (CREATEDB, CREATEROLE; see README for extensions); required."""
+    """Admin role the provider connects as (CREATEDB, CREATEROLE); required.
+
+    Which extensions it must be able to create: docs/explanation/database-design.md."""
     admin_password: pulumi.Input[str]
     """Admin password (secret); required."""
     database_name: str

@@ -21,7 +21,7 @@ in https://vercel.com/docs/query/monitoring/monitoring-reference). Check them on
 
 Not declarable here: Web Analytics and Speed Insights (no resource or argument in the provider),
 and the database-connections alert (no provider for it): `python -m ops connections` runs hourly
-in .github/workflows/db-connections.yml instead (README, "Monitoring").
+in .github/workflows/db-connections.yml instead (docs/explanation/monitoring.md).
 """
 
 from __future__ import annotations

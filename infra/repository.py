@@ -8,7 +8,7 @@ branch only), the environments only that branch may use, and the backup job's en
 its secrets and variables taken from the stack's own outputs, never copied by hand.
 
 Provider: pulumi-github (integrations/github), configured with the repository's owner; its token
-comes from GITHUB_TOKEN, which must be allowed to administer the repository (README "CI/CD").
+comes from GITHUB_TOKEN, which must be allowed to administer the repository (docs/how-to/repository-guardrails.md).
 """
 
 from __future__ import annotations

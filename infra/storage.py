@@ -68,7 +68,8 @@ def permission_group_id(results: Sequence[object], name: str) -> str:
         found = ", ".join(sorted(str(getattr(r, "name", "?")) for r in results)) or "none"
         raise PermissionGroupNotFound(
             f"Cloudflare permission group {name!r} not found (scope {R2_BUCKET_SCOPE}; the lookup returned: {found}). "
-            "The deploying token needs 'Account API Tokens Read'; see README, 'Before the first up'."
+            "The deploying token needs 'Account API Tokens Read'; see docs/tutorials/first-deployment.md, "
+            "'Before the first up'."
         )
     return ids[0]
 
@@ -190,7 +191,7 @@ class ObjectStorage(pulumi.ComponentResource):
         # it, and turns it off on a bucket adopted with it on. It does not watch it: the
         # provider's Read and Delete are empty (internal/services/r2_managed_domain/resource.go:
         # 148-154), so switching r2.dev on in the dashboard shows in no refresh or preview.
-        # README ("Drift this program cannot see") says how to check it.
+        # docs/explanation/limits.md ("Drift this program cannot see") says how to check it.
         for role, bucket in (("reports", reports), ("backups", backups)):
             cloudflare.R2ManagedDomain(
                 f"{name}-{role}-r2dev",

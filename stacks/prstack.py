@@ -147,7 +147,8 @@ def secrets_settings(state: Mapping[str, Any], where: str) -> dict[str, str]:
     if kind == "service":
         return {}
     raise PullRequestStackError(f"{where}: secrets provider {kind!r} is not restored by this tool; use the "
-                                "passphrase provider or the Pulumi Cloud for pull-request stacks (README \"CI/CD\")")
+                                "passphrase provider or the Pulumi Cloud for pull-request stacks "
+                                "(docs/how-to/pull-request-stacks.md)")
 
 
 def render(number: int, branch: str, program_dir: Path, secrets: Mapping[str, str] | None = None) -> str:

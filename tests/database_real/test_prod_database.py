@@ -235,7 +235,7 @@ def test_app_timeouts_are_in_effect_as_role_defaults(postgres_server: PostgresSe
         role=app, database=db,
     )
     assert settings == "idle_in_transaction_session_timeout=60000:user statement_timeout=30000:user"
-    # A default, not a limit: the app may lift it for its own session (README, "Database").
+    # A default, not a limit: the app may lift it for its own session (docs/explanation/database-design.md).
     assert postgres_server.psql("SET statement_timeout = 0; SHOW statement_timeout", role=app, database=db) == "0"
 
 
