@@ -451,7 +451,7 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     by = severity_counts(reports)
     lines += ["", "result: " + ("PASS (no mandatory violations)" if ok(reports)
                                else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")
-              + f"; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
+              + "; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra import catalog
-from review.wire import UNKNOWN
 from review import manifest as mf
 from review.check import StackReport, Violation
+from review.wire import UNKNOWN
 
 POLICY = "stacks-disallow-shared-secret-values"
 DESCRIPTION = ("The preview stack must not reuse a secret value of the production stack "

@@ -217,7 +217,7 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
 def _json_pair(old: Any, new: Any) -> tuple[Any, Any] | None:
     """Both sides as parsed JSON objects or arrays when both are such strings (a token's policy
     resources, a file of JSON), so their change is shown by key rather than as one long string."""
-    if not (isinstance(old, str) and isinstance(new, str)) or not old[:1] in "{[" or not new[:1] in "{[":
+    if not (isinstance(old, str) and isinstance(new, str)) or old[:1] not in "{[" or new[:1] not in "{[":
         return None
     try:
         a, b = json.loads(old), json.loads(new)

@@ -252,6 +252,7 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, pr
     `on_register(resource)` sees each registration as it arrives (check streams them to the pack).
     """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
+
     from review import capture  # noqa: PLC0415
 
     started = time.perf_counter()

@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from review import manifest as mf
-from review import render
-from review import wire
+from review import render, wire
 
 
 @dataclass

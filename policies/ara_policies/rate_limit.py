@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Optional
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,
@@ -76,7 +75,7 @@ def group_covers(group, api_path: str) -> bool:
     return all(condition_covers(c, api_path) for c in conditions)
 
 
-def rule_problem(rule, api_path: str) -> Optional[str]:
+def rule_problem(rule, api_path: str) -> str | None:
     """Why an active rate_limit rule does not limit the whole API path (a label), or None."""
     limit = as_number(peek(rule, "action", "rateLimit", "limit"))
     window = as_number(peek(rule, "action", "rateLimit", "window"))

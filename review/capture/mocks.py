@@ -29,7 +29,6 @@ from pulumi.runtime import settings as _settings
 
 from infra import catalog
 
-
 # Answers for the invokes the program makes. Values are placeholders shaped like the
 # real provider's answers; the engine-side names are camelCase.
 MOCK_VERCEL_CNAME_SUFFIX = "vercel-dns-017.com"

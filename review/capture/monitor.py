@@ -29,8 +29,8 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as _mocks
-from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime import settings as _settings
+from pulumi.runtime.proto import resource_pb2
 
 from review.capture import state as _state
 from review.capture.model import CapturedResource

@@ -20,6 +20,7 @@ from review.capture.model import Capture, CapturedResource
 from review.capture.monitor import RecordingMonitor
 from review.wire import STACK_TYPE
 
+
 def start(
     *,
     project: str = catalog.PROJECT_NAME,

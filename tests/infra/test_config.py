@@ -7,7 +7,6 @@ import json
 import os
 import runpy
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pulumi
@@ -482,7 +481,7 @@ BAD_SECRETS = {
     "trailing newline": ("openaiApiKey", f"sk-proj-{CANARY}\n"),
     "control character": ("dbAdminPassword", f"{CANARY}\x07"),
     "JWT key that is not a PEM": ("clerkJwtKey", CANARY),
-    "PEM of a private key": ("clerkJwtKey", f"-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
+    "PEM of a private key": ("clerkJwtKey", "-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
     "DSN without key or project": ("sentryDsn", "https://"),
     "DSN over http": ("sentryDsn", f"http://{CANARY}@o0.ingest.sentry.io/1"),
     "Redis URL without TLS": ("upstashRedisUrl", f"redis://default:{CANARY}@eu1.upstash.io:6379"),

@@ -5,8 +5,8 @@ import pulumi
 import pytest
 
 from infra import catalog
-from review import wire
 from infra.database import Database, DatabaseArgs
+from review import wire
 from tests.support import run_component
 
 ELEVATED = ("superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity")

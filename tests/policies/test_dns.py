@@ -1,9 +1,9 @@
 """dns.py: Cloudflare records pointing at Vercel are DNS-only unless Cloudflare Access needs the proxy (STACK)."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import dns
+from infra import catalog
 
 from .conftest import UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, run_stack
 

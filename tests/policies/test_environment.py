@@ -1,9 +1,9 @@
 """environment.py: sensitivity (remediated), public prefixes, development, TLS, prod/preview reuse."""
 
 import pytest
-from infra import catalog, projectfile
 
 from ara_policies import environment as ev
+from infra import catalog, projectfile
 
 from .conftest import (
     PLANTED,

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from infra import catalog
 
 PACK_SOURCES = sorted((Path(__file__).resolve().parents[2] / "policies" / "ara_policies").glob("*.py"))

@@ -1,9 +1,9 @@
 """security_headers.py: security headers on ProjectRoute, CSP/HSTS parsing mirroring the Observatory."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import security_headers as hd
+from infra import catalog
 
 from .conftest import UNKNOWN_BOOL, UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack
 

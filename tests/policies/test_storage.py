@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from infra import catalog
 
 from ara_policies import storage
+from infra import catalog
 
 from .conftest import (
     PLANTED,

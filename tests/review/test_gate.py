@@ -265,7 +265,8 @@ def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
 
 @pytest.fixture(scope="module")
 def prod_manifest() -> dict:
-    from review import evaluate, manifest as mf
+    from review import evaluate
+    from review import manifest as mf
 
     return mf.build(evaluate.evaluate(evaluate.load_source("prod", ROOT, offline_secrets())).capture)
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from stacks import prstack
 from review import evaluate as ev
+from stacks import prstack
 from tests.review.test_cli import assert_no_secrets
 from tests.review.test_cli_helpers import copy_program, run
 from tests.support import ROOT, offline_secrets
