@@ -44,7 +44,8 @@ def database_url(user: pulumi.Input[str], password: pulumi.Input[str], host: str
                  database: pulumi.Input[str], sslmode: str) -> pulumi.Output[str]:
     """A libpq URL that refuses to connect without TLS; always a secret."""
     return pulumi.Output.secret(
-        pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode={5}", user, password, host, port, database, sslmode)
+        pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode={5}",
+                             user, password, host, port, database, sslmode)
     )
 
 

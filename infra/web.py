@@ -112,9 +112,10 @@ class WebProject(pulumi.ComponentResource):
 
     @staticmethod
     def _skew_protection(args: WebProjectArgs) -> dict[str, object]:
-        """Skew Protection, and the system variables it works through (VERCEL_DEPLOYMENT_ID, VERCEL_SKEW_PROTECTION_ENABLED:
-        "Ensure your project has the Automatically expose system environment variables setting enabled",
-        vercel.com/docs/skew-protection). Off declares neither, so existing settings stay as they are."""
+        """Skew Protection, and the system variables it works through (VERCEL_DEPLOYMENT_ID,
+        VERCEL_SKEW_PROTECTION_ENABLED: "Ensure your project has the Automatically expose system
+        environment variables setting enabled", vercel.com/docs/skew-protection). Off declares
+        neither, so existing settings stay as they are."""
         if args.skew_protection == "off":
             return {}
         return {"skew_protection": args.skew_protection, "automatically_expose_system_environment_variables": True}

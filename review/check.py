@@ -474,9 +474,9 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     groups = _grouped(reports)
     sections = []
     if groups:
-        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | {render.md_escape(v.stack)} | "
-                f"{render.md_code(v.name)} | {render.md_escape(v.where)} | {render.md_escape(v.problem)} | "
-                f"{render.md_escape(v.fix)} |"
+        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | "
+                f"{render.md_escape(v.stack)} | {render.md_code(v.name)} | {render.md_escape(v.where)} | "
+                f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |"
                 for (level, policy), items in groups.items() for v in items]
         sections.append(render.Section(
             f"Violations ({len(rows)})", rows, open=True,

@@ -111,7 +111,8 @@ def _fix(env_key: str, preview_stack: str, production_stack: str) -> str:
     if spec is None:
         return f"set a distinct value of {env_key} for the {preview_stack} stack"
     if spec.source is catalog.Source.SECRET_CONFIG:
-        return f"set a distinct value for the preview stack: pulumi config set --secret -s {preview_stack} {spec.origin}"
+        return ("set a distinct value for the preview stack: "
+                f"pulumi config set --secret -s {preview_stack} {spec.origin}")
     if spec.source is catalog.Source.GENERATED:
         return (f"let the {preview_stack} stack generate its own {spec.origin} (its GeneratedKeys), "
                 f"not a value copied from {production_stack}")

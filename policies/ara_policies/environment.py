@@ -206,7 +206,8 @@ DISALLOW_PUBLIC_SECRETS = resource_policy(
 def _check_development(args, cfg, report) -> None:
     for entry in env_entries(args.resource_type, args.props):
         key = str(get(entry.container, "key", default=""))
-        if key and is_secret(key, cfg, peek(entry.container, "value")) and catalog.TARGET_DEVELOPMENT in targets_of(entry):
+        if (key and is_secret(key, cfg, peek(entry.container, "value"))
+                and catalog.TARGET_DEVELOPMENT in targets_of(entry)):
             report(violation(who(args.resource_type, args.name, key, entry.where),
                              "is a secret that targets development, so `vercel env pull` copies it to "
                              "laptops.",

@@ -218,7 +218,8 @@ REQUIRE_CSP_BYPASS_DIRECTIVES = resource_policy(
     types=_ROUTE,
     check=_check_csp_directives,
     config=PolicyConfigSchema(properties={
-        "requiredDirectives": string_list("CSP directives every enforcing policy set must declare.", list(_BYPASS_DIRECTIVES)),
+        "requiredDirectives": string_list("CSP directives every enforcing policy set must declare.",
+                                          list(_BYPASS_DIRECTIVES)),
     }),
     url=_OWASP,
 )
@@ -410,7 +411,8 @@ REQUIRE_CROSS_ORIGIN_POLICIES = resource_policy(
             "default": ["same-origin", "same-origin-allow-popups", "noopener-allow-popups"],
             "description": "Accepted Cross-Origin-Opener-Policy values.",
         },
-        "allowedResourcePolicies": string_list("Accepted Cross-Origin-Resource-Policy values.", ["same-origin", "same-site"]),
+        "allowedResourcePolicies": string_list("Accepted Cross-Origin-Resource-Policy values.",
+                                               ["same-origin", "same-site"]),
     }),
     url=_OWASP,
 )

@@ -149,7 +149,8 @@ class RecordingMonitor(_mocks.MockMonitor):
                 # then marks secret (a new RandomPassword's `result` is a secret unknown).
                 outputs.fields[name].string_value = UNKNOWN
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=outputs)
-        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, rid or "", json_format.MessageToDict(outputs))
+        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, rid or "",
+                                                                      json_format.MessageToDict(outputs))
         return self._answered(response, request)
 
     def _answered(self, response: Any, request: Any) -> Any:

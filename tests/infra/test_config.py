@@ -468,7 +468,7 @@ def test_a_foreign_namespace_key_names_the_project_key_it_resembles():
 
 def test_pull_request_stacks_never_read_the_app_secrets_the_cli_makes_the_workflow_set():
     # The workflow sets a stand-in for each (stacks.prstack.UNREAD_SECRET_VALUE): never shape-checked.
-    from stacks import prstack  # noqa: PLC0415
+    from stacks import prstack
 
     stand_ins = {config.config_key(name): prstack.UNREAD_SECRET_VALUE for name in config.PR_UNREAD_SECRETS}
     capture = run_pull_request(8, "feature/y", stand_ins)

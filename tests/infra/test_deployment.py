@@ -3,6 +3,7 @@
 import hashlib
 import json
 import shutil
+import threading
 
 import pulumi
 import pytest
@@ -84,8 +85,6 @@ def test_rerender_removes_files_deleted_from_the_app(app, tmp_path):
 
 def test_renders_of_the_same_bundle_at_once_never_show_a_missing_or_partial_file(app, tmp_path):
     # Two runs of the program (two test workers, two terminals) render the same bundle directory.
-    import threading  # noqa: PLC0415
-
     out, stop, seen = tmp_path / "bundle", threading.Event(), []
     render_bundle(app, out, HEADERS)
     expected = _relative_files(out)

@@ -96,7 +96,8 @@ def test_legacy_access_application_type_counts_too():
 
 
 def test_relative_record_name_matches_access_hostname_in_the_same_zone():
-    check(record(proxied=True, name="app"), others=[access_app(domain="app.example.com", zoneId="zone_1")]).assert_clean()
+    check(record(proxied=True, name="app"),
+          others=[access_app(domain="app.example.com", zoneId="zone_1")]).assert_clean()
     out = check(record(proxied=True, name="app"), others=[access_app(domain="app.example.com", zoneId="zone_2")])
     assert len(out.messages) == 1
 
