@@ -260,7 +260,7 @@ def _whole(path: str, old: Any, new: Any) -> list[Change]:
 
 _OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "deletedWith", "ignoreChanges",
                 "replaceOnChanges", "customTimeouts", "parent")
-_OPTION_DEFAULTS = {"replaceOnChanges": [], "customTimeouts": {}}
+_OPTION_DEFAULTS: dict[str, Any] = {"replaceOnChanges": [], "customTimeouts": {}}
 """What an option reads as in a manifest written before the option was recorded."""
 
 
@@ -590,8 +590,9 @@ def markdown(res: DiffResult) -> str:
              "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed "
                  f"({len(res.replaced)} replaced) · {len(res.renamed)} renamed with alias · "
                  f"**{len(res.flags)} flagged**", ""]
-    if config_note(res):
-        lines += [render.md_escape(config_note(res)), ""]
+    note = config_note(res)
+    if note:
+        lines += [render.md_escape(note), ""]
     if res.flags:
         lines += ["| ⚠️ stateful | resource | why |", "|---|---|---|"]
         for f in res.flags:

@@ -314,17 +314,18 @@ def _placeholder_hint(exc: BaseException, source: Source) -> str:
 
 def _frames_hold(exc: BaseException, value: str) -> bool:
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if value in str(exc):
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if value in str(current):
             return True
-        tb = exc.__traceback__
+        tb = current.__traceback__
         while tb is not None:
             for local in tb.tb_frame.f_locals.values():
                 if isinstance(local, str) and value in local:
                     return True
             tb = tb.tb_next
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
     return False
 
 
@@ -337,9 +338,9 @@ def _config_reads() -> Iterator[set[str]]:
     read: set[str] = set()
     original = sdk_config.get_config
 
-    def recording(key: str) -> Any:
-        read.add(key)
-        return original(key)
+    def recording(k: str) -> Any:  # the parameter named as get_config's own
+        read.add(k)
+        return original(k)
 
     sdk_config.get_config = recording
     try:
@@ -381,11 +382,12 @@ def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
     """`exc` or the first exception of `kind` in its cause/context chain."""
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 

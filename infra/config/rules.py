@@ -210,7 +210,8 @@ def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterabl
             continue
         if namespace in namespaces:
             continue
-        meant = name if name in declared else (difflib.get_close_matches(name, declared, n=1) or [None])[0]
+        close = difflib.get_close_matches(name, declared, n=1)
+        meant = name if name in declared else (close[0] if close else None)
         if _normalised(namespace) == _normalised(project) or \
                 difflib.SequenceMatcher(None, namespace, project).ratio() >= 0.8:
             problems.append(f"{full}: namespace {namespace!r} is not this project's; "

@@ -78,7 +78,7 @@ def parse_hsts(value: str) -> dict | None:
     """{'max_age', 'include_subdomains', 'preload'}, or None when invalid."""
     if "," in value:
         return None  # set more than once
-    result = {"max_age": None, "include_subdomains": False, "preload": False}
+    result: dict[str, int | bool | None] = {"max_age": None, "include_subdomains": False, "preload": False}
     for part in value.split(";"):
         name, _, arg = part.strip().partition("=")
         name = name.strip().lower()
