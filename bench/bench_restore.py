@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ops.conftest import backup_env, make_source, make_target, run_ops  # noqa: E402
-from tests.realservers.postgres import start_postgres  # noqa: E402
-from tests.realservers.s3 import running_s3  # noqa: E402
+from tests.ops.conftest import backup_env, make_source, make_target, run_ops  # noqa: E402 - after the sys.path entry above
+from tests.realservers.postgres import start_postgres  # noqa: E402 - after the sys.path entry above
+from tests.realservers.s3 import running_s3  # noqa: E402 - after the sys.path entry above
 
 DRILL = re.compile(r"drill timing: download (?P<download>[\d.]+) s, server (?P<setup>[\d.]+) s, restore "
                    r"(?P<restore>[\d.]+) s .*?checks "

@@ -32,7 +32,7 @@ from typing import Any
 # Imported here, not in the threads: while the main thread evaluates another program directory,
 # `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
 from infra import catalog
-from review import ara, packrun, render, wire
+from review import ara, packrun, provenance, render, wire
 from review.errors import EvaluationError, UsageError
 from review.evaluate import Source
 
@@ -374,8 +374,6 @@ def locate_all(reports: Sequence[StackReport], evaluations: Sequence[Any]) -> No
 
 def _locate(violation: Violation, resource: Any, source: Source) -> None:
     """Where the resource was declared, and the config keys its named properties carry."""
-    from review import provenance  # noqa: PLC0415
-
     found = provenance.locations(resource, source.program_dir)
     if found:
         violation.location, violation.trace = str(found[0]), [str(loc) for loc in found[1:]]

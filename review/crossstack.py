@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra import catalog
+from infra import catalog, projectfile
 from review import manifest as mf
 from review.check import StackReport, Violation
 from review.wire import UNKNOWN
@@ -160,8 +160,6 @@ def compare(captures: Sequence[Any], shared_values: Iterable[str] = ()) -> Cross
 
 def shared_values(sources: Sequence[Any], overrides: dict[str, Any]) -> set[str]:
     """The values a `check` run gives every stack: secret placeholders and `--config` overrides."""
-    from infra import projectfile  # noqa: PLC0415
-
     out = {v for s in sources for v in s.placeholders.values()}
     out |= {projectfile.as_config_string(v) for v in overrides.values()}
     return out

@@ -21,6 +21,7 @@ known secret values are scrubbed from them.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -205,8 +206,8 @@ def isolated_imports(program_dir: Path) -> Iterator[None]:
 
 def load_answers(path: str | os.PathLike[str] | None) -> Any:
     """The `--answers FILE` (see `review.capture.mocks`), validated; no file gives empty answers."""
-    from review import wire  # noqa: PLC0415
-    from review.capture import Answers  # noqa: PLC0415
+    from review import wire  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
+    from review.capture import Answers  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     if not path:
         return Answers()
@@ -253,7 +254,7 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, pr
     """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
 
-    from review import capture  # noqa: PLC0415
+    from review import capture  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     started = time.perf_counter()
     main = str(source.main)
@@ -284,7 +285,7 @@ def _failure(exc: Exception, source: Source) -> Exception:
     """The error a failed run is reported as: a needed answer is the user's input (exit 2), any
     other failure the program's (exit 3); with where it failed, and a hint when it may have
     failed on a placeholder of a secret."""
-    from review import capture  # noqa: PLC0415
+    from review import capture  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     where = _program_frame(exc, source.program_dir)
     at = f"\n  at {where}" if where else ""
@@ -333,7 +334,7 @@ def _frames_hold(exc: BaseException, value: str) -> bool:
 def _config_reads() -> Iterator[set[str]]:
     """Record the config keys the program reads through `pulumi.Config` (`pulumi/config.py` calls
     `get_config` for each)."""
-    import pulumi.config as sdk_config  # noqa: PLC0415
+    import pulumi.config as sdk_config  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     read: set[str] = set()
     original = sdk_config.get_config
@@ -351,8 +352,6 @@ def _config_reads() -> Iterator[set[str]]:
 
 def _provider_namespace(namespace: str, capture: Any) -> bool:
     """A namespace a provider reads: the CLI's own, a package the run used, or an installed provider SDK."""
-    import importlib.util  # noqa: PLC0415
-
     if namespace == "pulumi" or any(r.type == f"pulumi:providers:{namespace}" for r in capture.resources):
         return True
     module = namespace.replace("-", "_")
@@ -363,8 +362,6 @@ def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
     """Keys the stack sets that nothing reads: undeclared in the project's namespace, or under a
     namespace that is neither the project's nor a provider's. The CLI passes them through and the
     program runs without them (a stack file's `ara:hstsPreload` leaves `demo:hstsPreload` unset)."""
-    from infra import projectfile  # noqa: PLC0415
-
     declared = {k if ":" in k else f"{source.project}:{k}" for k in projectfile.declarations(source.program_dir)}
     out = []
     for key in source.given:
@@ -409,7 +406,7 @@ def _program_frame(exc: BaseException, program_dir: Path) -> str:
 
 def scrub_message(text: str, source: Source) -> str:
     """`text` without any secret the run was given (placeholders and given values, escaped forms too)."""
-    from review.render import Scrubber  # noqa: PLC0415
+    from review.render import Scrubber  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     public = {v for k, v in source.values.items() if k not in source.secret_keys}
     given = {source.values[k] for k in source.secret_keys if k in source.values}

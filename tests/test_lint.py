@@ -8,9 +8,11 @@ checks nothing fails too, and the files each run covers are compared with the re
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,25 @@ def test_mypy_checks_all_of_the_product_code_and_finds_nothing() -> None:
     assert int(checked.group(1)) == len(product), (checked.group(0), f"{len(product)} product files")
     for run, result in zip(MYPY, (main, pack_entry), strict=True):
         assert result.returncode == 0, f"`{' '.join(run)}` (`make lint`) found:\n{result.stdout}{result.stderr}"
+
+
+_SUPPRESSION = re.compile(r"#\s*(?:noqa:\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*"
+                          r"|type:\s*ignore\[[a-z-]+(?:\s*,\s*[a-z-]+)*\])(?P<reason>.*)")
+
+
+def test_every_noqa_and_type_ignore_names_its_codes_and_says_why() -> None:
+    # ruff (PGH004) and mypy (ignore-without-code) refuse a suppression without codes; a reason is this
+    # repository's rule: `# noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up`.
+    bare = []
+    for path in sorted(_tracked_python(".")):
+        tokens = tokenize.generate_tokens(io.StringIO((ROOT / path).read_text()).readline)
+        for token in tokens:
+            if token.type != tokenize.COMMENT or not re.search(r"noqa|type:\s*ignore", token.string):
+                continue
+            found = _SUPPRESSION.search(token.string)
+            if not found or not re.search(r"[A-Za-z]{2,}", found.group("reason")):
+                bare.append(f"{path}:{token.start[0]}: {token.string}")
+    assert not bare, "a suppression without its codes or a reason:\n" + "\n".join(bare)
 
 
 def test_each_tool_reports_a_broken_file(tmp_path: Path) -> None:

@@ -247,8 +247,11 @@ def _branch_or_empty(v: str) -> str | None:
 
 def _no_duplicates(values: tuple[str, ...]) -> str | None:
     seen: set[str] = set()
-    twice = [v for v in values if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
-    return f"lists {show(twice[0])} more than once" if twice else None
+    for v in values:
+        if v in seen:
+            return f"lists {show(v)} more than once"
+        seen.add(v)
+    return None
 
 
 def _control_characters(value: str, *, allow_newlines: bool = False) -> bool:

@@ -284,10 +284,11 @@ def resource_policy(*, name: str, description: str, level: EnforcementLevel, sev
                 return None
             return fix(args, settings(args, config))
 
+    # pulumi_policy annotates remediate as returning an awaitable; its runtime takes a plain mapping
+    # too (policy.py awaits the result only when isawaitable()).
     policy = ResourceValidationPolicy(
-        # pulumi_policy annotates remediate as returning an awaitable; its runtime takes a plain mapping
-        # too (policy.py awaits the result only when isawaitable()).
-        name=name, description=description, validate=validate, remediate=remediate,  # type: ignore[arg-type]
+        name=name, description=description, validate=validate,
+        remediate=remediate,  # type: ignore[arg-type]  # a plain mapping: see above
         enforcement_level=level, config_schema=config, severity=severity,
         remediation_steps=remediation_steps, url=url, tags=tags)
     policy.resource_types = wanted  # type: ignore[attr-defined]  # for tests and docs

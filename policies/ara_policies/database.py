@@ -351,7 +351,7 @@ def _check_headroom(args, cfg, report) -> None:
         if unlimited:
             report(violation(who, f"has a connection limit, but {', '.join(unlimited)} may connect without one and can "
                                   "take every connection.", "give those roles a connectionLimit."), db.urn)
-        elif limit < sum(limits) + minimum:  # type: ignore[arg-type]
+        elif limit < sum(n for n in limits if n is not None) + minimum:  # all of them, none unlimited
             report(violation(who, f"leaves fewer than {minimum} connections beyond the limits of the roles that may "
                                   "connect, so at their peak the provider's admin (pulumi up/refresh), a backup job "
                                   "or monitoring is refused.",

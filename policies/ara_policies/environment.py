@@ -141,7 +141,7 @@ def _fix_sensitive(args, cfg) -> Mapping[str, Any] | None:
     found = _unsensitive_secrets(args, cfg)
     for entry, _ in found:
         # Mutate through the runtime proxy: it keeps secret-wrapped values secret on the way out.
-        entry.container["sensitive"] = True  # type: ignore[index]
+        entry.container["sensitive"] = True  # type: ignore[index]  # a mutable proxy, typed Mapping for the rules
     return args.props if found else None
 
 

@@ -145,7 +145,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
             if not file.is_file() or _is_ignored(rel, ignored):
                 continue
             data = file.read_bytes()
-            files[f"{path.rstrip('/')}/{rel}"] = f"{len(data)}~{hashlib.sha1(data).hexdigest()}"  # noqa: S324
+            files[f"{path.rstrip('/')}/{rel}"] = f"{len(data)}~{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
         return {"id": path, "path": path, "files": files}
 
 

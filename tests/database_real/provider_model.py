@@ -217,7 +217,7 @@ class Session:
     def exec(self, statement: str, params: Iterable[Any] | None = None) -> None:
         self.record.statements.append(statement)
         try:
-            self.conn.execute(sql.SQL(statement), params)  # type: ignore[arg-type]
+            self.conn.execute(sql.SQL(statement), params)  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {statement}: {exc.diag.message_primary or exc}") from exc
 
@@ -228,13 +228,13 @@ class Session:
     def row(self, query: str, params: Iterable[Any] | None = None) -> tuple[Any, ...] | None:
         """database/sql `QueryRow`: the first row the server sends, in its order."""
         try:
-            return self.conn.execute(sql.SQL(query), params).fetchone()  # type: ignore[arg-type]
+            return self.conn.execute(sql.SQL(query), params).fetchone()  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {exc.diag.message_primary or exc}") from exc
 
     def rows(self, query: str, params: Iterable[Any] | None = None) -> list[tuple[Any, ...]]:
         try:
-            return self.conn.execute(sql.SQL(query), params).fetchall()  # type: ignore[arg-type]
+            return self.conn.execute(sql.SQL(query), params).fetchall()  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {exc.diag.message_primary or exc}") from exc
 

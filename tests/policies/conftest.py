@@ -28,16 +28,16 @@ PACK_DIR = REPO_ROOT / "policies"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (  # noqa: E402 - after the pack directory joins sys.path
     PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     StackValidationArgs,
 )
-from pulumi_policy.deserialize import deserialize_properties, serialize_properties  # noqa: E402
-from pulumi_policy.policy import _NotApplicableError  # noqa: E402
-from pulumi_policy.proxy import (  # noqa: E402
+from pulumi_policy.deserialize import deserialize_properties, serialize_properties  # noqa: E402 - after the pack directory joins sys.path
+from pulumi_policy.policy import _NotApplicableError  # noqa: E402 - after the pack directory joins sys.path
+from pulumi_policy.proxy import (  # noqa: E402 - after the pack directory joins sys.path
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
@@ -47,7 +47,7 @@ from pulumi_policy.proxy import (  # noqa: E402
     unknown_checking_proxy,
 )
 
-import ara_policies  # noqa: E402
+import ara_policies  # noqa: E402 - after the pack directory joins sys.path
 
 ALL_POLICIES = ara_policies.ALL_POLICIES
 STACK = "test"

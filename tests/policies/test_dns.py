@@ -33,8 +33,8 @@ def test_dns_policy_metadata():
 
 def test_access_application_type_tokens_are_the_sdks():
     import pulumi_cloudflare
-    assert pulumi_cloudflare.ZeroTrustAccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION  # type: ignore[attr-defined]
-    assert pulumi_cloudflare.AccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION_LEGACY  # type: ignore[attr-defined]
+    assert pulumi_cloudflare.ZeroTrustAccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION  # type: ignore[attr-defined]  # set by the SDK
+    assert pulumi_cloudflare.AccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION_LEGACY  # type: ignore[attr-defined]  # set by the SDK
 
 
 @pytest.mark.parametrize("content,type_", [
