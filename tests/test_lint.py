@@ -95,13 +95,13 @@ _SUPPRESSION = re.compile(r"#\s*(?:noqa:\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*"
 
 
 def test_every_noqa_and_type_ignore_names_its_codes_and_says_why() -> None:
-    # ruff (PGH004) and mypy (ignore-without-code) refuse a suppression without codes; a reason is this
-    # repository's rule: `# noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up`.
+    # ruff (PGH004) and mypy (ignore-without-code) refuse a suppression without codes; a reason after
+    # them is this repository's rule, as in `noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up`.
     bare = []
     for path in sorted(_tracked_python(".")):
         tokens = tokenize.generate_tokens(io.StringIO((ROOT / path).read_text()).readline)
         for token in tokens:
-            if token.type != tokenize.COMMENT or not re.search(r"noqa|type:\s*ignore", token.string):
+            if token.type != tokenize.COMMENT or not re.search(r"#\s*(?:noqa|type:\s*ignore)", token.string):
                 continue
             found = _SUPPRESSION.search(token.string)
             if not found or not re.search(r"[A-Za-z]{2,}", found.group("reason")):
