@@ -30,17 +30,16 @@ _OWASP_GROUPS = ("xss", "sqli", "rce", "lfi", "rfi", "sd", "ma", "gen", "sf")
 def managed_rulesets(mode: str, owasp: bool) -> vercel.FirewallConfigManagedRulesetsArgs:
     """Bot protection and AI-bot rules (every plan), OWASP core rules when `owasp` (Enterprise)."""
     bot, ai, crs = _MANAGED_ACTIONS[mode]
-    rulesets: dict[str, object] = {
-        "bot_protection": vercel.FirewallConfigManagedRulesetsBotProtectionArgs(active=True, action=bot),
-        "ai_bots": vercel.FirewallConfigManagedRulesetsAiBotsArgs(active=True, action=ai),
-    }
-    if owasp:
-        rulesets["owasp"] = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
-            group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(
-                active=True, action=crs)
-            for group in _OWASP_GROUPS
-        })
-    return vercel.FirewallConfigManagedRulesetsArgs(**rulesets)
+    core_rules = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
+        group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(
+            active=True, action=crs)
+        for group in _OWASP_GROUPS
+    }) if owasp else None
+    return vercel.FirewallConfigManagedRulesetsArgs(
+        bot_protection=vercel.FirewallConfigManagedRulesetsBotProtectionArgs(active=True, action=bot),
+        ai_bots=vercel.FirewallConfigManagedRulesetsAiBotsArgs(active=True, action=ai),
+        owasp=core_rules,  # None: not set, as if left out
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

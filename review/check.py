@@ -32,7 +32,7 @@ from typing import Any
 # Imported here, not in the threads: while the main thread evaluates another program directory,
 # `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
 from infra import catalog
-from review import ara, packrun, render, wire
+from review import ara, packrun, provenance, render, wire
 from review.errors import EvaluationError, UsageError
 from review.evaluate import Source
 
@@ -374,8 +374,6 @@ def locate_all(reports: Sequence[StackReport], evaluations: Sequence[Any]) -> No
 
 def _locate(violation: Violation, resource: Any, source: Source) -> None:
     """Where the resource was declared, and the config keys its named properties carry."""
-    from review import provenance  # noqa: PLC0415
-
     found = provenance.locations(resource, source.program_dir)
     if found:
         violation.location, violation.trace = str(found[0]), [str(loc) for loc in found[1:]]
@@ -451,7 +449,7 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     by = severity_counts(reports)
     lines += ["", "result: " + ("PASS (no mandatory violations)" if ok(reports)
                                else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")
-              + f"; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
+              + "; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -474,9 +472,9 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     groups = _grouped(reports)
     sections = []
     if groups:
-        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | {render.md_escape(v.stack)} | "
-                f"{render.md_code(v.name)} | {render.md_escape(v.where)} | {render.md_escape(v.problem)} | "
-                f"{render.md_escape(v.fix)} |"
+        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | "
+                f"{render.md_escape(v.stack)} | {render.md_code(v.name)} | {render.md_escape(v.where)} | "
+                f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |"
                 for (level, policy), items in groups.items() for v in items]
         sections.append(render.Section(
             f"Violations ({len(rows)})", rows, open=True,

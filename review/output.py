@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ class Output:
     """Writes scrubbed text to stdout/stderr/files and counts what the scrubber had to remove."""
 
     def __init__(self) -> None:
-        from review.render import Scrubber  # noqa: PLC0415
+        from review.render import Scrubber  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
         self.scrubber = Scrubber()
         self.leaks = 0
@@ -39,7 +40,7 @@ class Output:
         text into [secret] and so reveal the secret. It is reported as weak instead (ARA's program
         refuses it, naming the key). A value shaped like a credential under a key that is not secret
         (clerkPublishableKey=sk_live_...) is scrubbed like a secret."""
-        from review.render import weak_reason  # noqa: PLC0415
+        from review.render import weak_reason  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
         public = {v: k for k, v in source.values.items() if k not in source.secret_keys}
         self._public.update(v for v in public if not catalog.contains_credential(v))
@@ -61,7 +62,7 @@ class Output:
                 sys.stderr.write(self.clean(f"warning: stack {source.stack!r}: {note}\n"))
 
     def learn(self, evaluation: Any) -> None:
-        from review import wire  # noqa: PLC0415
+        from review import wire  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
         capture, source = evaluation.capture, evaluation.source
         self.learn_source(source)
@@ -115,8 +116,6 @@ PIPED_WIDTH = 120
 
 def output_width() -> int:
     """The terminal's width (COLUMNS when set), or PIPED_WIDTH when stdout is not a terminal."""
-    import shutil  # noqa: PLC0415
-
     if os.environ.get("COLUMNS", "").isdigit():
         return max(40, int(os.environ["COLUMNS"]))
     if sys.stdout.isatty():

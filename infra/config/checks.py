@@ -247,8 +247,11 @@ def _branch_or_empty(v: str) -> str | None:
 
 def _no_duplicates(values: tuple[str, ...]) -> str | None:
     seen: set[str] = set()
-    twice = [v for v in values if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
-    return f"lists {show(twice[0])} more than once" if twice else None
+    for v in values:
+        if v in seen:
+            return f"lists {show(v)} more than once"
+        seen.add(v)
+    return None
 
 
 def _control_characters(value: str, *, allow_newlines: bool = False) -> bool:
@@ -331,7 +334,8 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
                     f"must be one of {', '.join(SSL_MODES)}: connections without TLS are not allowed (got {show(v)})"],
     # Roles are named <db>_owner, <db>_app and <db>_backup; Postgres truncates names past 63 characters.
     "db_name": [_matches(_IDENT, "a lowercase Postgres identifier"),
-                lambda v: None if len(v) <= 56 else f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
+                lambda v: None if len(v) <= 56 else
+                f"must be at most 56 characters so <db>_backup fits 63 (got {len(v)})"],
     # 0 stops the app's new sessions: docs/how-to/runbooks/rollback.md, "Data", step 1.
     "db_connection_limit": [_between(0, 10_000)],
     "db_rotation_connections": [_between(0, 10_000)],
@@ -357,7 +361,8 @@ CHECKS |= {
     "db_server_major_version": [
         lambda v: None if v >= MIN_DB_SERVER_MAJOR_VERSION else (
             f"PostgreSQL {v} is not supported: {MIN_DB_SERVER_MAJOR_VERSION} or newer is required (on 14 and older "
-            "PUBLIC may create tables in schema public and a non-superuser admin cannot revoke it); upgrade the server"),
+            "PUBLIC may create tables in schema public and a non-superuser admin cannot revoke it); "
+            "upgrade the server"),
         _between(MIN_DB_SERVER_MAJOR_VERSION, 99),
     ],
     "db_ssl_root_cert": [_matches(re.compile(r"^$|^[A-Za-z0-9_./-]+\.(pem|crt)$"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from infra import projectfile
 from infra.config.checks import secret_problem, show, value_problem
@@ -61,8 +62,6 @@ def all_config_keys() -> set[str]:
     The language host passes the whole stack config as the PULUMI_CONFIG JSON bag (read by
     pulumi/runtime/config.py `get_config_env`); the mock runtime sets it with `set_all_config`.
     """
-    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
-
     return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
 
 
@@ -85,48 +84,57 @@ def load_config(
     problems.extend(undeclared_key_problems(cfg.name, all_config_keys(), decls))
     values: dict[str, Any] = {}
     for name in CONFIG_FIELDS:
-        key = config_key(name)
-        decl = decls.get(key)
+        decl = decls.get(config_key(name))
         if decl is None:
-            problems.append(f"{key}: read by the program but not declared in Pulumi.yaml")
+            problems.append(f"{config_key(name)}: read by the program but not declared in Pulumi.yaml")
             continue
-        set_cmd = f"pulumi config set {'--secret ' if decl.secret else ''}{key} <value>"
-        if is_pr and name in PR_UNREAD_SECRETS:
-            values[name] = None  # set by the workflow only because the CLI requires it; never read
-            continue
-        raw = cfg.get(key)
-        if raw is None and decl.has_default:
-            raw = projectfile.as_config_string(decl.default)
-        if raw is None:
-            problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
-            continue
-        if decl.secret:
-            problem = secret_problem(name, raw)
-            if problem:
-                problems.append(f"{cfg.full_key(key)}: {problem} (value not shown)")
-            if not cfg_is_secret(cfg, key):
-                problems.append(f"{cfg.full_key(key)}: is a secret; store it with `{set_cmd}`")
-            values[name] = cfg.require_secret(key)
-            continue
-        try:
-            value = _parse(raw, decl)
-        except ValueError:
-            what = "an integer in decimal digits" if decl.type == "integer" else _EXPECTED[decl.type]
-            problems.append(f"{cfg.full_key(key)}: must be {what} (got {show(raw)})")
-            continue
-        error = value_problem(name, value)
-        if error:
-            # Left out of `values`: the cross-checks (paths, files) only see values that passed.
-            problems.append(f"{cfg.full_key(key)}: {error}")
-            continue
-        values[name] = value
+        value = _read_key(cfg, name, decl, is_pr, problems)
+        if value is not _LEFT_OUT:
+            values[name] = value
     problems.extend(f"{cfg.name}:{p}" for p in cross_key_problems(stack, values, program_dir))
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig(stack=stack, **values)
 
 
-def cfg_is_secret(cfg: pulumi.Config, key: str) -> bool:
-    from pulumi.runtime.config import is_config_secret
+_LEFT_OUT = object()
+"""What `_read_key` returns for a key with no value to give: missing, unparseable or refused."""
 
-    return is_config_secret(cfg.full_key(key))
+
+def _read_key(cfg: pulumi.Config, name: str, decl: projectfile.Declaration, is_pr: bool,
+              problems: list[str]) -> Any:
+    """One declared key's value, parsed as Pulumi.yaml declares it (a secret stays an Output); its
+    problems are added to `problems`, and `_LEFT_OUT` comes back when there is no value to keep."""
+    key = config_key(name)
+    set_cmd = f"pulumi config set {'--secret ' if decl.secret else ''}{key} <value>"
+    if is_pr and name in PR_UNREAD_SECRETS:
+        return None  # set by the workflow only because the CLI requires it; never read
+    raw = cfg.get(key)
+    if raw is None and decl.has_default:
+        raw = projectfile.as_config_string(decl.default)
+    if raw is None:
+        problems.append(f"{cfg.full_key(key)}: required ({decl.description.rstrip('.')}); set it with `{set_cmd}`")
+        return _LEFT_OUT
+    if decl.secret:
+        problem = secret_problem(name, raw)
+        if problem:
+            problems.append(f"{cfg.full_key(key)}: {problem} (value not shown)")
+        if not cfg_is_secret(cfg, key):
+            problems.append(f"{cfg.full_key(key)}: is a secret; store it with `{set_cmd}`")
+        return cfg.require_secret(key)
+    try:
+        value = _parse(raw, decl)
+    except ValueError:
+        what = "an integer in decimal digits" if decl.type == "integer" else _EXPECTED[decl.type]
+        problems.append(f"{cfg.full_key(key)}: must be {what} (got {show(raw)})")
+        return _LEFT_OUT
+    error = value_problem(name, value)
+    if error:
+        # Left out of `values`: the cross-checks (paths, files) only see values that passed.
+        problems.append(f"{cfg.full_key(key)}: {error}")
+        return _LEFT_OUT
+    return value
+
+
+def cfg_is_secret(cfg: pulumi.Config, key: str) -> bool:
+    return runtime_config.is_config_secret(cfg.full_key(key))

@@ -51,7 +51,8 @@ def _plan_checks(v: Mapping[str, Any]) -> list[str]:
 def cross_key_problems(stack: str, v: Mapping[str, Any], program_dir: Path) -> list[str]:
     problems: list[str] = _plan_checks(v)
     key = config_key
-    if "domain" in v and "dns_zone" in v and not (v["domain"] == v["dns_zone"] or v["domain"].endswith("." + v["dns_zone"])):
+    if "domain" in v and "dns_zone" in v and not (v["domain"] == v["dns_zone"]
+                                                  or v["domain"].endswith("." + v["dns_zone"])):
         problems.append(f"{key('domain')}: {v['domain']!r} is not inside {key('dns_zone')} {v['dns_zone']!r}")
     if v.get("reports_bucket_name") and v.get("reports_bucket_name") == v.get("backups_bucket_name"):
         problems.append(f"{key('backups_bucket_name')}: must differ from {key('reports_bucket_name')}")
@@ -59,7 +60,8 @@ def cross_key_problems(stack: str, v: Mapping[str, Any], program_dir: Path) -> l
         problems.append(f"{key('domain_git_branch')}: the production branch already gets the production domain; "
                         "leave it empty instead")
     if stack == "prod" and v.get("protect_stateful_resources") is False:
-        problems.append(f"{key('protect_stateful_resources')}: must stay true in prod (databases and buckets are protected)")
+        problems.append(f"{key('protect_stateful_resources')}: must stay true in prod "
+                        "(databases and buckets are protected)")
     if stack == "prod" and v.get("domain_git_branch"):
         problems.append(f"{key('domain_git_branch')}: the prod domain serves production; leave it empty")
     if stack == "preview" and not v.get("domain_git_branch") and "domain_git_branch" in v:
@@ -208,7 +210,8 @@ def undeclared_key_problems(project: str, keys: Iterable[str], declared: Iterabl
             continue
         if namespace in namespaces:
             continue
-        meant = name if name in declared else (difflib.get_close_matches(name, declared, n=1) or [None])[0]
+        close = difflib.get_close_matches(name, declared, n=1)
+        meant = name if name in declared else (close[0] if close else None)
         if _normalised(namespace) == _normalised(project) or \
                 difflib.SequenceMatcher(None, namespace, project).ratio() >= 0.8:
             problems.append(f"{full}: namespace {namespace!r} is not this project's; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 PROJECT_NAME = "ara-infra"
 """The Pulumi project name; config keys live in this namespace."""
@@ -184,7 +184,7 @@ def contains_credential(value: object) -> bool:
     return isinstance(value, str) and (is_credential_value(value) or bool(CREDENTIAL_TEXT.search(value)))
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where an environment variable's value comes from."""
 
     SECRET_CONFIG = "secret-config"

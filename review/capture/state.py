@@ -120,10 +120,9 @@ def _normal(value: Any) -> Any:
 
 
 class _Opaque:
+    # Defining __eq__ without __hash__ leaves the class unhashable (its __hash__ is None).
     def __eq__(self, other: object) -> bool:
         return False
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def _readable(value: Any, where: str) -> Any:

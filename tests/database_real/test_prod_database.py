@@ -133,7 +133,8 @@ def _statements(applied: list[Applied], name: str) -> list[str]:
                                      'GRANT SELECT ON ALL SEQUENCES IN SCHEMA "public" TO "ara_prod_backup"']),
         # resource_postgresql_default_privileges.go revokeRoleDefaultPrivileges, grantRoleDefaultPrivileges
         ("ara-db-app-default-tables", [
-            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" REVOKE ALL ON TABLES FROM "ara_prod_app"',
+            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" REVOKE ALL ON TABLES'
+            ' FROM "ara_prod_app"',
             'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" GRANT SELECT,INSERT,UPDATE,DELETE'
             ' ON TABLES TO "ara_prod_app"',
         ]),
@@ -303,7 +304,8 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
                                         database=fresh)
     assert result.returncode == 0, result.stderr
     count = "SELECT count(*) FROM items"
-    assert postgres_server.psql(count, role=owner, database=fresh) == postgres_server.psql(count, role=owner, database=db)
+    assert (postgres_server.psql(count, role=owner, database=fresh)
+            == postgres_server.psql(count, role=owner, database=db))
     nearest = "SELECT label FROM items ORDER BY embedding <-> '[3,6,9]' LIMIT 1"
     assert postgres_server.psql(nearest, role=owner, database=fresh) == "item 3"
 

@@ -7,7 +7,6 @@ import json
 import os
 import runpy
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pulumi
@@ -469,7 +468,7 @@ def test_a_foreign_namespace_key_names_the_project_key_it_resembles():
 
 def test_pull_request_stacks_never_read_the_app_secrets_the_cli_makes_the_workflow_set():
     # The workflow sets a stand-in for each (stacks.prstack.UNREAD_SECRET_VALUE): never shape-checked.
-    from stacks import prstack  # noqa: PLC0415
+    from stacks import prstack
 
     stand_ins = {config.config_key(name): prstack.UNREAD_SECRET_VALUE for name in config.PR_UNREAD_SECRETS}
     capture = run_pull_request(8, "feature/y", stand_ins)
@@ -482,7 +481,7 @@ BAD_SECRETS = {
     "trailing newline": ("openaiApiKey", f"sk-proj-{CANARY}\n"),
     "control character": ("dbAdminPassword", f"{CANARY}\x07"),
     "JWT key that is not a PEM": ("clerkJwtKey", CANARY),
-    "PEM of a private key": ("clerkJwtKey", f"-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
+    "PEM of a private key": ("clerkJwtKey", "-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
     "DSN without key or project": ("sentryDsn", "https://"),
     "DSN over http": ("sentryDsn", f"http://{CANARY}@o0.ingest.sentry.io/1"),
     "Redis URL without TLS": ("upstashRedisUrl", f"redis://default:{CANARY}@eu1.upstash.io:6379"),

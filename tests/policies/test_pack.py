@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from infra import catalog
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 import ara_policies
+from infra import catalog
 
 from .conftest import (
     ALL_POLICIES,
@@ -27,7 +27,6 @@ from .conftest import (
     config_schema_json,
     is_wire_secret,
     secret,
-    to_wire,
 )
 
 VERBS = {"require", "disallow", "enable", "disable", "restrict"}
@@ -89,9 +88,8 @@ def test_pack_sources_never_reach_outside_the_pack():
 
 
 def test_the_program_imports_the_real_catalog_and_the_pack_holds_its_generated_copy():
-    from infra import catalog
-
     from cicd import pack
+    from infra import catalog
 
     source = PACK_DIR.parent / "infra" / "catalog.py"
     copy = PACK_DIR / "ara_policies" / "catalog.py"

@@ -407,7 +407,7 @@ class PostgresServer:
 @contextmanager
 def start_postgres(**kwargs: object) -> Iterator[PostgresServer]:
     """A started cluster for the `with` block; stopped and deleted afterwards, whatever happens."""
-    server = PostgresServer(**kwargs)  # type: ignore[arg-type]
+    server = PostgresServer(**kwargs)  # type: ignore[arg-type]  # the caller's keywords, passed through
     try:
         yield server.start()
     finally:

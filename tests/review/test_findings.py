@@ -111,8 +111,8 @@ def test_the_schema_refuses_a_broken_sarif_log(sarif_schema):
 
 def test_a_cross_stack_violation_is_located_like_a_pack_violation():
     # stacks-disallow-shared-secret-values is added after the pack's report (review.crossstack.attach).
-    from review import check, evaluate  # noqa: PLC0415
-    from tests.support import offline_secrets  # noqa: PLC0415
+    from review import check, evaluate
+    from tests.support import offline_secrets
 
     source = evaluate.load_source("preview", None, offline_secrets())
     ev = evaluate.evaluate(source, evaluate.load_answers(None))

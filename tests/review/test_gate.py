@@ -265,7 +265,8 @@ def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
 
 @pytest.fixture(scope="module")
 def prod_manifest() -> dict:
-    from review import evaluate, manifest as mf
+    from review import evaluate
+    from review import manifest as mf
 
     return mf.build(evaluate.evaluate(evaluate.load_source("prod", ROOT, offline_secrets())).capture)
 
@@ -406,7 +407,8 @@ def test_the_docs_short_example_of_a_refused_key_is_what_the_program_prints():
     res = run("plan", "--stack", "prod", "--config", "dbSslMode=disable")
     assert res.code == 2
     assert "ara-infra:dbSslMode: must be one of require, verify-ca, verify-full" in res.err
-    assert "`ara-infra:dbSslMode: must be one of require, verify-ca, verify-full`" in (ROOT / "docs" / "explanation" / "review-tool.md").read_text()
+    review_tool_page = (ROOT / "docs" / "explanation" / "review-tool.md").read_text()
+    assert "`ara-infra:dbSslMode: must be one of require, verify-ca, verify-full`" in review_tool_page
 
 
 def test_even_a_summary_of_thousands_of_rows_stays_under_the_limit():
