@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "docs"))  # gen_cli beside this file (already ther
 
 import gen_cli  # noqa: E402
 import gen_workflows  # noqa: E402
+
 from infra import projectfile  # noqa: E402
 
 

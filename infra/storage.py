@@ -63,7 +63,7 @@ def permission_group_id(results: Sequence[object], name: str) -> str:
     The API filters by name on its side, but the filter is not documented as exact, so the
     match is made here; a missing group is an error naming it, not an IndexError.
     """
-    ids = [getattr(r, "id") for r in results if getattr(r, "name", None) == name]
+    ids = [r.id for r in results if getattr(r, "name", None) == name]
     if not ids:
         found = ", ".join(sorted(str(getattr(r, "name", "?")) for r in results)) or "none"
         raise PermissionGroupNotFound(

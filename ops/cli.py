@@ -133,7 +133,7 @@ INTERRUPTED = {
 }
 
 
-def _interrupt(signum, frame):  # noqa: ARG001
+def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import pgtools, pgurl, restore, store
@@ -306,7 +306,7 @@ def run(env: Mapping[str, str], options: Options, *, now: datetime | None = None
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    key, _age = choose(s3, env, options.key, now or datetime.now(timezone.utc), options.max_age_hours, log)
+    key, _age = choose(s3, env, options.key, now or datetime.now(UTC), options.max_age_hours, log)
     workdir = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX))
     try:
         started = time.monotonic()
@@ -345,7 +345,7 @@ def run_downloaded(workdir: Path, sha256: str, options: Options, *, download_sec
     if not workdir.name.startswith(DOWNLOAD_PREFIX) or sorted(p.name for p in workdir.iterdir()) != ["dump"]:
         raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
     try:
-        age = check_age(key, now or datetime.now(timezone.utc), options.max_age_hours)
+        age = check_age(key, now or datetime.now(UTC), options.max_age_hours)
         started = time.monotonic()
         if store.file_sha256(workdir / "dump") != sha256:
             raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import parallel, pgtools, pgurl, store
@@ -412,7 +412,7 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
                                   tuning=tuning)
         except (OpsError, KeyboardInterrupt) as exc:
             raise _discarded(exc, into, tuning, log) from None
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         mark(into, f"{VERIFIED_MARK}: {key}, {result.tables} tables, {result.rows} rows, {stamp}", log)
         return result
 

@@ -19,7 +19,7 @@ import re
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def key_time(key: str) -> datetime:
     parsed = parse_key(key)
     if parsed is None:
         raise UsageError(f"{shown(key)} is not a key `ops backup` writes")
-    return datetime.strptime(parsed[1], STAMP).replace(tzinfo=timezone.utc)
+    return datetime.strptime(parsed[1], STAMP).replace(tzinfo=UTC)
 
 
 def require_key(key: str, what: str = "--key") -> str:
@@ -296,7 +296,7 @@ class Store:
         """The newest dump key (of `database`, when given). A key stamped in the future, or later
         than its object was uploaded (a dump is stamped before it is taken), is not a dump
         `ops backup` made when it says: it never counts as the newest."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         usable, skipped = [], []
         for key, _size, uploaded in self.listing(database):
             taken = key_time(key)

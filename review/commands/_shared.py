@@ -57,7 +57,8 @@ def states(inputs: Inputs, stacks: Sequence[str]) -> dict[str, Any]:
 
 def evaluate(inputs: Inputs, out: Output, stack: str, *, as_deployed: bool = False) -> Any:
     """Evaluate `stack` as `pulumi preview` would (`as_deployed`: as after a finished `up`)."""
-    from review import evaluate as ev, lazy  # noqa: PLC0415
+    from review import evaluate as ev  # noqa: PLC0415
+    from review import lazy
 
     source = ev.load_source(stack, inputs.program, overrides(inputs))
     answers = ev.load_answers(inputs.answers)

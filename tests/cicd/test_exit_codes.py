@@ -35,7 +35,7 @@ def test_pip_failing_to_resolve_is_a_service_failure(monkeypatch, tmp_path, caps
 
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_bug_exits_5_in_one_line_unless_debug(monkeypatch, capsys, debug):
-    def broken(check):  # noqa: ARG001
+    def broken(check):
         raise KeyError("catalog")
 
     monkeypatch.setattr(pack, "main", broken)
@@ -48,7 +48,7 @@ def test_a_bug_exits_5_in_one_line_unless_debug(monkeypatch, capsys, debug):
 
 
 def test_ctrl_c_exits_130(monkeypatch, capsys):
-    def interrupted(check):  # noqa: ARG001
+    def interrupted(check):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pack, "main", interrupted)

@@ -12,9 +12,9 @@ import dataclasses
 import importlib
 import inspect
 import re
+import sys
 import textwrap
 import typing
-import sys
 
 import pulumi
 import pytest

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -201,7 +201,7 @@ def crafted_dump(server: PostgresServer, s3: S3Server, bucket: str, database: st
     path = workdir / f"{database}.dump"
     result = server.pg_dump("--format=custom", f"--file={path}", role=server.superuser, database=database)
     assert result.returncode == 0, result.stderr
-    key = store.dump_key(database, when or datetime.now(timezone.utc))
+    key = store.dump_key(database, when or datetime.now(UTC))
     bucket_store = store.Store(store.bucket_from_env(s3.env(bucket)))
     bucket_store.upload(key, path, sha256=store.file_sha256(path),
                         meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})

@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,7 @@ def test_the_drill_restores_the_newest_dump_and_leaves_no_server(
 
 def test_a_stale_newest_dump_fails_the_drill(s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
     env = backup_env(s3_server, s3_bucket, source_db.backup_url)
-    backup.run(env, now=datetime.now(timezone.utc) - timedelta(days=3), log=lambda _m: None)
+    backup.run(env, now=datetime.now(UTC) - timedelta(days=3), log=lambda _m: None)
     result = run_ops("drill", env=env)
     assert result.returncode == 1
     assert "the daily backup is not running" in result.stderr
@@ -154,7 +154,7 @@ def test_the_drill_times_download_restore_and_checks_and_writes_them_to_the_job_
 def test_a_restore_over_its_budget_fails_the_drill_and_still_records_its_times(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, tmp_path: Path,
         ops_tmp: Path) -> None:
-    from tests.ops.test_hostile_dumps import slow_schema  # noqa: PLC0415
+    from tests.ops.test_hostile_dumps import slow_schema
 
     # 20 rows sleeping 0.05 s each on the server: about a second of restore against a 0.6 s budget.
     src = make_source(postgres_server, "ara_budget", slow_schema("ara_budget", 20, 0.05), extensions=())

@@ -30,7 +30,7 @@ def ops_main(monkeypatch):
 
 
 def _server(monkeypatch, answer) -> None:
-    def query(url, sql, *, what, database=None):  # noqa: ARG001 - pgtools.query's signature
+    def query(url, sql, *, what, database=None):
         if isinstance(answer, BaseException):
             raise answer
         return answer

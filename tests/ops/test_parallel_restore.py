@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -193,7 +193,7 @@ def drop_database_dump(server: PostgresServer, s3: S3Server, bucket: str, victim
     comment = re.search(rb"COMMENT ON TABLE public\.d IS 'x+';\n", raw).group(0)
     statement = f"DROP DATABASE {victim} WITH (FORCE);".encode()
     path.write_bytes(raw.replace(comment, statement.ljust(len(comment) - 1) + b"\n"))
-    key = store.dump_key(database, datetime.now(timezone.utc))
+    key = store.dump_key(database, datetime.now(UTC))
     store.Store(store.bucket_from_env(s3.env(bucket))).upload(
         key, path, sha256=store.file_sha256(path), meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})
     return key

@@ -42,7 +42,7 @@ def site() -> Iterator[tuple[Site, str]]:
     state = Site()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             if self.path == smoke.HEALTH_PATH:
                 self._answer(state.health_status, [("Content-Type", "application/json")], state.health_body)

@@ -126,7 +126,7 @@ def test_the_drill_step_records_the_recovery_time_and_names_nothing(
 @pytest.mark.slow
 def test_the_drill_step_fails_on_its_budget_variable_and_refuses_one_that_is_not_minutes(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
-    from tests.ops.test_hostile_dumps import slow_schema  # noqa: PLC0415
+    from tests.ops.test_hostile_dumps import slow_schema
 
     src = make_source(postgres_server, "ara_step_budget", slow_schema("ara_step_budget", 20, 0.05), extensions=())
     env = backup_env(s3_server, s3_bucket, src.backup_url)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from infra import catalog, projectfile
-from review import wire
 from review import evaluate as ev
 from review import manifest as mf
-from review import render
+from review import render, wire
 from tests.review.test_cli_helpers import copy_program, edit, run
 from tests.support import ROOT, offline_secrets
 
@@ -33,7 +32,7 @@ PLANTED = {
 PLANTED_ARGS = [arg for key, value in PLANTED.items() for arg in ("--config", f"{key}={value}")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def forbidden(stack: str, planted: bool) -> tuple[str, ...]:
     """Every secret of a run: planted values or placeholders, and the secret values the program derives."""
     overrides = PLANTED if planted else offline_secrets()
@@ -344,7 +343,7 @@ def _longest_chain(manifest: dict) -> int:
             deps.add(r["provider"].rsplit("::", 1)[0])
         preds[r["urn"]] = {d for d in deps if d in urns and d != r["urn"]}
 
-    @lru_cache(maxsize=None)
+    @cache
     def depth(u: str) -> int:
         return 1 + max((depth(p) for p in preds[u]), default=0)
 

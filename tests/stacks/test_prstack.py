@@ -12,8 +12,8 @@ import pulumi
 import pytest
 import yaml
 
-from stacks import prstack
 from review import capture
+from stacks import prstack
 from tests.support import ROOT, pull_request_config, run_program, run_pull_request
 
 

@@ -4,13 +4,13 @@ input it refuses, and what it hands the workflow."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from stacks import prsweep
 
-NOW = datetime(2026, 12, 6, 6, 37, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 6, 37, tzinfo=UTC)
 
 
 def stack(name: str, days_ago: float | None = 1, updating: bool | None = None) -> dict:

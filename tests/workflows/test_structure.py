@@ -12,8 +12,19 @@ import pytest
 
 from infra import catalog
 from tests.workflows.workflows import (
-    EXPRESSION, PINNED, PULUMI_ACTION, PULUMI_ACTION_INPUTS, WORKFLOWS, all_steps, expand, load, pulumi_commands,
-    run_text, steps, triggers, workflow_files,
+    EXPRESSION,
+    PINNED,
+    PULUMI_ACTION,
+    PULUMI_ACTION_INPUTS,
+    WORKFLOWS,
+    all_steps,
+    expand,
+    load,
+    pulumi_commands,
+    run_text,
+    steps,
+    triggers,
+    workflow_files,
 )
 
 FILES = workflow_files()
@@ -435,7 +446,7 @@ def _credentialed_jobs():
 
 
 def test_every_pulumi_cli_is_the_exact_release_of_the_locked_sdk():
-    from cicd import lock  # noqa: PLC0415
+    from cicd import lock
 
     sdk = lock.pins((WORKFLOWS.parents[1] / "requirements.lock").read_text())["pulumi"]
     versions = [(s.where, s.with_["pulumi-version"]) for s in all_steps() if s.action == PULUMI_ACTION]
