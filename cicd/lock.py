@@ -71,7 +71,10 @@ class LockError(RuntimeError):
 def lines_from_report(report: Mapping[str, object]) -> list[str]:
     """`name==version --hash=sha256:…` per resolved distribution of a pip installation report."""
     entries = []
-    for item in report.get("install", []):  # type: ignore[union-attr]
+    install = report.get("install", [])
+    if not isinstance(install, list):
+        raise LockError(f"pip's installation report: 'install' is {type(install).__name__}, not a list")
+    for item in install:
         meta, info = item["metadata"], item["download_info"]
         digest = (info.get("archive_info") or {}).get("hashes", {}).get("sha256")
         if not digest:

@@ -17,6 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cicd import __main__ as cicd_main
+from infra import exitcodes
+from ops import cli as ops_cli
+from ops import errors as ops_errors
+from review import cli as review_cli
+from review import errors as review_errors
+from stacks import prstack, prsweep
+
 ROOT = Path(__file__).resolve().parent.parent
 USAGE_WIDTH = 100
 """Usage lines are wrapped at this width, whatever the terminal's (the page must not depend on it)."""
@@ -32,32 +40,22 @@ class Command:
 
 
 def _review():
-    from review import cli, errors
-
-    return cli.build_parser(), errors.EXIT_CODES
+    return review_cli.build_parser(), review_errors.EXIT_CODES
 
 
 def _ops():
-    from ops import cli, errors
-
-    return cli.build_parser(), errors.EXIT_CODES
+    return ops_cli.build_parser(), ops_errors.EXIT_CODES
 
 
 def _cicd():
-    from cicd import __main__ as cicd
-
-    return cicd.build_parser(), cicd.EXIT_CODES
+    return cicd_main.build_parser(), cicd_main.EXIT_CODES
 
 
 def _prstack():
-    from stacks import prstack
-
     return prstack.build_parser(), prstack.EXIT_CODES
 
 
 def _prsweep():
-    from stacks import prsweep
-
     return prsweep.build_parser(), prsweep.EXIT_CODES
 
 
@@ -110,8 +108,6 @@ def literal(value: object) -> str:
 # --- exit codes -------------------------------------------------------------------------------------
 
 def exit_codes_page(generated: str) -> str:
-    from infra import exitcodes
-
     loaded = [(c, c.load()[1]) for c in COMMANDS]
     lines = [generated.format(source="infra/exitcodes.py and each command's EXIT_CODES"), "", "# Exit codes", "",
              INTRO, "", WORKFLOWS, "",
@@ -181,8 +177,6 @@ def _paragraphs(description: str) -> list[str]:
 
 
 def cli_page(command: Command, generated: str) -> str:
-    from infra import exitcodes
-
     parser, codes = command.load()
     table = ["| option | value | default | description |", "|---|---|---|---|"]
     lines = [generated.format(source=f"the parser in {' and '.join(command.sources)}"), "", f"# `{command.prog}`", "",

@@ -33,10 +33,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "policies"))  # the engine runs the pack with its own directory importable
 sys.path.insert(0, str(ROOT / "docs"))  # gen_cli beside this file (already there when run as a script)
 
-import gen_cli  # noqa: E402
-import gen_workflows  # noqa: E402
+# These import only once the paths above are on sys.path, hence after them.
+import gen_cli  # noqa: E402 - beside this file, and imports the repository's commands
+import gen_workflows  # noqa: E402 - beside this file
 
-from infra import projectfile  # noqa: E402
+import ara_policies  # noqa: E402 - the pack's package, from policies/ as the engine loads it
+from infra import projectfile  # noqa: E402 - the repository root is on sys.path only from above
 
 
 def cell(value: Any) -> str:
@@ -138,8 +140,6 @@ def policy_rows(policies: Iterable[Any], levels: Mapping[str, Mapping[str, str]]
 
 
 def policies_page() -> str:
-    import ara_policies
-
     lines = [GENERATED.format(source="policies/ara_policies (ALL_POLICIES) and policies/config/*.json"), "",
              "# Policies", "",
              f"The CrossGuard pack in `policies/`: {len(ara_policies.ALL_POLICIES)} policies, one check each. "

@@ -7,6 +7,7 @@ stderr says what exactly happened. docs/reference/exit-codes.md is generated fro
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,8 +68,6 @@ def internal_error(prog: str, exc: BaseException, debug: bool = False) -> str:
     """What a command prints for an exception it did not expect (a bug: exit 5): one line naming the
     exception and how to see more, or with `debug` the traceback."""
     if debug:
-        import traceback  # noqa: PLC0415
-
         return f"{prog}: internal error:\n{''.join(traceback.format_exception(exc)).rstrip()}"
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{prog}: internal error: {type(exc).__name__}{': ' + first if first else ''} (a bug; rerun with --debug)"

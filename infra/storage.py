@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -57,7 +58,7 @@ class PermissionGroupNotFound(pulumi.RunError):
     """
 
 
-def permission_group_id(results: Sequence[object], name: str) -> str:
+def permission_group_id(results: Sequence[Any], name: str) -> str:
     """The id of the group called exactly `name` in a permission-group list.
 
     The API filters by name on its side, but the filter is not documented as exact, so the

@@ -45,7 +45,7 @@ def pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, An
     other name. The branch is `--config pullRequestBranch=B` when given (the workflows pass the
     real one), else `pr-<n>`; `--config` values apply on top as they do to any stack file."""
     from infra import config  # noqa: PLC0415 - see the module docstring
-    from stacks import prstack  # noqa: PLC0415
+    from stacks import prstack  # noqa: PLC0415 - see the module docstring
 
     number = config.pr_number(stack)
     if number is None:

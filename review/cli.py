@@ -56,7 +56,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from infra.exitcodes import epilog
 from review.errors import (
@@ -74,7 +74,7 @@ from review.output import Output
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage and exits 2
+    def error(self, message: str) -> NoReturn:  # argparse prints usage and exits 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
@@ -167,9 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- dispatch
 
+# Each command's module (and with it the Pulumi SDK, about 0.3 s) is imported only when that command
+# runs, so `--help` and a usage error answer at once: hence the imports inside the functions below.
+
 
 def _inputs(args: argparse.Namespace) -> Any:
-    from review.commands._shared import Inputs  # noqa: PLC0415
+    from review.commands._shared import Inputs  # noqa: PLC0415 - loads pulumi: only when it runs
 
     return Inputs(program=args.program, config=tuple(args.config), answers=args.answers,
                   state=tuple(getattr(args, "state", None) or ()), eager_imports=args.eager_imports)
@@ -179,21 +182,21 @@ def dispatch(args: argparse.Namespace, out: Output) -> int:
     """Run the subcommand `args` names with its options as parameters; its exit code."""
     inputs = _inputs(args)
     if args.command == "plan":
-        from review.commands.plan import cmd_plan  # noqa: PLC0415
+        from review.commands.plan import cmd_plan  # noqa: PLC0415 - loads pulumi: only when it runs
 
         return cmd_plan(out, inputs, stack=args.stack, fmt=args.format, out_file=args.out, quiet=args.quiet,
                         as_deployed=args.as_deployed)
     if args.command == "check":
-        from review.commands.check import cmd_check  # noqa: PLC0415
+        from review.commands.check import cmd_check  # noqa: PLC0415 - loads pulumi: only when it runs
 
         return cmd_check(out, inputs, stacks=args.stack, fmt=args.format, policy_config=args.policy_config,
                          policy_pack=args.policy_pack)
     if args.command == "diff":
-        from review.commands.diff import cmd_diff  # noqa: PLC0415
+        from review.commands.diff import cmd_diff  # noqa: PLC0415 - loads pulumi: only when it runs
 
         return cmd_diff(out, inputs, stack=args.stack, base=args.base, fmt=args.format,
                         allow_replace=args.allow_replace)
-    from review.commands.graph import cmd_graph  # noqa: PLC0415
+    from review.commands.graph import cmd_graph  # noqa: PLC0415 - loads pulumi: only when it runs
 
     return cmd_graph(out, inputs, stack=args.stack, fmt=args.format, out_file=args.out)
 
@@ -235,7 +238,7 @@ def install_shutdown_quieting(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]  # a replaced stream may lack it
         except (AttributeError, ValueError):
             pass
     parser = build_parser()

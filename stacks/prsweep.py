@@ -185,7 +185,7 @@ def _append(path: str | None, text: str, option: str) -> None:
 def _plan_command(args: argparse.Namespace) -> int:
     if not 0 <= args.max_age_days <= 3650:
         raise SweepError(f"--max-age-days: {args.max_age_days} is not from 0 (off) to 3650")
-    now = _time(args.now, "--now") if args.now else datetime.now(UTC)
+    now = (_time(args.now, "--now") if args.now else None) or datetime.now(UTC)
     stacks = read_stacks(_read_json(args.stacks, "--stacks"))
     open_numbers = read_open_numbers(_read_json(args.open_pull_requests, "--open-pull-requests"), args.limit)
     decisions = plan(stacks, open_numbers, now, args.max_age_days)

@@ -344,8 +344,9 @@ CHECKS: dict[str, list[Callable[[Any], str | None]]] = {
     "generated_keys_version": [_between(1, 1_000_000)],
     "extra_preview_environments": [lambda v: None if not v else (
         "removed: each pull request now gets its own stack pr-<number> (docs/how-to/pull-request-stacks.md). "
-        "Delete the key from the stack file; the next `pulumi up` of preview then deletes the branch databases, keys and variables "
-        "it declared (dump any branch data you need first); the preview stack's own resources stay as they are")],
+        "Delete the key from the stack file; the next `pulumi up` of preview then deletes the branch databases, "
+        "keys and variables it declared (dump any branch data you need first); the preview stack's own resources "
+        "stay as they are")],
     "pull_request_number": [_between(0, 999_999_999)],
     "pull_request_branch": [_branch_or_empty],
     "github_reviewer_user_ids": [_each(_matches(re.compile(r"^[1-9][0-9]{0,14}$"), "a numeric GitHub user id")),

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from review import evaluate as ev
+from review import lazy
+from review.capture import state as st
 from review.errors import UsageError
+from review.evaluate import load_answers, parse_override
+from review.manifest import DIGEST_ENV
 from review.output import Output
 
 
@@ -29,8 +34,6 @@ class Inputs:
 
 def overrides(inputs: Inputs) -> dict[str, Any]:
     """The `--answers` file's config, then `--config` values over it."""
-    from review.evaluate import load_answers, parse_override  # noqa: PLC0415
-
     given = dict(load_answers(inputs.answers).config)
     given.update(parse_override(o) for o in inputs.config)
     return given
@@ -38,8 +41,6 @@ def overrides(inputs: Inputs) -> dict[str, Any]:
 
 def states(inputs: Inputs, stacks: Sequence[str]) -> dict[str, Any]:
     """Stack -> its `--state` file, each matched by the stack its URNs name."""
-    from review.capture import state as st  # noqa: PLC0415
-
     found: dict[str, Any] = {}
     for path in inputs.state:
         try:
@@ -57,9 +58,6 @@ def states(inputs: Inputs, stacks: Sequence[str]) -> dict[str, Any]:
 
 def evaluate(inputs: Inputs, out: Output, stack: str, *, as_deployed: bool = False) -> Any:
     """Evaluate `stack` as `pulumi preview` would (`as_deployed`: as after a finished `up`)."""
-    from review import evaluate as ev  # noqa: PLC0415
-    from review import lazy
-
     source = ev.load_source(stack, inputs.program, overrides(inputs))
     answers = ev.load_answers(inputs.answers)
     state = states(inputs, [stack]).get(stack)
@@ -71,8 +69,6 @@ def evaluate(inputs: Inputs, out: Output, stack: str, *, as_deployed: bool = Fal
 
 def digest_key() -> bytes | None:
     """The manifest's HMAC key from the environment (`review.manifest.DIGEST_ENV`), if set."""
-    from review.manifest import DIGEST_ENV  # noqa: PLC0415
-
     raw = os.environ.get(DIGEST_ENV)
     if not raw:
         return None

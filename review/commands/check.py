@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from review import check, crossstack, evaluate, lazy, sarif
 from review.commands._shared import Inputs, overrides, states
 from review.errors import EXIT_FINDING, EXIT_OK, UsageError
 from review.evaluate import HOME
@@ -16,8 +17,6 @@ from review.output import Output, json_text
 
 def cmd_check(out: Output, inputs: Inputs, *, stacks: Sequence[str], fmt: str, policy_config: str | None = None,
               policy_pack: str | None = None) -> int:
-    from review import check, crossstack, evaluate  # noqa: PLC0415
-
     names = list(dict.fromkeys(s for item in stacks for s in item.split(",") if s))
     given = overrides(inputs)
     sources = [evaluate.load_source(s, inputs.program, given) for s in names]
@@ -36,8 +35,6 @@ def cmd_check(out: Output, inputs: Inputs, *, stacks: Sequence[str], fmt: str, p
     if fmt == "json":
         out.print(json_text(check.as_json(reports, cross)))
     elif fmt == "sarif":
-        from review import sarif  # noqa: PLC0415
-
         out.print(json_text(sarif.sarif(reports)))
     elif fmt == "markdown":
         out.print(check.markdown(reports, cross))
@@ -50,16 +47,14 @@ def _run_packs(out: Output, inputs: Inputs, answers: Any, pack_dir: Path, source
                configs: Sequence[Path | None], stack_states: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """One pack process per stack, started before the program runs so its start-up overlaps the
     evaluation; each resource goes to the pack as it registers. Returns the analyses and reports."""
-    from review import check, evaluate, lazy  # noqa: PLC0415
-
-    starters = [check.PackStarter(pack_dir, s, c) for s, c in zip(sources, configs)]
+    starters = [check.PackStarter(pack_dir, s, c) for s, c in zip(sources, configs, strict=True)]
     for st in starters:
         st.start()
     analyses: list[check.StackAnalysis] = []
     try:
         if not inputs.eager_imports:
             lazy.install()
-        for st, source in zip(starters, sources):
+        for st, source in zip(starters, sources, strict=True):
             analysis = check.StackAnalysis(st, source)
             analyses.append(analysis)
             analysis.start()

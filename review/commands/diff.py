@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import os
 
-from review import ara
+from review import ara, diff, evaluate, lazy
+from review import manifest as mf
+from review.capture import state as st
 from review.commands._shared import Inputs, overrides
 from review.errors import EXIT_FINDING, EXIT_OK
 from review.output import Output, json_text
 
 
 def cmd_diff(out: Output, inputs: Inputs, *, stack: str, base: str, fmt: str, allow_replace: bool = False) -> int:
-    from review import diff, evaluate, lazy  # noqa: PLC0415
-    from review import manifest as mf  # noqa: PLC0415
-    from review.capture import state as st  # noqa: PLC0415
-
     source = evaluate.load_source(stack, inputs.program, overrides(inputs))
     answers = evaluate.load_answers(inputs.answers)
     out.learn_source(source)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from review import graph
+from review import manifest as mf
 from review.commands._shared import Inputs, evaluate
 from review.errors import EXIT_OK
 from review.output import Output, json_text
 
 
 def cmd_graph(out: Output, inputs: Inputs, *, stack: str, fmt: str, out_file: str | None = None) -> int:
-    from review import graph  # noqa: PLC0415
-    from review import manifest as mf  # noqa: PLC0415
-
     ev = evaluate(inputs, out, stack)
     out.learn(ev)
     g = graph.build(mf.build(ev.capture))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from review import manifest as mf
+from review import plan, render
 from review.commands._shared import Inputs, digest_key, evaluate
 from review.errors import EXIT_OK, InternalError
 from review.output import Output, output_width
@@ -9,9 +11,6 @@ from review.output import Output, output_width
 
 def cmd_plan(out: Output, inputs: Inputs, *, stack: str, fmt: str, out_file: str | None = None,
              quiet: bool = False, as_deployed: bool = False) -> int:
-    from review import manifest as mf  # noqa: PLC0415
-    from review import plan, render  # noqa: PLC0415
-
     ev = evaluate(inputs, out, stack, as_deployed=as_deployed)
     out.learn(ev)
     m = mf.build(ev.capture, digest_key())
