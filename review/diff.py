@@ -48,23 +48,7 @@ from review import manifest as mf
 from review import render, wire
 from review.errors import EvaluationError, UsageError
 from review.evaluate import HOME
-
-REPLACE_KEYS: dict[str, tuple[str, ...]] = {
-    catalog.PG_DATABASE: ("name",),
-    catalog.CF_R2_BUCKET: ("name", "accountId", "jurisdiction", "location"),
-}
-
-# Properties whose change makes the provider replace the resource (not flagged: nothing stateful),
-# so a reviewer sees "replaced" rather than "updated", and what the new resource feeds changes too.
-# `*`: every input. Sources: hashicorp/terraform-provider-random internal/provider/resource_password.go
-# (keepers: RequiresReplaceIfValuesNotNull; length and the character options: RequiresReplace);
-# vercel/terraform-provider-vercel vercel/resource_project_environment_variable.go (key, project_id,
-# sensitive, custom_environment_ids, team_id: RequiresReplace).
-REPLACED_BY: dict[str, tuple[str, ...]] = {
-    catalog.RANDOM_PASSWORD: ("*",),
-    catalog.VERCEL_ENV_VAR: ("key", "projectId", "sensitive", "customEnvironmentIds", "teamId"),
-    **REPLACE_KEYS,
-}
+from review.replacements import REPLACE_KEYS, REPLACED_BY
 
 
 @dataclass

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from review import wire
+from review.replacements import REPLACED_BY
 
 SAME, UPDATE, REPLACE, CREATE = "same", "update", "replace", "create"
 
@@ -67,8 +68,6 @@ class NoState:
 
 
 def _replaces(type_: str, changed: Iterable[str]) -> bool:
-    from review.diff import REPLACED_BY  # noqa: PLC0415 - the provider facts diff already keeps
-
     keys = REPLACED_BY.get(type_, ())
     return any("*" in keys or key in keys for key in changed)
 
