@@ -54,7 +54,7 @@ fixture FAILS with the tail of the server log: a real-server test is never skipp
 
 Use from a test package's conftest.py:
 
-    from tests.realservers.postgres import postgres_server  # noqa: F401  (session-scoped fixture)
+    from tests.realservers.postgres import postgres_server  # noqa: F401 - session-scoped fixture
 
 and in tests:
 

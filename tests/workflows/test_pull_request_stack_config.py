@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from itertools import pairwise
 
 import pytest
 
@@ -51,7 +52,7 @@ def _set_keys(script: str) -> dict[str, bool]:
             keys = [w for w in words[1:] if not w.startswith("-") and not w.startswith("$")]
             found[keys[0]] = "--secret" in words
         elif words[0] == "set-all":
-            for flag, pair in zip(words, words[1:]):
+            for flag, pair in pairwise(words):
                 if flag in ("--secret", "--plaintext"):
                     found[pair.split("=", 1)[0]] = flag == "--secret"
     return found

@@ -154,7 +154,8 @@ def test_workflows_a_pull_request_triggers_hold_no_credential_but_the_merged_des
             continue
         for job_id, job in load(path)["jobs"].items():
             if path.name == "pull-request-closed.yml":
-                assert "github.event.pull_request.merged" in job["if"] and job["environment"] == catalog.ENV_PULL_REQUESTS
+                assert "github.event.pull_request.merged" in job["if"]
+                assert job["environment"] == catalog.ENV_PULL_REQUESTS
                 continue
             assert "secrets." not in str(job) and "environment" not in job, f"{path.name}: {job_id}"
 
@@ -329,7 +330,8 @@ def test_the_pull_request_stack_is_written_by_the_repositorys_own_tool_from_the_
     script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "stacks.prstack")
     assert '.venv/bin/python -m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
     (env,) = [s.step["env"] for s in steps(WORKFLOWS / "pull-request-deploy.yml") if s.step.get("id") == "stack"]
-    assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}", "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
+    assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}",
+                   "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
 
 
 # --- what the scripts call exists in this repository -------------------------------------
