@@ -110,8 +110,8 @@ def _minutes(text: str) -> float:
 
 
 def _memory(text: str) -> str:
-    # ops.restore imports ops.store, so botocore: not for `ops smoke`, whose .venv (deploy.yml's) has none.
-    from ops.restore import MAINTENANCE_WORK_MEM  # noqa: PLC0415 - lazy: loads botocore (see above)
+    # ops.restore imports ops.store, so botocore, which deploy.yml's .venv (where `ops smoke` runs) lacks.
+    from ops.restore import MAINTENANCE_WORK_MEM  # noqa: PLC0415 - lazy: loads botocore; only restore and drill need it
 
     if not MAINTENANCE_WORK_MEM.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a size such as 256MB or 1GB (kB, MB or GB)")
@@ -144,7 +144,7 @@ def _say(text: str, *, err: bool = False) -> None:
 
 
 def _drill(args: argparse.Namespace, env: Mapping[str, str], restart: bool) -> None:
-    from ops import drill  # noqa: PLC0415 - lazy: loads botocore (through ops.store), which `ops smoke`'s .venv lacks
+    from ops import drill  # noqa: PLC0415 - lazy: loads botocore (ops.store), which `ops smoke`'s .venv lacks
 
     options = drill.Options(key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
                             extensions=tuple(args.extensions if args.extensions is not None else ["vector"]),
@@ -166,8 +166,8 @@ def _drill(args: argparse.Namespace, env: Mapping[str, str], restart: bool) -> N
 
 def _command(args: argparse.Namespace, env: Mapping[str, str]) -> None:
     """backup, restore, list or connections."""
-    # The commands' modules import ops.store, so botocore: not for `ops smoke`, whose .venv (deploy.yml's) has none.
-    from ops import backup, connections, restore, store  # noqa: PLC0415 - lazy: loads botocore (see above)
+    # These import ops.store, so botocore, which deploy.yml's .venv (where `ops smoke` runs) lacks.
+    from ops import backup, connections, restore, store  # noqa: PLC0415 - lazy: they load botocore
 
     if args.command == "backup":
         _say(backup.run(env))
