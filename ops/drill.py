@@ -43,8 +43,9 @@ from ops.text import clean, shown
 
 DRILL_DATABASE = "drill"
 DRILL_ROLE = "drill_restore"
-INVALID_INDEXES = "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
-    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
+INVALID_INDEXES = ("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
+                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE NOT i.indisvalid ORDER BY 1")
 # Sequences owned by a column (serial, identity) and that column: a restored sequence behind the
 # column's maximum makes the next insert fail with a duplicate key.
 OWNED_SEQUENCES = """
@@ -107,13 +108,15 @@ def throwaway_server() -> Iterator[DrillServer]:
     password = secrets.token_urlsafe(24)
     # PostgreSQL refuses to run as root; GitHub's runners are not root, a container may be.
     run_as = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
-    kwargs = {"user": run_as.pw_uid, "group": run_as.pw_gid, "extra_groups": []} if run_as else {}
+    user, group = (run_as.pw_uid, run_as.pw_gid) if run_as else (None, None)
+    extra_groups: list[int] | None = [] if run_as else None
     env = {k: v for k, v in pgurl.tool_env({"LC_ALL": "C"}).items() if k in ("PATH", "LC_ALL")}
 
     def server(*args: str) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run([str(bindir / args[0]), *args[1:]], env=env, cwd=root, capture_output=True,
-                                  text=True, check=False, timeout=120, **kwargs)
+                                  text=True, check=False, timeout=120, user=user, group=group,
+                                  extra_groups=extra_groups)
         except PermissionError as exc:  # the binary itself is out of the user's reach
             return subprocess.CompletedProcess(list(args), 126, "", str(exc))
 

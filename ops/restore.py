@@ -262,8 +262,8 @@ def refuse_privileged_role(into: pgurl.PgUrl, allow: bool, log: Callable[[str], 
     raise UsageError(
         f"--into role {shown(into.user)} is privileged: {why}. A restore runs whatever SQL the dump holds with the "
         "role's privileges, so a hostile dump could run programs on the server or create roles. Restore as a "
-        "role that owns the target database and nothing more (the stack's owner role, docs/how-to/runbooks/rollback.md), "
-        "or pass --allow-privileged-role if you mean it")
+        "role that owns the target database and nothing more (the stack's owner role, "
+        "docs/how-to/runbooks/rollback.md), or pass --allow-privileged-role if you mean it")
 
 
 def _privilege(user: str, name: str, superuser: bool, createrole: bool) -> str:
@@ -347,10 +347,10 @@ def _suspect(exc: DatabaseError, into: pgurl.PgUrl) -> DatabaseError:
     if not re.search(r"ERROR:\s+(permission denied|must be superuser|must be owner of)", exc.message):
         return exc
     return DatabaseError(
-        f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no CREATEROLE) "
-        "may not do, and nothing of the restore was kept. A dump `ops backup` writes only creates objects and data in a "
-        "database the role owns: treat this one as hostile, do not restore it with more privilege, and find out "
-        "who wrote it (docs/how-to/runbooks/incident-response.md, \"Restore drill failed\")")
+        f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no "
+        "CREATEROLE) may not do, and nothing of the restore was kept. A dump `ops backup` writes only creates "
+        "objects and data in a database the role owns: treat this one as hostile, do not restore it with more "
+        "privilege, and find out who wrote it (docs/how-to/runbooks/incident-response.md, \"Restore drill failed\")")
 
 
 def end_session(into: pgurl.PgUrl, tag: str, jobs: int = 1) -> str:

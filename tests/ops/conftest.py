@@ -24,14 +24,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.realservers.postgres import Credentials, PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.realservers.s3 import S3Server, s3_bucket, s3_server  # noqa: F401  (fixtures)
+from tests.realservers import postgres as real_postgres
+from tests.realservers import s3 as real_s3
+from tests.realservers.postgres import Credentials, PostgresServer
+from tests.realservers.s3 import S3Server
 from tests.support import ROOT
+
+# The real servers' fixtures, for every test of this directory (pytest finds fixtures among a conftest's
+# names). Assigned rather than imported by name: the fixtures below take them as arguments of the same name.
+postgres_server = real_postgres.postgres_server
+s3_server = real_s3.s3_server
+s3_bucket = real_s3.s3_bucket
 
 SOURCE_SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS vector;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
-CREATE TABLE audit_sessions (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE audit_sessions (
+  id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE chat_messages (
   id bigserial PRIMARY KEY,
   session_id bigint NOT NULL REFERENCES audit_sessions(id),

@@ -65,8 +65,9 @@ def test_backup_then_restore_into_a_fresh_database_gives_equal_schema_and_rows(
     assert schema(postgres_server, fresh_db.name) == schema(postgres_server, source_db.name)
     assert table_digests(postgres_server, fresh_db.name) == table_digests(postgres_server, source_db.name)
     # --no-owner: everything belongs to the role that restored.
-    owners = postgres_server.psql("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'",
-                                  role=postgres_server.superuser, database=fresh_db.name)
+    owners = postgres_server.psql(
+        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'",
+        role=postgres_server.superuser, database=fresh_db.name)
     assert owners == fresh_db.role.user
     everything = done.stdout + done.stderr + restored.stdout + restored.stderr
     assert_no_secret(everything, source_db.backup.password, fresh_db.role.password, s3_server.secret_access_key)
@@ -76,7 +77,10 @@ def test_restore_without_a_key_takes_the_newest_dump(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, source_db: SourceDb,
         fresh_db: TargetDb) -> None:
     env = backup_env(s3_server, s3_bucket, source_db.backup_url)
-    quiet = lambda _msg: None  # noqa: E731
+
+    def quiet(_msg: str) -> None:
+        pass
+
     older = backup.run(env, now=datetime(2026, 11, 30, 3, 0, tzinfo=UTC), log=quiet)
     newer = backup.run(env, now=datetime(2026, 12, 1, 3, 0, tzinfo=UTC), log=quiet)
     assert older < newer

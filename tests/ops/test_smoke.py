@@ -223,3 +223,16 @@ def test_the_command_line_exits_0_on_a_good_site_and_1_on_a_broken_one(site, dec
     state.page_status = 503
     bad = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == errors.EXIT_FINDING and "rollback.md" in bad.stderr
+
+
+def test_the_command_line_runs_without_boto3_as_in_the_deploy_workflow(site, declared):
+    # deploy.yml runs `ops smoke` in the Pulumi program's .venv (requirements.lock), which has neither
+    # boto3 nor botocore: the commands that reach the bucket import them, smoke must not.
+    state, url = site
+    headers, path = declared
+    serve(state, headers)
+    without_boto = ("import runpy, sys; sys.modules.update(boto3=None, botocore=None); "
+                    "sys.argv[0] = 'ops'; runpy.run_module('ops', run_name='__main__')")
+    command = [sys.executable, "-c", without_boto, "smoke", "--url", url, "--headers", path, "--attempts", "1"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("smoke passed:"), result.stderr

@@ -70,8 +70,9 @@ def test_ops_workflows_pin_actions_and_grant_least_privilege(name: str) -> None:
 
 def test_ops_requirements_pin_the_same_majors_as_the_dev_requirements() -> None:
     def pins(path: Path) -> dict[str, str]:
-        lines = [l.split("#")[0].strip() for l in path.read_text().splitlines()]
-        return dict(re.match(r"^([A-Za-z0-9_.-]+)([^;]*)", l).groups() for l in lines if l and not l.startswith("-r"))
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return dict(re.match(r"^([A-Za-z0-9_.-]+)([^;]*)", line).groups()
+                    for line in lines if line and not line.startswith("-r"))
 
     ops, dev = pins(ROOT / "ops" / "requirements.txt"), pins(ROOT / "requirements-dev.txt")
     assert all(re.fullmatch(r">=\d+(\.\d+)*,<\d+", spec) for spec in ops.values()), ops
