@@ -151,17 +151,20 @@ def main() -> int:
     print(f"   {'case':<8}{'median s':>10}{'min s':>8}{'cpu s':>8}{'peak MiB':>10}{'x floor (median/min)':>24}")
     for name, s in sbs.items():
         ratio = f"{s['median'] / floor['median']:.2f} / {s['min'] / floor['min']:.2f}"
-        print(f"   {name:<8}{s['median']:>10.2f}{s['min']:>8.2f}{s['cpu_median']:>8.2f}{s['rss_mib']:>10.0f}{ratio:>24}")
+        print(f"   {name:<8}{s['median']:>10.2f}{s['min']:>8.2f}{s['cpu_median']:>8.2f}{s['rss_mib']:>10.0f}"
+              f"{ratio:>24}")
 
     ns = [int(x) for x in args.growth.split(",") if x]
     rows = growth(ns, args.growth_reps)
     print(f"\n2. growth: one check of N pull-request stacks pr-1..pr-N ({args.growth_reps} runs each)")
-    print(f"   {'N':>4}{'resources':>11}{'median s':>10}{'cpu s':>8}{'peak MiB':>10}{'ms/resource over N=' + str(ns[0]):>24}")
+    print(f"   {'N':>4}{'resources':>11}{'median s':>10}{'cpu s':>8}{'peak MiB':>10}"
+          f"{'ms/resource over N=' + str(ns[0]):>24}")
     base = rows[0]
     for r in rows:
         extra = r["resources"] - base["resources"]
         per = f"{1000 * (r['median'] - base['median']) / extra:.1f}" if extra else "-"
-        print(f"   {r['n']:>4}{r['resources']:>11}{r['median']:>10.2f}{r['cpu_median']:>8.2f}{r['rss_mib']:>10.0f}{per:>24}")
+        print(f"   {r['n']:>4}{r['resources']:>11}{r['median']:>10.2f}{r['cpu_median']:>8.2f}{r['rss_mib']:>10.0f}"
+              f"{per:>24}")
 
     cps = critical_paths()
     print("\n3. critical path (longest dependency chain, resources incl. the root stack)")

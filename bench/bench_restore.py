@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ops.conftest import backup_env, make_source, make_target, run_ops  # noqa: E402
-from tests.realservers.postgres import start_postgres  # noqa: E402
-from tests.realservers.s3 import running_s3  # noqa: E402
+from tests.ops.conftest import backup_env, make_source, make_target, run_ops  # noqa: E402 - after the sys.path entry above
+from tests.realservers.postgres import start_postgres  # noqa: E402 - after the sys.path entry above
+from tests.realservers.s3 import running_s3  # noqa: E402 - after the sys.path entry above
 
 DRILL = re.compile(r"drill timing: download (?P<download>[\d.]+) s, server (?P<setup>[\d.]+) s, restore "
                    r"(?P<restore>[\d.]+) s .*?checks "
@@ -47,7 +46,8 @@ RESTORE = re.compile(r"restore timing: pg_restore (?P<restore>[\d.]+) s .*?row c
 def schema(rows: int, dim: int) -> str:
     sessions = max(1, rows // 10)
     return f"""
-CREATE TABLE audit_sessions (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE audit_sessions (id bigserial PRIMARY KEY, name text NOT NULL,
+                             created_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE chat_messages (id bigserial PRIMARY KEY, session_id bigint NOT NULL REFERENCES audit_sessions(id),
                             body text, embedding vector({dim}));
 INSERT INTO audit_sessions (name) SELECT 'session ' || g FROM generate_series(1, {sessions}) g;
@@ -124,7 +124,8 @@ def main() -> int:
     path.write_text(json.dumps(report, indent=2))
     print(f"{'kind':8} {'jobs':>4} {'mwm':>8} {'restore s':>10} {'checks s':>9} {'load':>5}")
     for r in runs:
-        print(f"{r['kind']:8} {r['jobs']:>4} {r['mwm']:>8} {r['restore']:>10.1f} {r['checks']:>9.1f} {r['load_before']:>5.2f}")
+        print(f"{r['kind']:8} {r['jobs']:>4} {r['mwm']:>8} {r['restore']:>10.1f} {r['checks']:>9.1f} "
+              f"{r['load_before']:>5.2f}")
     print(f"written to {path}")
     return 0
 

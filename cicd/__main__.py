@@ -8,9 +8,27 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cicd import approval, codeowners, lock
+from cicd import approval, codeowners, lock, pack
+from infra.exitcodes import (
+    EXIT_FINDING,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    epilog,
+    internal_error,
+)
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = {
+    EXIT_OK: "ok (approved or nothing to approve, or pack: the copy is current)",
+    EXIT_FINDING: "finding (not approved, or pack --check: the copy is stale)",
+    EXIT_USAGE: "bad input (named)",
+    EXIT_SERVICE: "pip or the package index failed (lock)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m cicd` can return means for it (its --help, docs/reference/exit-codes.md)."""
 
 
 def _read(path: str, what: str) -> bytes:
@@ -42,7 +60,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     approved = approval.approvers(reviews, args.head_sha, args.author)
     verdict = approval.owned_changes(changed, owners, approved)
     print(verdict.text(), end="")
-    return EXIT_OK if verdict.ok else EXIT_REFUSED
+    return EXIT_OK if verdict.ok else EXIT_FINDING
 
 
 def cmd_approved_head(args: argparse.Namespace) -> int:
@@ -63,7 +81,7 @@ def cmd_approved_head(args: argparse.Namespace) -> int:
             raise approval.ApprovalInputError("the head branch name has a line break")
         with open(args.github_output, "a", encoding="utf-8") as out:
             out.write(f"sha={outputs['sha']}\nbranch={branch}\n")
-    return EXIT_OK if verdict.ok else EXIT_REFUSED
+    return EXIT_OK if verdict.ok else EXIT_FINDING
 
 
 def cmd_lock(_: argparse.Namespace) -> int:
@@ -71,11 +89,16 @@ def cmd_lock(_: argparse.Namespace) -> int:
         return lock.main()
     except lock.LockError as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
+        return exc.code
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    return pack.main(check=args.check)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cicd", description=__doc__, epilog=epilog(EXIT_CODES))
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("gate", help="changed code-owned files need a code owner's approval of this commit")
     p.add_argument("--base", required=True, metavar="DIR", help="the base branch's tree (its CODEOWNERS decides)")
@@ -94,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_approved_head)
     p = sub.add_parser("lock", help="regenerate requirements.lock and policies/requirements.lock")
     p.set_defaults(func=cmd_lock)
+    p = sub.add_parser("pack", help="refresh the policy pack's copy of infra/catalog.py")
+    p.add_argument("--check", action="store_true", help="only compare: exit 1 while the copy is stale")
+    p.set_defaults(func=cmd_pack)
     return parser
 
 
@@ -104,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except approval.ApprovalInputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"python -m cicd {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        sys.stderr.write(internal_error(f"python -m cicd {args.command}", exc, args.debug) + "\n")
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

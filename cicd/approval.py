@@ -107,7 +107,8 @@ def owned_changes(changed: Sequence[str], owners: CodeOwners, approved: frozense
              "(a new push needs a new approval):"]
     for rule, paths in missing.values():
         who = ", ".join(safe(o) for o in rule.owners)
-        shown = ", ".join(f"`{safe(p)}`" for p in paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+        more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+        shown = ", ".join(f"`{safe(p)}`" for p in paths[:10]) + more
         lines.append(f"- CODEOWNERS line {rule.line} (`{safe(rule.pattern)}`, owners {who}): {shown}")
         if not rule.users:
             lines.append(f"  owners {who} cannot be checked with GITHUB_TOKEN (no access to team membership "

@@ -152,7 +152,8 @@ def load(root: Path) -> tuple[Path | None, CodeOwners]:
         if path.is_file():
             data = path.read_bytes()
             if len(data) >= MAX_BYTES:
-                raise CodeOwnersError(f"{location}: {len(data)} bytes; GitHub ignores a CODEOWNERS file of 3 MB or more")
+                raise CodeOwnersError(
+                    f"{location}: {len(data)} bytes; GitHub ignores a CODEOWNERS file of 3 MB or more")
             try:
                 return path, parse(data.decode("utf-8"))
             except UnicodeDecodeError:

@@ -1,6 +1,6 @@
 """Hash-pinned requirement locks for the jobs that hold credentials, made with pip's own resolver.
 
-`python -m cicd lock` (README "Pinned tools") resolves each requirements file with
+`python -m cicd lock` (docs/tutorials/first-deployment.md, "Pinned tools") resolves each requirements file with
 `pip install --dry-run --ignore-installed --report` against the package index pip uses by default
 (every local pip configuration is switched off, PIP_CONFIG_FILE=os.devnull, so a local mirror or
 wheel directory cannot put its own files' hashes into a lock), for the runners of those jobs:
@@ -28,6 +28,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from infra.exitcodes import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_PYTHON = (3, 11)
@@ -59,13 +61,20 @@ _LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)")
 
 
 class LockError(RuntimeError):
-    """A lock that cannot be made or read (named in the message)."""
+    """A lock that cannot be made or read (named in the message); `code` is the exit code (infra.exitcodes)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def lines_from_report(report: Mapping[str, object]) -> list[str]:
     """`name==version --hash=sha256:…` per resolved distribution of a pip installation report."""
     entries = []
-    for item in report.get("install", []):  # type: ignore[union-attr]
+    install = report.get("install", [])
+    if not isinstance(install, list):
+        raise LockError(f"pip's installation report: 'install' is {type(install).__name__}, not a list")
+    for item in install:
         meta, info = item["metadata"], item["download_info"]
         digest = (info.get("archive_info") or {}).get("hashes", {}).get("sha256")
         if not digest:
@@ -104,7 +113,8 @@ def resolve(requirements: Sequence[Path], constraints: Path | None, workdir: Pat
         cmd += ["-c", str(constraints)]
     result = subprocess.run(cmd, env=_pip_env(), capture_output=True, text=True, check=False, timeout=900)
     if result.returncode != 0:
-        raise LockError(f"pip could not resolve {names}:\n{result.stderr.strip()[-2000:]}")
+        # pip, or the package index it asks, failed: a service (its message says which, or what conflicts).
+        raise LockError(f"pip could not resolve {names}:\n{result.stderr.strip()[-2000:]}", EXIT_SERVICE)
     return json.loads(report.read_text())
 
 
@@ -137,4 +147,4 @@ def main(specs: Sequence[LockSpec] = LOCKS, root: Path = ROOT) -> int:
     for target, text in make(specs, root).items():
         (root / target).write_text(text)
         print(f"{target}: {len(pins(text))} pinned distributions")
-    return 0
+    return EXIT_OK

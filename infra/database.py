@@ -9,6 +9,7 @@ at ff936b9, the `upstream` of pulumi-postgresql 3.18.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_postgresql as postgresql
@@ -29,7 +30,15 @@ MIN_SERVER_MAJOR_VERSION = catalog.PG_MIN_SERVER_MAJOR_VERSION
 database owner (pg_database_owner). On 14 and older that schema is a superuser's, so a non-superuser
 admin cannot revoke PUBLIC's CREATE there: such servers are refused (also by infra/config.py)."""
 # Explicitly false so the intent is in the desired state and a policy can check it.
-NO_ELEVATED_ATTRIBUTES = {
+class _RoleAttributes(TypedDict):
+    superuser: bool
+    create_database: bool
+    create_role: bool
+    replication: bool
+    bypass_row_level_security: bool
+
+
+NO_ELEVATED_ATTRIBUTES: _RoleAttributes = {
     "superuser": False,
     "create_database": False,
     "create_role": False,
@@ -44,7 +53,8 @@ def database_url(user: pulumi.Input[str], password: pulumi.Input[str], host: str
                  database: pulumi.Input[str], sslmode: str) -> pulumi.Output[str]:
     """A libpq URL that refuses to connect without TLS; always a secret."""
     return pulumi.Output.secret(
-        pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode={5}", user, password, host, port, database, sslmode)
+        pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode={5}",
+                             user, password, host, port, database, sslmode)
     )
 
 
@@ -55,7 +65,9 @@ class DatabaseArgs:
     host: str
     """Managed server host; required."""
     admin_user: str
-    """Admin role the provider connects as (CREATEDB, CREATEROLE; see README for extensions); required."""
+    """Admin role the provider connects as (CREATEDB, CREATEROLE); required.
+
+    Which extensions it must be able to create: docs/explanation/database-design.md."""
     admin_password: pulumi.Input[str]
     """Admin password (secret); required."""
     database_name: str
@@ -80,7 +92,7 @@ class DatabaseArgs:
     defaults to 5. Without it a saturated app locks the admin out of `pulumi up`/refresh."""
     rotation_connections: int = 0
     """Database connections reserved for the rotation runbook's bridge role while the old and new
-    deployments overlap (docs/runbooks/rotation.md); defaults to 0 outside a rotation."""
+    deployments overlap (docs/how-to/runbooks/rotation.md); defaults to 0 outside a rotation."""
     statement_timeout_ms: int = 30_000
     """Runtime role statement timeout (a role default the app can override per session); defaults to 30 s."""
     idle_in_transaction_timeout_ms: int = 60_000
@@ -174,8 +186,8 @@ class Database(pulumi.ComponentResource):
             database=args.admin_database,
             sslmode=args.sslmode,
             # provider.go:175-179 -> config.go:242-243: passed to lib/pq as `sslrootcert`.
-            # Only set when configured, so existing stacks see no provider change.
-            **({"sslrootcert": args.sslrootcert} if args.sslrootcert else {}),
+            # Only set when configured (None is left out of the inputs), so existing stacks see no provider change.
+            sslrootcert=args.sslrootcert or None,
             # Managed servers (Neon, Supabase, RDS) never hand out superuser.
             superuser=False,
             connect_timeout=15,
@@ -196,11 +208,17 @@ class Database(pulumi.ComponentResource):
     def _roles(self, child: pulumi.ResourceOptions, passwords: _Passwords) -> _Roles:
         args, db = self._db_args, self._db_args.database_name
 
-        def role(suffix: str, password: random.RandomPassword, connection_limit: int, **extra: int) -> postgresql.Role:
+        def role(suffix: str, password: random.RandomPassword, connection_limit: int, *,
+                 statement_timeout: int | None = None,
+                 idle_in_transaction_session_timeout: int | None = None) -> postgresql.Role:
+            # A timeout left None is left out of the inputs, as if not passed.
+            secret: pulumi.Output[str] = pulumi.Output.secret(password.result)
             return postgresql.Role(
                 f"{self._db_prefix}-{suffix}", name=f"{db}_{suffix}", login=True,
-                password=pulumi.Output.secret(password.result), connection_limit=connection_limit,
-                **extra, **NO_ELEVATED_ATTRIBUTES, opts=child,
+                password=secret, connection_limit=connection_limit,
+                statement_timeout=statement_timeout,
+                idle_in_transaction_session_timeout=idle_in_transaction_session_timeout,
+                **NO_ELEVATED_ATTRIBUTES, opts=child,
             )
 
         return _Roles(
@@ -263,8 +281,11 @@ class Database(pulumi.ComponentResource):
                                  database=database.name, drop_cascade=not self._db_args.protect, opts=in_database)
 
     def _grants(self, in_database: pulumi.ResourceOptions, database: postgresql.Database, roles: _Roles) -> None:
-        def grant(suffix: str, **props: object) -> None:
-            postgresql.Grant(f"{self._db_prefix}-{suffix}", database=database.name, opts=in_database, **props)
+        def grant(suffix: str, *, role: pulumi.Input[str], object_type: str, privileges: list[str],
+                  schema: str | None = None, objects: list[str] | None = None) -> None:
+            # None is left out of the inputs, as if not passed (an empty `objects` is passed: all objects).
+            postgresql.Grant(f"{self._db_prefix}-{suffix}", database=database.name, role=role, schema=schema,
+                             object_type=object_type, privileges=privileges, objects=objects, opts=in_database)
 
         # New databases let PUBLIC connect and create temp tables; only the three roles may connect.
         grant("revoke-public-connect", role="public", object_type="database", privileges=[])

@@ -47,7 +47,7 @@ class AppDomainArgs:
     """Cloudflare zone that holds the record, e.g. appstoagents.com; required."""
     git_branch: str = ""
     """Branch whose deployments get the domain; defaults to "" (production)."""
-    production_branch: pulumi.Input[str] | None = None
+    production_branch: pulumi.Input[str | None] | None = None
     """The project's production branch as the provider reads it, so a branch domain on it is
     refused before Vercel does; defaults to None (not checked)."""
 
@@ -66,7 +66,8 @@ class AppDomain(pulumi.ComponentResource):
         if args.git_branch and args.production_branch is not None:
             # The branch must exist in the repository, which nothing here can read; what can be
             # read is the project's production branch, whose deployments get production domains.
-            git_branch = pulumi.Output.from_input(args.production_branch).apply(
+            production_branch: pulumi.Output[str | None] = pulumi.Output.from_input(args.production_branch)
+            git_branch = production_branch.apply(
                 lambda production: branch_for_domain(name, args.git_branch, production)
             )
         domain = vercel.ProjectDomain(

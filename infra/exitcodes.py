@@ -7,7 +7,11 @@ stderr says what exactly happened. docs/reference/exit-codes.md is generated fro
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+DOC = "docs/reference/exit-codes.md"
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ PROGRAM = ExitCode(3, "program failed", "the code under evaluation failed: the P
                    "an exception in the program, a pack that crashes or does not start")
 SERVICE = ExitCode(4, "service failed", "a service the command depends on failed",
                    "PostgreSQL or its tools (connection, permissions, pg_dump, pg_restore), the bucket "
-                   "(credentials, missing bucket, interrupted upload), GitHub's API")
+                   "(credentials, missing bucket, interrupted upload), pip or the package index "
+                   "(`python -m cicd lock`)")
 INTERNAL = ExitCode(5, "internal error", "a bug in the command itself; `--debug` shows the traceback", "")
 INTERRUPTED = ExitCode(130, "interrupted", "Ctrl-C, or SIGTERM when CI cancels the job; the message says what "
                        "was cleaned up", "")
@@ -44,3 +49,25 @@ EXIT_PROGRAM = PROGRAM.code
 EXIT_SERVICE = SERVICE.code
 EXIT_INTERNAL = INTERNAL.code
 EXIT_INTERRUPTED = INTERRUPTED.code
+
+BY_CODE = {c.code: c for c in ALL}
+
+
+def epilog(codes: Mapping[int, str]) -> str:
+    """The `exit codes:` line of a command's --help from what each code it can return means for it
+    (the command's EXIT_CODES; docs/generate.py reads the same mapping). A code outside the scheme is a bug."""
+    unknown = sorted(set(codes) - set(BY_CODE))
+    if unknown:
+        raise ValueError(f"exit codes {unknown} are not in infra.exitcodes.ALL")
+    if any(";" in what for what in codes.values()):
+        raise ValueError("a code's meaning has a ';', which separates the codes")
+    return "exit codes: " + "; ".join(f"{code} {what}" for code, what in codes.items()) + f". See {DOC}."
+
+
+def internal_error(prog: str, exc: BaseException, debug: bool = False) -> str:
+    """What a command prints for an exception it did not expect (a bug: exit 5): one line naming the
+    exception and how to see more, or with `debug` the traceback."""
+    if debug:
+        return f"{prog}: internal error:\n{''.join(traceback.format_exception(exc)).rstrip()}"
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{prog}: internal error: {type(exc).__name__}{': ' + first if first else ''} (a bug; rerun with --debug)"

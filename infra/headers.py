@@ -3,7 +3,7 @@
 The same headers go to the live project (`vercel.ProjectRoute`, see
 infra/security_headers.py) and into the `vercel.json` of a directory deployment
 (infra/deployment.py). Values follow the OWASP Secure Headers Project and the MDN
-HTTP Observatory rather than the seed guide (see README, "Departures from the guide").
+HTTP Observatory rather than the seed guide (see docs/explanation/departures-from-the-guide.md).
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ class GeneratedKeys(pulumi.ComponentResource):
         if args.encryption_key_length != catalog.ENCRYPTION_KEY_LENGTH:
             raise ValueError(f"{name}: ENCRYPTION_KEY must be exactly {catalog.ENCRYPTION_KEY_LENGTH} characters")
         if args.jwt_secret_length < catalog.GENERATED_KEY_LENGTHS["jwt_secret"]:
-            raise ValueError(f"{name}: JWT_SECRET must be at least {catalog.GENERATED_KEY_LENGTHS['jwt_secret']} characters")
+            raise ValueError(f"{name}: JWT_SECRET must be at least "
+                             f"{catalog.GENERATED_KEY_LENGTHS['jwt_secret']} characters")
         keepers = {"version": str(args.version)}
         # RandomPassword, not RandomString: only its result is stored as a secret.
         # special=False keeps the values safe in URLs, headers and shell exports.

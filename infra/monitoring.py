@@ -21,7 +21,7 @@ in https://vercel.com/docs/query/monitoring/monitoring-reference). Check them on
 
 Not declarable here: Web Analytics and Speed Insights (no resource or argument in the provider),
 and the database-connections alert (no provider for it): `python -m ops connections` runs hourly
-in .github/workflows/db-connections.yml instead (README, "Monitoring").
+in .github/workflows/db-connections.yml instead (docs/explanation/monitoring.md).
 """
 
 from __future__ import annotations
@@ -77,73 +77,89 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(catalog.TOKEN_MONITORING, name, None, opts)
-        if args.plan not in VERCEL_PLANS:
-            raise ValueError(f"{name}: plan must be one of {', '.join(VERCEL_PLANS)} (got {args.plan!r})")
-        if args.window not in WINDOWS:
-            raise ValueError(f"{name}: window must be one of {', '.join(WINDOWS)} (got {args.window!r})")
-        if not 0 < args.error_rate < 1:
-            raise ValueError(f"{name}: error_rate is a ratio between 0 and 1 (got {args.error_rate})")
+        _check(name, args)
         names: list[str] = []
         if alerts_available(args.plan, args.observability_plus):
             child = pulumi.ResourceOptions(parent=self)
             notify = vercel.CustomAlertRuleNotificationSettingsArgs(enable_team_owner_notifications=True)
-            percent = f"{args.error_rate * 100:g} %"
-            vercel.CustomAlertRule(
-                f"{name}-error-rate",
-                project_id=args.project_id,
-                name=f"ARA: error rate above {percent} for {args.window}",
-                severity="high",
-                tags=["ara", "guide-alerts"],
-                evaluation=vercel.CustomAlertRuleEvaluationArgs(
-                    window=args.window,
-                    query=vercel.CustomAlertRuleEvaluationQueryArgs(
-                        metrics={
-                            "errors": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
-                                metric=ERRORS_METRIC, aggregation="count", filter="httpStatus >= 500"),
-                            "requests": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
-                                metric=ERRORS_METRIC, aggregation="count"),
-                        },
-                        formulas={"formula": "errors / requests"},
-                        outputs=["formula"],
-                    ),
-                ),
-                trigger=vercel.CustomAlertRuleTriggerArgs(
-                    type="threshold", output="formula", operator="gt", threshold=args.error_rate,
-                    minimum=vercel.CustomAlertRuleTriggerMinimumArgs(output="errors", threshold=args.minimum_errors),
-                ),
-                notification_settings=notify,
-                opts=child,
-            )
-            vercel.CustomAlertRule(
-                f"{name}-p95-duration",
-                project_id=args.project_id,
-                name=f"ARA: p95 function duration above {args.p95_duration_ms} ms for {args.window}",
-                severity="medium",
-                tags=["ara", "guide-alerts"],
-                evaluation=vercel.CustomAlertRuleEvaluationArgs(
-                    window=args.window,
-                    query=vercel.CustomAlertRuleEvaluationQueryArgs(
-                        metrics={"p95": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
-                            metric=DURATION_METRIC, aggregation="p95")},
-                        outputs=["p95"],
-                    ),
-                ),
-                trigger=vercel.CustomAlertRuleTriggerArgs(
-                    type="threshold", output="p95", operator="gt", threshold=args.p95_duration_ms),
-                notification_settings=notify,
-                opts=child,
-            )
-            vercel.AlertRule(
-                f"{name}-error-anomaly",
-                type="built-in",
-                name="ARA: 5xx error anomaly",
-                rule_scope=vercel.AlertRuleRuleScopeArgs(type="include", project_ids=[args.project_id]),
-                triggers=[vercel.AlertRuleTriggerArgs(type="error_anomaly", filter="statusGroup:5xx")],
-                match_minimum_severity_level="medium",
-                tags=["ara"],
-                notification_settings=vercel.AlertRuleNotificationSettingsArgs(enable_team_owner_notifications=True),
-                opts=child,
-            )
+            self._error_rate_rule(name, args, child, notify)
+            self._p95_duration_rule(name, args, child, notify)
+            self._error_anomaly_rule(name, args, child)
             names = [f"{name}-error-rate", f"{name}-p95-duration", f"{name}-error-anomaly"]
         self.alert_names = pulumi.Output.from_input(names)
         self.register_outputs({"alert_names": self.alert_names})
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _error_rate_rule(self, name: str, args: MonitoringArgs, child: pulumi.ResourceOptions,
+                         notify: vercel.CustomAlertRuleNotificationSettingsArgs) -> None:
+        percent = f"{args.error_rate * 100:g} %"
+        vercel.CustomAlertRule(
+            f"{name}-error-rate",
+            project_id=args.project_id,
+            name=f"ARA: error rate above {percent} for {args.window}",
+            severity="high",
+            tags=["ara", "guide-alerts"],
+            evaluation=vercel.CustomAlertRuleEvaluationArgs(
+                window=args.window,
+                query=vercel.CustomAlertRuleEvaluationQueryArgs(
+                    metrics={
+                        "errors": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
+                            metric=ERRORS_METRIC, aggregation="count", filter="httpStatus >= 500"),
+                        "requests": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
+                            metric=ERRORS_METRIC, aggregation="count"),
+                    },
+                    formulas={"formula": "errors / requests"},
+                    outputs=["formula"],
+                ),
+            ),
+            trigger=vercel.CustomAlertRuleTriggerArgs(
+                type="threshold", output="formula", operator="gt", threshold=args.error_rate,
+                minimum=vercel.CustomAlertRuleTriggerMinimumArgs(output="errors", threshold=args.minimum_errors),
+            ),
+            notification_settings=notify,
+            opts=child,
+        )
+
+    def _p95_duration_rule(self, name: str, args: MonitoringArgs, child: pulumi.ResourceOptions,
+                           notify: vercel.CustomAlertRuleNotificationSettingsArgs) -> None:
+        vercel.CustomAlertRule(
+            f"{name}-p95-duration",
+            project_id=args.project_id,
+            name=f"ARA: p95 function duration above {args.p95_duration_ms} ms for {args.window}",
+            severity="medium",
+            tags=["ara", "guide-alerts"],
+            evaluation=vercel.CustomAlertRuleEvaluationArgs(
+                window=args.window,
+                query=vercel.CustomAlertRuleEvaluationQueryArgs(
+                    metrics={"p95": vercel.CustomAlertRuleEvaluationQueryMetricsArgs(
+                        metric=DURATION_METRIC, aggregation="p95")},
+                    outputs=["p95"],
+                ),
+            ),
+            trigger=vercel.CustomAlertRuleTriggerArgs(
+                type="threshold", output="p95", operator="gt", threshold=args.p95_duration_ms),
+            notification_settings=notify,
+            opts=child,
+        )
+
+    def _error_anomaly_rule(self, name: str, args: MonitoringArgs, child: pulumi.ResourceOptions) -> None:
+        vercel.AlertRule(
+            f"{name}-error-anomaly",
+            type="built-in",
+            name="ARA: 5xx error anomaly",
+            rule_scope=vercel.AlertRuleRuleScopeArgs(type="include", project_ids=[args.project_id]),
+            triggers=[vercel.AlertRuleTriggerArgs(type="error_anomaly", filter="statusGroup:5xx")],
+            match_minimum_severity_level="medium",
+            tags=["ara"],
+            notification_settings=vercel.AlertRuleNotificationSettingsArgs(enable_team_owner_notifications=True),
+            opts=child,
+        )
+
+
+def _check(name: str, args: MonitoringArgs) -> None:
+    if args.plan not in VERCEL_PLANS:
+        raise ValueError(f"{name}: plan must be one of {', '.join(VERCEL_PLANS)} (got {args.plan!r})")
+    if args.window not in WINDOWS:
+        raise ValueError(f"{name}: window must be one of {', '.join(WINDOWS)} (got {args.window!r})")
+    if not 0 < args.error_rate < 1:
+        raise ValueError(f"{name}: error_rate is a ratio between 0 and 1 (got {args.error_rate})")

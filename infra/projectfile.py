@@ -497,7 +497,7 @@ def stack_config(
 ) -> StackConfigSource:
     """The config the CLI hands the program for `stack`: Pulumi.<stack>.yaml (none is no config),
     `overrides` (`--config`) on top, the project's defaults and values where the stack sets nothing.
-    `stack_values` stands for the `config:` of a stack file not written yet (`infra.prstack`).
+    `stack_values` stands for the `config:` of a stack file not written yet (`stacks.prstack`).
 
     Refuses, in one ProjectFileError naming the file and every key, what `pulumi preview`/`up`/
     `destroy` refuse before the program runs (`ValidateStackConfigAndApplyProjectConfig`): keys

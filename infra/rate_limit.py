@@ -10,16 +10,12 @@ the firewall should do is therefore declared here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumiverse_vercel as vercel
 
 from infra import catalog
-
-
-ManagedRulesMode = Literal["log", "enforce"]
-"""How the managed rulesets act: "log" records matches only, "enforce" challenges or denies."""
+from infra.config import ManagedRulesMode
 
 # (bot protection, AI bots, OWASP) actions per mode. Bot protection takes log or challenge,
 # the OWASP rules log or deny (vercel.com/docs/vercel-firewall/vercel-waf/managed-rulesets).
@@ -34,17 +30,16 @@ _OWASP_GROUPS = ("xss", "sqli", "rce", "lfi", "rfi", "sd", "ma", "gen", "sf")
 def managed_rulesets(mode: str, owasp: bool) -> vercel.FirewallConfigManagedRulesetsArgs:
     """Bot protection and AI-bot rules (every plan), OWASP core rules when `owasp` (Enterprise)."""
     bot, ai, crs = _MANAGED_ACTIONS[mode]
-    rulesets: dict[str, object] = {
-        "bot_protection": vercel.FirewallConfigManagedRulesetsBotProtectionArgs(active=True, action=bot),
-        "ai_bots": vercel.FirewallConfigManagedRulesetsAiBotsArgs(active=True, action=ai),
-    }
-    if owasp:
-        rulesets["owasp"] = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
-            group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(
-                active=True, action=crs)
-            for group in _OWASP_GROUPS
-        })
-    return vercel.FirewallConfigManagedRulesetsArgs(**rulesets)
+    core_rules = vercel.FirewallConfigManagedRulesetsOwaspArgs(**{
+        group: getattr(vercel, f"FirewallConfigManagedRulesetsOwasp{group.capitalize()}Args")(
+            active=True, action=crs)
+        for group in _OWASP_GROUPS
+    }) if owasp else None
+    return vercel.FirewallConfigManagedRulesetsArgs(
+        bot_protection=vercel.FirewallConfigManagedRulesetsBotProtectionArgs(active=True, action=bot),
+        ai_bots=vercel.FirewallConfigManagedRulesetsAiBotsArgs(active=True, action=ai),
+        owasp=core_rules,  # None: not set, as if left out
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(FUNCTION_REGIONS)} regions pinned on {PINNED_ON}: {' '.join(FUNCTION_REGIONS)}")
         return 0
     try:
-        with urllib.request.urlopen(SOURCE_URL, timeout=30) as response:  # noqa: S310 - a fixed https URL
+        with urllib.request.urlopen(SOURCE_URL, timeout=30) as response:  # a fixed https URL
             regions = regions_from_service(json.load(response))
     except (OSError, ValueError) as exc:
         print(f"error: cannot refresh from {SOURCE_URL}: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ branch only), the environments only that branch may use, and the backup job's en
 its secrets and variables taken from the stack's own outputs, never copied by hand.
 
 Provider: pulumi-github (integrations/github), configured with the repository's owner; its token
-comes from GITHUB_TOKEN, which must be allowed to administer the repository (README "CI/CD").
+comes from GITHUB_TOKEN, which must be allowed to administer the repository (docs/how-to/repository-guardrails.md).
 """
 
 from __future__ import annotations
@@ -63,20 +63,18 @@ class RepositoryGuardrails(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RepositoryGuardrailsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(catalog.TOKEN_REPOSITORY_GUARDRAILS, name, None, opts)
-        if not (args.reviewer_user_ids or args.reviewer_team_ids):
-            raise ValueError(f"{name}: the {catalog.ENV_PRODUCTION} environment needs at least one reviewer")
-        if len(args.reviewer_user_ids) > MAX_REVIEWERS or len(args.reviewer_team_ids) > MAX_REVIEWERS:
-            raise ValueError(f"{name}: GitHub takes at most {MAX_REVIEWERS} user and {MAX_REVIEWERS} team reviewers")
-        if not args.required_checks:
-            raise ValueError(f"{name}: the ruleset needs at least one required check")
-        if args.required_approvals < 1:
-            raise ValueError(f"{name}: required_approvals must be at least 1")
-        bad = [n for n in (*args.backup_secrets, *args.backup_variables) if not _SECRET_NAME.match(n)]
-        if bad:
-            raise ValueError(f"{name}: {', '.join(bad)}: Actions secret and variable names are A-Z, 0-9 and _, "
-                             "not starting with GITHUB_")
+        _check(name, args)
         provider = github.Provider(f"{name}-provider", owner=args.owner, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self._ruleset(name, args, child)
+        names = [catalog.ENV_PRODUCTION, *catalog.MAIN_ONLY_ENVIRONMENTS, catalog.ENV_BACKUPS]
+        environments = {env_name: self._environment(name, args, child, env_name) for env_name in names}
+        self._backups_secrets_and_variables(name, args, child, environments[catalog.ENV_BACKUPS].environment)
+        self.environments = pulumi.Output.from_input(names)
+        self.register_outputs({"environments": self.environments})
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _ruleset(self, name: str, args: RepositoryGuardrailsArgs, child: pulumi.ResourceOptions) -> None:
         github.RepositoryRuleset(
             f"{name}-ruleset",
             name=f"{args.branch}: pull request and checks",
@@ -105,33 +103,36 @@ class RepositoryGuardrails(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        names = [catalog.ENV_PRODUCTION, *catalog.MAIN_ONLY_ENVIRONMENTS, catalog.ENV_BACKUPS]
-        environments: dict[str, github.RepositoryEnvironment] = {}
-        for env_name in names:
-            production = env_name == catalog.ENV_PRODUCTION
-            environment = github.RepositoryEnvironment(
-                f"{name}-env-{env_name}",
-                repository=args.repository,
-                environment=env_name,
-                reviewers=[github.RepositoryEnvironmentReviewerArgs(users=list(args.reviewer_user_ids),
-                                                                    teams=list(args.reviewer_team_ids))]
-                if production else None,
-                prevent_self_review=True if production else None,
-                can_admins_bypass=False,
-                # Custom policies, not "protected branches": only the branch named below may deploy.
-                deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
-                    custom_branch_policies=True, protected_branches=False),
-                opts=child,
-            )
-            github.RepositoryEnvironmentDeploymentPolicy(
-                f"{name}-env-{env_name}-branch",
-                repository=args.repository,
-                environment=environment.environment,
-                branch_pattern=args.branch,
-                opts=child,
-            )
-            environments[env_name] = environment
-        backups = environments[catalog.ENV_BACKUPS].environment
+
+    def _environment(self, name: str, args: RepositoryGuardrailsArgs, child: pulumi.ResourceOptions,
+                     env_name: str) -> github.RepositoryEnvironment:
+        """One environment, deployable from the production branch only; production needs a reviewer."""
+        production = env_name == catalog.ENV_PRODUCTION
+        environment = github.RepositoryEnvironment(
+            f"{name}-env-{env_name}",
+            repository=args.repository,
+            environment=env_name,
+            reviewers=[github.RepositoryEnvironmentReviewerArgs(users=list(args.reviewer_user_ids),
+                                                                teams=list(args.reviewer_team_ids))]
+            if production else None,
+            prevent_self_review=True if production else None,
+            can_admins_bypass=False,
+            # Custom policies, not "protected branches": only the branch named below may deploy.
+            deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                custom_branch_policies=True, protected_branches=False),
+            opts=child,
+        )
+        github.RepositoryEnvironmentDeploymentPolicy(
+            f"{name}-env-{env_name}-branch",
+            repository=args.repository,
+            environment=environment.environment,
+            branch_pattern=args.branch,
+            opts=child,
+        )
+        return environment
+
+    def _backups_secrets_and_variables(self, name: str, args: RepositoryGuardrailsArgs,
+                                       child: pulumi.ResourceOptions, backups: pulumi.Output[str]) -> None:
         for secret_name, value in args.backup_secrets.items():
             github.ActionsEnvironmentSecret(
                 f"{name}-backups-{_kebab(secret_name)}",
@@ -150,5 +151,19 @@ class RepositoryGuardrails(pulumi.ComponentResource):
                 value=value,
                 opts=child,
             )
-        self.environments = pulumi.Output.from_input(names)
-        self.register_outputs({"environments": self.environments})
+
+
+def _check(name: str, args: RepositoryGuardrailsArgs) -> None:
+    """Refuse, before any resource is declared, what GitHub would refuse or what would not guard anything."""
+    if not (args.reviewer_user_ids or args.reviewer_team_ids):
+        raise ValueError(f"{name}: the {catalog.ENV_PRODUCTION} environment needs at least one reviewer")
+    if len(args.reviewer_user_ids) > MAX_REVIEWERS or len(args.reviewer_team_ids) > MAX_REVIEWERS:
+        raise ValueError(f"{name}: GitHub takes at most {MAX_REVIEWERS} user and {MAX_REVIEWERS} team reviewers")
+    if not args.required_checks:
+        raise ValueError(f"{name}: the ruleset needs at least one required check")
+    if args.required_approvals < 1:
+        raise ValueError(f"{name}: required_approvals must be at least 1")
+    bad = [n for n in (*args.backup_secrets, *args.backup_variables) if not _SECRET_NAME.match(n)]
+    if bad:
+        raise ValueError(f"{name}: {', '.join(bad)}: Actions secret and variable names are A-Z, 0-9 and _, "
+                         "not starting with GITHUB_")

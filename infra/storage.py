@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -57,18 +58,19 @@ class PermissionGroupNotFound(pulumi.RunError):
     """
 
 
-def permission_group_id(results: Sequence[object], name: str) -> str:
+def permission_group_id(results: Sequence[Any], name: str) -> str:
     """The id of the group called exactly `name` in a permission-group list.
 
     The API filters by name on its side, but the filter is not documented as exact, so the
     match is made here; a missing group is an error naming it, not an IndexError.
     """
-    ids = [getattr(r, "id") for r in results if getattr(r, "name", None) == name]
+    ids = [r.id for r in results if getattr(r, "name", None) == name]
     if not ids:
         found = ", ".join(sorted(str(getattr(r, "name", "?")) for r in results)) or "none"
         raise PermissionGroupNotFound(
             f"Cloudflare permission group {name!r} not found (scope {R2_BUCKET_SCOPE}; the lookup returned: {found}). "
-            "The deploying token needs 'Account API Tokens Read'; see README, 'Before the first up'."
+            "The deploying token needs 'Account API Tokens Read'; see docs/tutorials/first-deployment.md, "
+            "'Before the first up'."
         )
     return ids[0]
 
@@ -136,33 +138,61 @@ class ObjectStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObjectStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(catalog.TOKEN_OBJECT_STORAGE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        reports, backups = self._buckets(name, args)
+        self._r2dev_off(name, args, child, reports=reports, backups=backups)
+        self._reports_cors(name, args, child, reports)
+        self._lifecycles(name, args, child, reports=reports, backups=backups)
+        if args.lock_backups:
+            self._backups_lock(name, args, child, backups)
+        group_id = self._object_write_group_id(args)
+        # One token per bucket: the app can read and write reports but never touch the
+        # database dumps; the backup job gets the backups bucket and nothing else.
+        app_token = _bucket_token(f"{name}-app-token", args, reports, group_id, child)
+        backup_token = _bucket_token(f"{name}-backup-token", args, backups, group_id, child)
+
+        self.reports_bucket_name = reports.name
+        self.backups_bucket_name = backups.name
+        self.access_key_id, self.secret_access_key = _s3_credentials(app_token)
+        self.backup_access_key_id, self.backup_secret_access_key = _s3_credentials(backup_token)
+        self.endpoint = pulumi.Output.from_input(r2_endpoint(args.account_id, args.jurisdiction))
+        self.register_outputs(
+            {
+                "reports_bucket_name": self.reports_bucket_name,
+                "backups_bucket_name": self.backups_bucket_name,
+                "access_key_id": self.access_key_id,
+                "secret_access_key": self.secret_access_key,
+                "backup_access_key_id": self.backup_access_key_id,
+                "backup_secret_access_key": self.backup_secret_access_key,
+                "endpoint": self.endpoint,
+            }
+        )
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _buckets(self, name: str, args: ObjectStorageArgs) -> tuple[cloudflare.R2Bucket, cloudflare.R2Bucket]:
+        """(reports, backups): protected and retained unless `protect` is off."""
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
         location = {"location": args.location} if args.location else {}
 
-        reports = cloudflare.R2Bucket(
-            f"{name}-reports",
-            account_id=args.account_id,
-            name=args.reports_bucket_name,
-            jurisdiction=args.jurisdiction,
-            storage_class="Standard",
-            opts=stateful,
-            **location,
-        )
-        backups = cloudflare.R2Bucket(
-            f"{name}-backups",
-            account_id=args.account_id,
-            name=args.backups_bucket_name,
-            jurisdiction=args.jurisdiction,
-            storage_class="Standard",
-            opts=stateful,
-            **location,
-        )
+        def bucket(role: str, bucket_name: str) -> cloudflare.R2Bucket:
+            return cloudflare.R2Bucket(
+                f"{name}-{role}",
+                account_id=args.account_id,
+                name=bucket_name,
+                jurisdiction=args.jurisdiction,
+                storage_class="Standard",
+                opts=stateful,
+                **location,
+            )
 
+        return bucket("reports", args.reports_bucket_name), bucket("backups", args.backups_bucket_name)
+
+    def _r2dev_off(self, name: str, args: ObjectStorageArgs, child: pulumi.ResourceOptions, *,
+                   reports: cloudflare.R2Bucket, backups: cloudflare.R2Bucket) -> None:
         # r2.dev would serve every object publicly. New buckets start with it off; this states
         # it, and turns it off on a bucket adopted with it on. It does not watch it: the
         # provider's Read and Delete are empty (internal/services/r2_managed_domain/resource.go:
         # 148-154), so switching r2.dev on in the dashboard shows in no refresh or preview.
-        # README ("Drift this program cannot see") says how to check it.
+        # docs/explanation/limits.md ("Drift this program cannot see") says how to check it.
         for role, bucket in (("reports", reports), ("backups", backups)):
             cloudflare.R2ManagedDomain(
                 f"{name}-{role}-r2dev",
@@ -173,6 +203,8 @@ class ObjectStorage(pulumi.ComponentResource):
                 opts=child,
             )
 
+    def _reports_cors(self, name: str, args: ObjectStorageArgs, child: pulumi.ResourceOptions,
+                      reports: cloudflare.R2Bucket) -> None:
         cloudflare.R2BucketCors(
             f"{name}-reports-cors",
             account_id=args.account_id,
@@ -189,6 +221,9 @@ class ObjectStorage(pulumi.ComponentResource):
             ],
             opts=child,
         )
+
+    def _lifecycles(self, name: str, args: ObjectStorageArgs, child: pulumi.ResourceOptions, *,
+                    reports: cloudflare.R2Bucket, backups: cloudflare.R2Bucket) -> None:
         cloudflare.R2BucketLifecycle(
             f"{name}-reports-lifecycle",
             account_id=args.account_id,
@@ -219,66 +254,48 @@ class ObjectStorage(pulumi.ComponentResource):
             opts=child,
         )
 
-        if args.lock_backups:
-            # A leaked backup token (object write on this bucket) can delete objects; the lock
-            # makes each dump immutable until it is as old as the retention, when the lifecycle
-            # rule above removes it. Lock rules take precedence over lifecycle deletion, and a
-            # token without bucket-configuration rights cannot remove them (Cloudflare
-            # r2/buckets/bucket-locks.mdx, "Notes"). Backups must be written under new keys:
-            # an overwrite of a locked key is refused too.
-            cloudflare.R2BucketLock(
-                f"{name}-backups-lock",
-                account_id=args.account_id,
-                bucket_name=backups.name,
-                jurisdiction=args.jurisdiction,
-                rules=[
-                    # No `prefix`: the whole bucket, in the form the provider's own test uses
-                    # (r2_bucket_lock/resource_test.go reads an omitted prefix back as null). An
-                    # empty string would read back as null (model.go `json:"prefix,optional"`,
-                    # Read copies the API's JSON), a change on every `up` (audit 2026-12b B10).
-                    cloudflare.R2BucketLockRuleArgs(
-                        id=f"lock-for-{args.backup_retention_days}-days",
-                        enabled=True,
-                        condition=cloudflare.R2BucketLockRuleConditionArgs(
-                            type="Age", max_age_seconds=args.backup_retention_days * DAY
-                        ),
-                    )
-                ],
-                opts=child,
-            )
+    def _backups_lock(self, name: str, args: ObjectStorageArgs, child: pulumi.ResourceOptions,
+                      backups: cloudflare.R2Bucket) -> None:
+        # A leaked backup token (object write on this bucket) can delete objects; the lock
+        # makes each dump immutable until it is as old as the retention, when the lifecycle
+        # rule removes it (`_lifecycles`). Lock rules take precedence over lifecycle deletion, and a
+        # token without bucket-configuration rights cannot remove them (Cloudflare
+        # r2/buckets/bucket-locks.mdx, "Notes"). Backups must be written under new keys:
+        # an overwrite of a locked key is refused too.
+        cloudflare.R2BucketLock(
+            f"{name}-backups-lock",
+            account_id=args.account_id,
+            bucket_name=backups.name,
+            jurisdiction=args.jurisdiction,
+            rules=[
+                # No `prefix`: the whole bucket, in the form the provider's own test uses
+                # (r2_bucket_lock/resource_test.go reads an omitted prefix back as null). An
+                # empty string would read back as null (model.go `json:"prefix,optional"`,
+                # Read copies the API's JSON), a change on every `up` (audit 2026-12b B10).
+                cloudflare.R2BucketLockRuleArgs(
+                    id=f"lock-for-{args.backup_retention_days}-days",
+                    enabled=True,
+                    condition=cloudflare.R2BucketLockRuleConditionArgs(
+                        type="Age", max_age_seconds=args.backup_retention_days * DAY
+                    ),
+                )
+            ],
+            opts=child,
+        )
 
+    def _object_write_group_id(self, args: ObjectStorageArgs) -> pulumi.Output[str]:
+        """The id of the R2 object-write permission group both tokens are granted."""
         # The raw name: the provider puts it into url.Values, which encodes it
         # (account_api_token_permission_groups/list_data_source_model.go:33, and the user-token
         # twin api_token_permission_groups/list_data_source_model.go:30, whose acceptance test
         # passes a raw "DNS Read", data_source_test.go:38). A pre-encoded name would go out as
         # Workers%2520R2... and match nothing.
-        group_id = cloudflare.get_account_api_token_permission_groups_list_output(
+        return cloudflare.get_account_api_token_permission_groups_list_output(
             account_id=args.account_id,
             name=R2_OBJECT_WRITE_GROUP,
             scope=R2_BUCKET_SCOPE,
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).results.apply(lambda results: permission_group_id(results, R2_OBJECT_WRITE_GROUP))
-        # One token per bucket: the app can read and write reports but never touch the
-        # database dumps; the backup job gets the backups bucket and nothing else.
-        app_token = _bucket_token(f"{name}-app-token", args, reports, group_id, child)
-        backup_token = _bucket_token(f"{name}-backup-token", args, backups, group_id, child)
-
-        self.reports_bucket_name = reports.name
-        self.backups_bucket_name = backups.name
-        self.access_key_id, self.secret_access_key = _s3_credentials(app_token)
-        self.backup_access_key_id, self.backup_secret_access_key = _s3_credentials(backup_token)
-        self.endpoint = pulumi.Output.from_input(r2_endpoint(args.account_id, args.jurisdiction))
-        self.register_outputs(
-            {
-                "reports_bucket_name": self.reports_bucket_name,
-                "backups_bucket_name": self.backups_bucket_name,
-                "access_key_id": self.access_key_id,
-                "secret_access_key": self.secret_access_key,
-                "backup_access_key_id": self.backup_access_key_id,
-                "backup_secret_access_key": self.backup_secret_access_key,
-                "endpoint": self.endpoint,
-            }
-        )
 
 
 def _abort_uploads_rule() -> cloudflare.R2BucketLifecycleRuleArgs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumiverse_vercel as vercel
@@ -60,6 +61,11 @@ class WebProjectArgs:
                              f"protects (production_retention {self.production_retention})")
 
 
+class _SkewProtectionInputs(TypedDict, total=False):
+    skew_protection: str
+    automatically_expose_system_environment_variables: bool
+
+
 class WebProject(pulumi.ComponentResource):
     """The Vercel project that builds and serves ARA."""
 
@@ -111,10 +117,11 @@ class WebProject(pulumi.ComponentResource):
         self.register_outputs({"project_id": self.project_id, "project_name": self.project_name})
 
     @staticmethod
-    def _skew_protection(args: WebProjectArgs) -> dict[str, object]:
-        """Skew Protection, and the system variables it works through (VERCEL_DEPLOYMENT_ID, VERCEL_SKEW_PROTECTION_ENABLED:
-        "Ensure your project has the Automatically expose system environment variables setting enabled",
-        vercel.com/docs/skew-protection). Off declares neither, so existing settings stay as they are."""
+    def _skew_protection(args: WebProjectArgs) -> _SkewProtectionInputs:
+        """Skew Protection, and the system variables it works through (VERCEL_DEPLOYMENT_ID,
+        VERCEL_SKEW_PROTECTION_ENABLED: "Ensure your project has the Automatically expose system
+        environment variables setting enabled", vercel.com/docs/skew-protection). Off declares
+        neither, so existing settings stay as they are."""
         if args.skew_protection == "off":
             return {}
         return {"skew_protection": args.skew_protection, "automatically_expose_system_environment_variables": True}

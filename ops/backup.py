@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import pgtools, pgurl, store
@@ -35,7 +35,7 @@ def run(env: Mapping[str, str], *, now: datetime | None = None, part_size: int =
     server_major = pgtools.server_major(url)
     pgtools.check_dump_version(dump_major, server_major)
 
-    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (now or datetime.now(UTC)).astimezone(UTC)
     key = store.dump_key(url.database, when)
     if s3.exists(key):
         raise StorageError(f"{key} already exists in bucket {bucket.name!r}; not overwriting a backup")

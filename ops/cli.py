@@ -1,4 +1,8 @@
-"""Command line: `python -m ops backup|restore|drill|list|connections|smoke` (exit codes in ops/errors.py)."""
+"""Command line: `python -m ops backup|restore|drill|list|connections|smoke`.
+
+Exit codes: the repository's one scheme (`infra.exitcodes`), what each means for ops in
+`ops.errors.EXIT_CODES` (docs/reference/exit-codes.md).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,24 @@ import re
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
-from ops import errors, pgurl, target
+from infra.exitcodes import epilog
+from ops import errors, pgurl, smoke, target
+from ops.parallel import MAX_JOBS
 from ops.text import clean, clean_line
 
 MAX_BUDGET_MINUTES = 7 * 24 * 60
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m ops` (docs/reference/ops-cli.md is generated from it)."""
+    parser = argparse.ArgumentParser(prog="python -m ops", epilog=epilog(errors.EXIT_CODES),
+                                     description="Backups of ARA's database to its bucket, restores, restore drills "
+                                                 "and connection checks; the live site's smoke test after a deploy.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -79,15 +90,13 @@ def _parser() -> argparse.ArgumentParser:
 def _restore_tuning(command: argparse.ArgumentParser) -> None:
     command.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                          help="pg_restore workers (default 1: one transaction). More: in parallel into the fresh "
-                              "database, which is dropped if the restore fails (docs/runbooks/rollback.md)")
+                              "database, which is dropped if the restore fails (docs/how-to/runbooks/rollback.md)")
     command.add_argument("--maintenance-work-mem", type=_memory, default=None, metavar="SIZE",
                          help="maintenance_work_mem of the restore's sessions, e.g. 1GB (default: the server's); "
                               "pgvector builds HNSW indexes much faster when the graph fits")
 
 
 def _jobs(text: str) -> int:
-    from ops.parallel import MAX_JOBS
-
     if not re.fullmatch(r"[1-9][0-9]?", text) or int(text) > MAX_JOBS:
         raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a number of jobs from 1 to {MAX_JOBS}")
     return int(text)
@@ -101,14 +110,15 @@ def _minutes(text: str) -> float:
 
 
 def _memory(text: str) -> str:
-    from ops.restore import MAINTENANCE_WORK_MEM
+    # ops.restore imports ops.store, so botocore, which deploy.yml's .venv (where `ops smoke` runs) lacks.
+    from ops.restore import MAINTENANCE_WORK_MEM  # noqa: PLC0415 - lazy: loads botocore; only restore and drill need it
 
     if not MAINTENANCE_WORK_MEM.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{clean_line(text)!r} is not a size such as 256MB or 1GB (kB, MB or GB)")
     return text
 
 
-def _secrets(env, argv: Sequence[str]) -> list[str]:
+def _secrets(env: Mapping[str, str], argv: Sequence[str]) -> list[str]:
     found = [env.get("AWS_SESSION_TOKEN", ""), env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("AWS_ACCESS_KEY_ID", "")]
     for raw in [env.get("DATABASE_URL", ""), *argv]:
         try:
@@ -125,7 +135,7 @@ INTERRUPTED = {
 }
 
 
-def _interrupt(signum, frame):  # noqa: ARG001
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 
@@ -133,8 +143,8 @@ def _say(text: str, *, err: bool = False) -> None:
     print(clean(text), file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def _drill(args: argparse.Namespace, env, restart: bool) -> None:
-    from ops import drill
+def _drill(args: argparse.Namespace, env: Mapping[str, str], restart: bool) -> None:
+    from ops import drill  # noqa: PLC0415 - lazy: loads botocore (ops.store), which `ops smoke`'s .venv lacks
 
     options = drill.Options(key=args.key, max_age_hours=args.max_age_hours, min_tables=args.min_tables,
                             extensions=tuple(args.extensions if args.extensions is not None else ["vector"]),
@@ -154,6 +164,34 @@ def _drill(args: argparse.Namespace, env, restart: bool) -> None:
     _say(report.key)
 
 
+def _command(args: argparse.Namespace, env: Mapping[str, str]) -> None:
+    """backup, restore, list or connections."""
+    # These import ops.store, so botocore, which deploy.yml's .venv (where `ops smoke` runs) lacks.
+    from ops import backup, connections, restore, store  # noqa: PLC0415 - lazy: they load botocore
+
+    if args.command == "backup":
+        _say(backup.run(env))
+    elif args.command == "restore":
+        result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges,
+                             allow_privileged_role=args.allow_privileged_role, jobs=args.jobs,
+                             maintenance_work_mem=args.maintenance_work_mem)
+        _say(f"restored {result.key} into {result.target}: {result.tables} tables, "
+             f"{result.rows} rows, row counts match the dump; marked verified ({restore.VERIFIED_MARK})", err=True)
+        _say(f"restore timing: pg_restore {result.restore_seconds:.1f} s "
+             f"({result.jobs} job{'s' if result.jobs > 1 else ''}), row counts {result.verify_seconds:.1f} s",
+             err=True)
+        _say(restore.NEXT_STEPS, err=True)
+        _say(result.key)
+    elif args.command == "list":
+        for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
+            _say(f"{key}\t{size}")
+    else:
+        usages = connections.measure(env)
+        for usage in usages:
+            _say(usage.line())
+        connections.check(usages, args.threshold)
+
+
 def _summary(lines: Sequence[str]) -> None:
     """Append to the GitHub job summary ($GITHUB_STEP_SUMMARY), when there is one; escaped like
     every other line ops prints."""
@@ -171,16 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only a real command line may restart the process (the drill does, to drop credentials).
     restart = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     # CI cancels a job with SIGTERM: unwind like Ctrl-C so an open upload is aborted.
     signal.signal(signal.SIGTERM, _interrupt)
-    env = os.environ
+    env: Mapping[str, str] = os.environ
     name = f"ops {args.command}"
     hidden = _secrets(env, argv)
     try:
         if args.command == "smoke":
-            from ops import smoke
-
             report = smoke.run(args.url, args.headers, attempts=args.attempts, wait_seconds=args.wait,
                                timeout=args.timeout)
             _say(f"smoke passed: {report.url} answers, serves its {report.checked_headers} declared headers and "
@@ -189,48 +225,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = target.environment(args.stack)
         # Taken now: a restore drops the bucket's credentials from os.environ once it has the dump.
         hidden = _secrets(env, argv)
-        if args.command == "backup":
-            from ops import backup
-
-            key = backup.run(env)
-            _say(key)
-        elif args.command == "restore":
-            from ops import restore
-
-            result = restore.run(env, into_raw=args.into, key=args.key, no_privileges=args.no_privileges,
-                                 allow_privileged_role=args.allow_privileged_role, jobs=args.jobs,
-                                 maintenance_work_mem=args.maintenance_work_mem)
-            _say(f"restored {result.key} into {result.target}: {result.tables} tables, "
-                 f"{result.rows} rows, row counts match the dump; marked verified ({restore.VERIFIED_MARK})", err=True)
-            _say(f"restore timing: pg_restore {result.restore_seconds:.1f} s "
-                 f"({result.jobs} job{'s' if result.jobs > 1 else ''}), row counts {result.verify_seconds:.1f} s",
-                 err=True)
-            _say(restore.NEXT_STEPS, err=True)
-            _say(result.key)
-        elif args.command == "list":
-            from ops import store
-
-            for key, size in store.Store(store.bucket_from_env(env)).dumps(args.database):
-                _say(f"{key}\t{size}")
-        elif args.command == "drill":
+        if args.command == "drill":
             _drill(args, env, restart)
         else:
-            from ops import connections
-
-            usages = connections.measure(env)
-            for usage in usages:
-                _say(usage.line())
-            connections.check(usages, args.threshold)
+            _command(args, env)
         return errors.EXIT_OK
     except errors.OpsError as exc:
         _say(f"{name}: error: {pgurl.scrub(exc.message, *hidden)}", err=True)
         return exc.code
     except errors.Interrupted as exc:
         _say(f"{name}: interrupted; {pgurl.scrub(exc.message, *hidden)}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _say(f"{name}: interrupted; {INTERRUPTED.get(args.command, 'nothing was changed')}", err=True)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug: say so without echoing secrets
         detail = traceback.format_exc() if args.debug else f"{type(exc).__name__}: {exc}"
         _say(f"{name}: internal error: {pgurl.scrub(detail, *hidden)}", err=True)

@@ -1,6 +1,6 @@
 """`python -m ops connections`: connection use against its limits, for the guide's "> 80 %" alert.
 
-No provider here can declare a database-connection alert (README, "Monitoring"), so the drift
+No provider here can declare a database-connection alert (docs/explanation/monitoring.md), so the drift
 workflow runs this with the backup role. Any role may read pg_stat_activity's datname and
 usename of every session (only query details are hidden; PostgreSQL docs, "pg_stat_activity"),
 which is all this needs. The count includes this check's own connection.

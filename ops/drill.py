@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import pgtools, pgurl, restore, store
@@ -43,8 +43,9 @@ from ops.text import clean, shown
 
 DRILL_DATABASE = "drill"
 DRILL_ROLE = "drill_restore"
-INVALID_INDEXES = "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
-    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
+INVALID_INDEXES = ("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i "
+                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE NOT i.indisvalid ORDER BY 1")
 # Sequences owned by a column (serial, identity) and that column: a restored sequence behind the
 # column's maximum makes the next insert fail with a duplicate key.
 OWNED_SEQUENCES = """
@@ -107,13 +108,15 @@ def throwaway_server() -> Iterator[DrillServer]:
     password = secrets.token_urlsafe(24)
     # PostgreSQL refuses to run as root; GitHub's runners are not root, a container may be.
     run_as = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
-    kwargs = {"user": run_as.pw_uid, "group": run_as.pw_gid, "extra_groups": []} if run_as else {}
+    user, group = (run_as.pw_uid, run_as.pw_gid) if run_as else (None, None)
+    extra_groups: list[int] | None = [] if run_as else None
     env = {k: v for k, v in pgurl.tool_env({"LC_ALL": "C"}).items() if k in ("PATH", "LC_ALL")}
 
     def server(*args: str) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run([str(bindir / args[0]), *args[1:]], env=env, cwd=root, capture_output=True,
-                                  text=True, check=False, timeout=120, **kwargs)
+                                  text=True, check=False, timeout=120, user=user, group=group,
+                                  extra_groups=extra_groups)
         except PermissionError as exc:  # the binary itself is out of the user's reach
             return subprocess.CompletedProcess(list(args), 126, "", str(exc))
 
@@ -306,7 +309,7 @@ def run(env: Mapping[str, str], options: Options, *, now: datetime | None = None
     # Only the bucket is needed; DATABASE_URL, if set, just picks whose dumps to drill.
     s3 = store.Store(store.bucket_from_env(env))
     s3.check_bucket()
-    key, _age = choose(s3, env, options.key, now or datetime.now(timezone.utc), options.max_age_hours, log)
+    key, _age = choose(s3, env, options.key, now or datetime.now(UTC), options.max_age_hours, log)
     workdir = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX))
     try:
         started = time.monotonic()
@@ -345,7 +348,7 @@ def run_downloaded(workdir: Path, sha256: str, options: Options, *, download_sec
     if not workdir.name.startswith(DOWNLOAD_PREFIX) or sorted(p.name for p in workdir.iterdir()) != ["dump"]:
         raise UsageError(f"--downloaded {shown(str(workdir))} is not a directory `ops drill` downloaded into")
     try:
-        age = check_age(key, now or datetime.now(timezone.utc), options.max_age_hours)
+        age = check_age(key, now or datetime.now(UTC), options.max_age_hours)
         started = time.monotonic()
         if store.file_sha256(workdir / "dump") != sha256:
             raise CheckFailed(f"{shown(key)}: the downloaded file does not match its sha256; not restoring")
@@ -405,7 +408,7 @@ def _problems(result: restore.Result, found: Found, options: Options, timings: T
         problems.append(f"extensions missing after restore: {', '.join(missing)}")
     if timings.restore > budget:
         problems.append(f"the restore took {timings.restore:.1f} s, over its budget of {budget:.1f} s ({source}): "
-                        "the recovery time has outgrown what was planned (docs/runbooks/incident-response.md, "
+                        "the recovery time has outgrown what was planned (docs/how-to/runbooks/incident-response.md, "
                         "\"Restore drill failed\")")
     return problems
 

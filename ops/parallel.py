@@ -225,7 +225,8 @@ def drop_database(into: pgurl.PgUrl) -> str:
         for maintenance in ("postgres", "template1"):
             try:
                 pgtools.query(into, sql, what=f"dropping {into.display}", database=maintenance)
-                return f"the database {shown(into.database)} was dropped: recreate it empty (rollback.md step 2) to retry"
+                return (f"the database {shown(into.database)} was dropped: recreate it empty (rollback.md step 2) "
+                        "to retry")
             except DatabaseError as exc:
                 problems.append(exc.message.splitlines()[-1])
         return (f"could not drop {into.display} ({'; '.join(problems)}): it may hold part of the dump; drop it as "

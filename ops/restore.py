@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import parallel, pgtools, pgurl, store
@@ -77,7 +77,7 @@ CANCEL_TIMEOUT_MS = 5000
 
 VERIFIED_MARK = "ara-ops: restore verified"
 """The start of the database comment `ops restore` sets once the row counts match: the runbook's
-swap promotes only a database carrying it (docs/runbooks/rollback.md step 4)."""
+swap promotes only a database carrying it (docs/how-to/runbooks/rollback.md step 4)."""
 MAINTENANCE_WORK_MEM = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB)")
 
 
@@ -208,10 +208,10 @@ def refuse_live(into: pgurl.PgUrl, env: Mapping[str, str], source: str | None) -
         live_url = pgurl.parse(live, name="DATABASE_URL")
         if pgurl.same_database(live_url, into):
             raise UsageError(f"--into {into.display} is DATABASE_URL's database: restore into a new, empty "
-                             "database and switch over deliberately (docs/runbooks/rollback.md)")
+                             "database and switch over deliberately (docs/how-to/runbooks/rollback.md)")
     if source and _is_source(source, into):
         raise UsageError(f"--into {into.display} is the database this dump was taken from: restore into a new, "
-                         "empty database and switch over deliberately (docs/runbooks/rollback.md)")
+                         "empty database and switch over deliberately (docs/how-to/runbooks/rollback.md)")
 
 
 def refuse_live_server(into: pgurl.PgUrl, env: Mapping[str, str], log: Callable[[str], None]) -> None:
@@ -232,7 +232,7 @@ def refuse_live_server(into: pgurl.PgUrl, env: Mapping[str, str], log: Callable[
     if ours == theirs:
         raise UsageError(f"--into {into.display} is DATABASE_URL's database (the same server and database under "
                          "another name): restore into a new, empty database and switch over deliberately "
-                         "(docs/runbooks/rollback.md)")
+                         "(docs/how-to/runbooks/rollback.md)")
 
 
 def _is_source(source: str, into: pgurl.PgUrl) -> bool:
@@ -262,8 +262,8 @@ def refuse_privileged_role(into: pgurl.PgUrl, allow: bool, log: Callable[[str], 
     raise UsageError(
         f"--into role {shown(into.user)} is privileged: {why}. A restore runs whatever SQL the dump holds with the "
         "role's privileges, so a hostile dump could run programs on the server or create roles. Restore as a "
-        "role that owns the target database and nothing more (the stack's owner role, docs/runbooks/rollback.md), "
-        "or pass --allow-privileged-role if you mean it")
+        "role that owns the target database and nothing more (the stack's owner role, "
+        "docs/how-to/runbooks/rollback.md), or pass --allow-privileged-role if you mean it")
 
 
 def _privilege(user: str, name: str, superuser: bool, createrole: bool) -> str:
@@ -285,7 +285,7 @@ def check_extensions(into: pgurl.PgUrl, dump: Dump) -> None:
         f"--into {into.display} lacks extensions the dump needs: {names}. The restore role may not create them "
         "(neither vector nor pg_stat_statements is trusted): a role allowed to must, in that database, first — on a "
         "managed server the stack's admin (dbAdminUser: a member of rds_superuser, neon_superuser or Supabase's "
-        f"postgres), as docs/runbooks/rollback.md step 2 shows: {clean(sql)}")
+        f"postgres), as docs/how-to/runbooks/rollback.md step 2 shows: {clean(sql)}")
 
 
 def restore_into(into: pgurl.PgUrl, dump: Dump, *, no_privileges: bool, workdir: Path,
@@ -347,10 +347,10 @@ def _suspect(exc: DatabaseError, into: pgurl.PgUrl) -> DatabaseError:
     if not re.search(r"ERROR:\s+(permission denied|must be superuser|must be owner of)", exc.message):
         return exc
     return DatabaseError(
-        f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no CREATEROLE) "
-        "may not do, and nothing of the restore was kept. A dump `ops backup` writes only creates objects and data in a "
-        "database the role owns: treat this one as hostile, do not restore it with more privilege, and find out "
-        "who wrote it (docs/runbooks/incident-response.md, \"Restore drill failed\")")
+        f"{exc.message}\nThe dump tried something its restore role ({shown(into.user)}: no superuser, no "
+        "CREATEROLE) may not do, and nothing of the restore was kept. A dump `ops backup` writes only creates "
+        "objects and data in a database the role owns: treat this one as hostile, do not restore it with more "
+        "privilege, and find out who wrote it (docs/how-to/runbooks/incident-response.md, \"Restore drill failed\")")
 
 
 def end_session(into: pgurl.PgUrl, tag: str, jobs: int = 1) -> str:
@@ -412,7 +412,7 @@ def run(env: Mapping[str, str], *, into_raw: str, key: str | None, no_privileges
                                   tuning=tuning)
         except (OpsError, KeyboardInterrupt) as exc:
             raise _discarded(exc, into, tuning, log) from None
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         mark(into, f"{VERIFIED_MARK}: {key}, {result.tables} tables, {result.rows} rows, {stamp}", log)
         return result
 
@@ -468,7 +468,7 @@ def _discarded(exc: BaseException, into: pgurl.PgUrl, tuning: Tuning,
 
 NEXT_STEPS = """\
 Dumps do not carry the database's own ACL (CONNECT grants, PUBLIC revoked) or role passwords.
-Before an app uses this database: make it the stack's database (docs/runbooks/rollback.md) and
+Before an app uses this database: make it the stack's database (docs/how-to/runbooks/rollback.md) and
 re-apply the program, `pulumi up --stack <stack>`, which re-grants the database ACL and the
 runtime and backup roles' privileges; then run the app's migrations (`npx prisma migrate deploy`
 with the stack's migrationDatabaseUrl) if the dump predates the deployed schema."""

@@ -30,7 +30,7 @@ from ops import errors
 HEALTH_PATH = "/api/health"
 """The guide's health check (`src/pages/api/health.ts`): 200 and `"status": "healthy"`, else 503."""
 MAX_REDIRECTS = 5
-ROLLBACK_HINT = ("production is live but does not pass: roll back (docs/runbooks/rollback.md, step 1: "
+ROLLBACK_HINT = ("production is live but does not pass: roll back (docs/how-to/runbooks/rollback.md, step 1: "
                  "`vercel rollback` to the last good deployment), then find the cause")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -89,6 +89,8 @@ def expected_headers(path: str) -> dict[str, str]:
 def fetch(parts: urllib.parse.SplitResult, path: str, timeout: float) -> Response:
     """One GET, no redirect followed; network failures become CheckFailed (the site is the thing checked)."""
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    if not parts.hostname:  # base_url refuses such a URL
+        raise errors.UsageError("--url: expected https://<host> (the production URL)")
     connection = connection_type(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request("GET", path or "/", headers={"User-Agent": "ara-infra-smoke", "Accept": "*/*"})
@@ -130,7 +132,7 @@ def header_problem(name: str, want: str, got: str | None) -> str | None:
         return f"header {name} is missing (declared: {shown(want)})"
     if " ".join(got.split()) == " ".join(want.split()):
         return None
-    at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
     start = max(0, at - 20)
     return (f"header {name} differs from the declared value at character {at}: served "
             f"'…{shown(got[start:at + 25], 50)}…', declared '…{shown(want[start:at + 25], 50)}…'")

@@ -19,9 +19,11 @@ import re
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from ops.errors import CheckFailed, StorageError, UsageError
 from ops.pgurl import is_local_host
@@ -86,7 +88,7 @@ def key_time(key: str) -> datetime:
     parsed = parse_key(key)
     if parsed is None:
         raise UsageError(f"{shown(key)} is not a key `ops backup` writes")
-    return datetime.strptime(parsed[1], STAMP).replace(tzinfo=timezone.utc)
+    return datetime.strptime(parsed[1], STAMP).replace(tzinfo=UTC)
 
 
 def require_key(key: str, what: str = "--key") -> str:
@@ -106,8 +108,8 @@ class Store:
     """S3 operations on one bucket; every botocore failure becomes a StorageError with a clear message."""
 
     def __init__(self, bucket: Bucket) -> None:
-        import boto3
-        from botocore.config import Config
+        import boto3  # noqa: PLC0415 - lazy: ~0.1 s to import, paid only by a command that reaches the bucket
+        from botocore.config import Config  # noqa: PLC0415 - lazy, as boto3: loads botocore's client machinery
 
         self.bucket = bucket
         self.client = boto3.client(
@@ -128,8 +130,6 @@ class Store:
 
     # -- errors ------------------------------------------------------------------------------
     def _fail(self, action: str, exc: BaseException) -> StorageError:
-        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
         where = f"bucket {self.bucket.name!r} at {self.bucket.endpoint}"
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
@@ -172,8 +172,6 @@ class Store:
         return f"answered {shown(code) or status}{said}"
 
     def _probe_code(self) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.client.list_objects_v2(Bucket=self.bucket.name, Prefix=PREFIX, MaxKeys=1)
         except ClientError as exc:
@@ -184,8 +182,6 @@ class Store:
         return ""
 
     def _call(self, action: str, fn, **kwargs: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             return fn(Bucket=self.bucket.name, **kwargs)
         except (ClientError, BotoCoreError) as exc:
@@ -197,8 +193,6 @@ class Store:
         self._call("checking the bucket", self.client.list_objects_v2, Prefix=PREFIX, MaxKeys=1)
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
             self.client.head_object(Bucket=self.bucket.name, Key=key)
             return True
@@ -225,7 +219,7 @@ class Store:
             with path.open("rb") as body:
                 number = 1
                 while chunk := body.read(part_size):
-                    md5 = b64encode(hashlib.md5(chunk).digest()).decode()
+                    md5 = b64encode(hashlib.md5(chunk, usedforsecurity=False).digest()).decode()
                     etag = self._call(f"uploading part {number} of {key}", self.client.upload_part, Key=key,
                                       UploadId=upload_id, PartNumber=number, Body=chunk, ContentMD5=md5)["ETag"]
                     parts.append({"PartNumber": number, "ETag": etag})
@@ -246,7 +240,7 @@ class Store:
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket.name, Key=key, UploadId=upload_id)
             return True
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - best effort: the caller reports the failure that made it abort
             return False
 
     def verify(self, key: str, *, size: int, sha256: str) -> None:
@@ -273,8 +267,6 @@ class Store:
     def listing(self, database: str | None = None) -> list[tuple[str, int, datetime]]:
         """(key, size, upload time) of every dump `dump_key` wrote (of `database`, when given),
         newest stamp first; any other object is left out."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         prefix = f"{PREFIX}{database}/" if database else PREFIX
         found: list[tuple[str, str, int, datetime]] = []
         try:
@@ -296,8 +288,9 @@ class Store:
         """The newest dump key (of `database`, when given). A key stamped in the future, or later
         than its object was uploaded (a dump is stamped before it is taken), is not a dump
         `ops backup` made when it says: it never counts as the newest."""
-        now = now or datetime.now(timezone.utc)
-        usable, skipped = [], []
+        now = now or datetime.now(UTC)
+        usable: list[str] = []
+        skipped: list[str] = []
         for key, _size, uploaded in self.listing(database):
             taken = key_time(key)
             (skipped if taken > now + CLOCK_SKEW or taken > uploaded + CLOCK_SKEW else usable).append(key)
@@ -312,8 +305,6 @@ class Store:
 
     def download(self, key: str, path: Path) -> dict[str, str]:
         """Download `key` to `path`; its SHA-256 must match the one recorded at backup. Returns its metadata."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             response = self.client.get_object(Bucket=self.bucket.name, Key=key)
             digest = hashlib.sha256()
@@ -338,7 +329,9 @@ class Store:
 
 
 def _md5_b64(path: Path) -> str:
-    digest = hashlib.md5()
+    """Content-MD5 of a PUT: S3's transfer integrity check, not a security measure (the dump's
+    SHA-256 in its metadata is what a restore trusts)."""
+    digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as f:
         while chunk := f.read(1024 * 1024):
             digest.update(chunk)

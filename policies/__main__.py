@@ -4,8 +4,9 @@ Only builds the pack. `PolicyPack(...)` starts the analyzer gRPC server and neve
 so the rules live in `ara_policies` and tests import that package, never this file.
 """
 
-from ara_policies import ALL_POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack
+
+from ara_policies import ALL_POLICIES
 
 PolicyPack(
     name="ara-security",

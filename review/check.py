@@ -32,30 +32,21 @@ from typing import Any
 # Imported here, not in the threads: while the main thread evaluates another program directory,
 # `infra` may temporarily be that program's package (see `evaluate.isolated_imports`).
 from infra import catalog
-from review import packrun, render, wire
-from review.evaluate import EvaluationError, Source, UsageError
+from review import ara, packrun, provenance, render, wire
+from review.errors import EvaluationError, UsageError
+from review.evaluate import Source
 
 _LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
 
 
 def policy_config_for(stack: str, pack_dir: Path, explicit: str | None, project: str) -> Path | None:
-    """`--policy-config`, else `<pack>/config/<stack>.json` for ARA's own project only: those files
-    are ARA's, not the config of any stack that happens to be called `prod`."""
+    """`--policy-config`, else ARA's default for its own project (`review.ara.default_policy_config`)."""
     if explicit:
         path = Path(explicit).resolve()
         if not path.is_file():
             raise UsageError(f"--policy-config {explicit}: file not found")
         return path
-    if project != catalog.PROJECT_NAME:
-        return None
-    default = pack_dir / "config" / f"{stack}.json"
-    if not default.is_file():
-        from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
-
-        if config.pr_number(stack) is not None:
-            # A pull-request stack is judged as the stack it is derived from.
-            default = pack_dir / "config" / f"{prstack.POLICY_CONFIG_STACK}.json"
-    return default if default.is_file() else None
+    return ara.default_policy_config(stack, pack_dir, project)
 
 
 def _config_label(rep: StackReport) -> str:
@@ -383,8 +374,6 @@ def locate_all(reports: Sequence[StackReport], evaluations: Sequence[Any]) -> No
 
 def _locate(violation: Violation, resource: Any, source: Source) -> None:
     """Where the resource was declared, and the config keys its named properties carry."""
-    from review import provenance  # noqa: PLC0415
-
     found = provenance.locations(resource, source.program_dir)
     if found:
         violation.location, violation.trace = str(found[0]), [str(loc) for loc in found[1:]]
@@ -460,7 +449,7 @@ def text(reports: Sequence[StackReport], cross: Any = None) -> str:
     by = severity_counts(reports)
     lines += ["", "result: " + ("PASS (no mandatory violations)" if ok(reports)
                                else f"FAIL ({sum(r.mandatory for r in reports)} mandatory violations)")
-              + f"; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
+              + "; by severity: " + ", ".join(f"{s} {n}" for s, n in by.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -483,9 +472,9 @@ def markdown(reports: Sequence[StackReport], cross: Any = None) -> str:
     groups = _grouped(reports)
     sections = []
     if groups:
-        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | {render.md_escape(v.stack)} | "
-                f"{render.md_code(v.name)} | {render.md_escape(v.where)} | {render.md_escape(v.problem)} | "
-                f"{render.md_escape(v.fix)} |"
+        rows = [f"| {level} | {render.md_escape(v.severity)} | {render.md_code(policy)} | "
+                f"{render.md_escape(v.stack)} | {render.md_code(v.name)} | {render.md_escape(v.where)} | "
+                f"{render.md_escape(v.problem)} | {render.md_escape(v.fix)} |"
                 for (level, policy), items in groups.items() for v in items]
         sections.append(render.Section(
             f"Violations ({len(rows)})", rows, open=True,

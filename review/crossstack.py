@@ -34,10 +34,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra import catalog
-from review.wire import UNKNOWN
+from infra import catalog, projectfile
 from review import manifest as mf
 from review.check import StackReport, Violation
+from review.wire import UNKNOWN
 
 POLICY = "stacks-disallow-shared-secret-values"
 DESCRIPTION = ("The preview stack must not reuse a secret value of the production stack "
@@ -111,7 +111,8 @@ def _fix(env_key: str, preview_stack: str, production_stack: str) -> str:
     if spec is None:
         return f"set a distinct value of {env_key} for the {preview_stack} stack"
     if spec.source is catalog.Source.SECRET_CONFIG:
-        return f"set a distinct value for the preview stack: pulumi config set --secret -s {preview_stack} {spec.origin}"
+        return ("set a distinct value for the preview stack: "
+                f"pulumi config set --secret -s {preview_stack} {spec.origin}")
     if spec.source is catalog.Source.GENERATED:
         return (f"let the {preview_stack} stack generate its own {spec.origin} (its GeneratedKeys), "
                 f"not a value copied from {production_stack}")
@@ -159,8 +160,6 @@ def compare(captures: Sequence[Any], shared_values: Iterable[str] = ()) -> Cross
 
 def shared_values(sources: Sequence[Any], overrides: dict[str, Any]) -> set[str]:
     """The values a `check` run gives every stack: secret placeholders and `--config` overrides."""
-    from infra import projectfile  # noqa: PLC0415
-
     out = {v for s in sources for v in s.placeholders.values()}
     out |= {projectfile.as_config_string(v) for v in overrides.values()}
     return out

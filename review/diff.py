@@ -46,24 +46,9 @@ from typing import Any
 from infra import catalog
 from review import manifest as mf
 from review import render, wire
-from review.evaluate import HOME, EvaluationError, UsageError
-
-REPLACE_KEYS: dict[str, tuple[str, ...]] = {
-    catalog.PG_DATABASE: ("name",),
-    catalog.CF_R2_BUCKET: ("name", "accountId", "jurisdiction", "location"),
-}
-
-# Properties whose change makes the provider replace the resource (not flagged: nothing stateful),
-# so a reviewer sees "replaced" rather than "updated", and what the new resource feeds changes too.
-# `*`: every input. Sources: hashicorp/terraform-provider-random internal/provider/resource_password.go
-# (keepers: RequiresReplaceIfValuesNotNull; length and the character options: RequiresReplace);
-# vercel/terraform-provider-vercel vercel/resource_project_environment_variable.go (key, project_id,
-# sensitive, custom_environment_ids, team_id: RequiresReplace).
-REPLACED_BY: dict[str, tuple[str, ...]] = {
-    catalog.RANDOM_PASSWORD: ("*",),
-    catalog.VERCEL_ENV_VAR: ("key", "projectId", "sensitive", "customEnvironmentIds", "teamId"),
-    **REPLACE_KEYS,
-}
+from review.errors import EvaluationError, UsageError
+from review.evaluate import HOME
+from review.replacements import REPLACE_KEYS, REPLACED_BY
 
 
 @dataclass
@@ -188,19 +173,10 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
     if old == wire.UNKNOWN or new == wire.UNKNOWN:
         return [Change(path, old, new)]
     if isinstance(old, dict) and isinstance(new, dict):
-        out: list[Change] = []
-        for key in sorted(set(old) | set(new)):
-            sub = f"{path}.{key}" if path else key
-            if key not in old:
-                out += _whole(sub, _MISSING, new[key])
-            elif key not in new:
-                out += _whole(sub, old[key], _MISSING)
-            else:
-                out += compare(old[key], new[key], sub)
-        return out
+        return _compare_dicts(old, new, path)
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         out = []
-        for i, (a, b) in enumerate(zip(old, new)):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
             out += compare(a, b, f"{path}[{i}]")
         return out
     if old == new:
@@ -213,10 +189,23 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
     return _whole(path, old, new)
 
 
+def _compare_dicts(old: dict[str, Any], new: dict[str, Any], path: str) -> list[Change]:
+    out: list[Change] = []
+    for key in sorted(set(old) | set(new)):
+        sub = f"{path}.{key}" if path else key
+        if key not in old:
+            out += _whole(sub, _MISSING, new[key])
+        elif key not in new:
+            out += _whole(sub, old[key], _MISSING)
+        else:
+            out += compare(old[key], new[key], sub)
+    return out
+
+
 def _json_pair(old: Any, new: Any) -> tuple[Any, Any] | None:
     """Both sides as parsed JSON objects or arrays when both are such strings (a token's policy
     resources, a file of JSON), so their change is shown by key rather than as one long string."""
-    if not (isinstance(old, str) and isinstance(new, str)) or not old[:1] in "{[" or not new[:1] in "{[":
+    if not (isinstance(old, str) and isinstance(new, str)) or old[:1] not in "{[" or new[:1] not in "{[":
         return None
     try:
         a, b = json.loads(old), json.loads(new)
@@ -227,10 +216,12 @@ def _json_pair(old: Any, new: Any) -> tuple[Any, Any] | None:
 
 def _list_items(path: str, old: list[Any], new: list[Any]) -> list[Change]:
     """A list that grew or shrank: the items that left and came, not the whole list cut short."""
-    key = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731
+    def key(v: Any) -> str:
+        return json.dumps(v, sort_keys=True)
+
     before, after = [key(v) for v in old], [key(v) for v in new]
-    gone = [v for v, k in zip(old, before) if before.count(k) > after.count(k)]
-    came = [v for v, k in zip(new, after) if after.count(k) > before.count(k)]
+    gone = [v for v, k in zip(old, before, strict=True) if before.count(k) > after.count(k)]
+    came = [v for v, k in zip(new, after, strict=True) if after.count(k) > before.count(k)]
     if not gone and not came:  # the same items in another order
         return _whole(path, old, new)
     return [Change(f"{path}[-]", v, _MISSING) for v in gone] + [Change(f"{path}[+]", _MISSING, v) for v in came]
@@ -253,7 +244,7 @@ def _whole(path: str, old: Any, new: Any) -> list[Change]:
 
 _OPTION_KEYS = ("protect", "retainOnDelete", "deleteBeforeReplace", "deletedWith", "ignoreChanges",
                 "replaceOnChanges", "customTimeouts", "parent")
-_OPTION_DEFAULTS = {"replaceOnChanges": [], "customTimeouts": {}}
+_OPTION_DEFAULTS: dict[str, Any] = {"replaceOnChanges": [], "customTimeouts": {}}
 """What an option reads as in a manifest written before the option was recorded."""
 
 
@@ -271,36 +262,17 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
                      base_missing=base is None)
     old = {r["urn"]: r for r in (base or {}).get("resources", [])}
     new = {r["urn"]: r for r in work["resources"]}
-    matched: dict[str, str] = {}  # new urn -> old urn
-    taken: set[str] = set()
-    for urn in new:
-        if urn in old:
-            matched[urn] = urn
-            taken.add(urn)
-    for urn, r in sorted(new.items()):
-        if urn in matched:
-            continue
-        for alias in r.get("aliases", []):
-            if alias in old and alias not in taken:
-                matched[urn] = alias
-                taken.add(alias)
-                break
+    matched = _match(old, new)
+    taken = set(matched.values())
     added = [new[u] for u in sorted(new) if u not in matched]
     removed = [old[u] for u in sorted(old) if u not in taken]
 
     new_providers = {u: set(r.get("aliases", [])) for u, r in new.items()}
     for urn, old_urn in sorted(matched.items()):
         a, b = old[old_urn], new[urn]
-        changes = compare(a.get("props", {}), b.get("props", {}), "")
-        changes = [Change(f"props.{c.path}" if c.path else "props", c.old, c.new, c.secret) for c in changes]
-        for key in _OPTION_KEYS:
-            was, now = _option(a, key), _option(b, key)
-            if key == "deletedWith" and now is not None:
-                now_as_before = matched.get(now, now)  # a target renamed through an alias is the same one
-                if now_as_before == was:
-                    continue
-            if was != now and not (key == "parent" and urn != old_urn):
-                changes.append(Change(key, was, now))
+        changes = [Change(f"props.{c.path}" if c.path else "props", c.old, c.new, c.secret)
+                   for c in compare(a.get("props", {}), b.get("props", {}), "")]
+        changes += _option_changes(a, b, urn != old_urn, matched)
         pa, pb = _provider_urn(a.get("provider")), _provider_urn(b.get("provider"))
         provider_moved = pa != pb and not (pb and pa in new_providers.get(pb, set()))
         if provider_moved:
@@ -310,19 +282,64 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
         if changes:
             res.changed.append((a, b, changes))
         if b["type"] in catalog.STATEFUL_TYPES:
-            for key in REPLACE_KEYS.get(b["type"], ()):
-                hit = [c for c in changes if c.path == f"props.{key}" or c.path.startswith(f"props.{key}.")]
-                if hit:
-                    res.flags.append(Flag(b["type"], b["name"], urn,
-                                          f"`{key}` changes ({hit[0].text().split(': ', 1)[1]}): the provider "
-                                          f"replaces it, deleting the data"))
-            if provider_moved:
-                res.flags.append(Flag(b["type"], b["name"], urn,
-                                      f"its provider changes from {pa or 'the default'} to {pb or 'the default'} "
-                                      f"without an alias: the engine replaces it"))
+            res.flags += _stateful_flags(b, urn, changes, (pa, pb) if provider_moved else None)
 
     _classify(res, matched, old, new)
-    # Stateful resources whose URN disappears: pair with an added one of the same type and name.
+    res.flags += _removal_flags(added, removed)
+    res.added, res.removed = added, removed
+    return res
+
+
+def _match(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, str]:
+    """New URN -> old URN, as the engine matches: the same URN, else the first of the new resource's
+    aliases that names an old resource not matched yet."""
+    matched = {urn: urn for urn in new if urn in old}
+    taken = set(matched)
+    for urn, r in sorted(new.items()):
+        if urn in matched:
+            continue
+        for alias in r.get("aliases", []):
+            if alias in old and alias not in taken:
+                matched[urn] = alias
+                taken.add(alias)
+                break
+    return matched
+
+
+def _option_changes(a: Mapping[str, Any], b: Mapping[str, Any], renamed: bool,
+                    matched: Mapping[str, str]) -> list[Change]:
+    changes = []
+    for key in _OPTION_KEYS:
+        was, now = _option(a, key), _option(b, key)
+        if key == "deletedWith" and now is not None and matched.get(now, now) == was:
+            continue  # a target renamed through an alias is the same one
+        if was != now and not (key == "parent" and renamed):
+            changes.append(Change(key, was, now))
+    return changes
+
+
+def _stateful_flags(b: Mapping[str, Any], urn: str, changes: list[Change],
+                    provider_move: tuple[str | None, str | None] | None) -> list[Flag]:
+    """A stateful resource the provider replaces: a replace-only property changes, or its provider
+    moves (`provider_move`: from, to) without an alias."""
+    flags = []
+    for key in REPLACE_KEYS.get(b["type"], ()):
+        hit = [c for c in changes if c.path == f"props.{key}" or c.path.startswith(f"props.{key}.")]
+        if hit:
+            flags.append(Flag(b["type"], b["name"], urn,
+                              f"`{key}` changes ({hit[0].text().split(': ', 1)[1]}): the provider "
+                              f"replaces it, deleting the data"))
+    if provider_move is not None:
+        pa, pb = provider_move
+        flags.append(Flag(b["type"], b["name"], urn,
+                          f"its provider changes from {pa or 'the default'} to {pb or 'the default'} "
+                          f"without an alias: the engine replaces it"))
+    return flags
+
+
+def _removal_flags(added: list[Mapping[str, Any]], removed: list[Mapping[str, Any]]) -> list[Flag]:
+    """Stateful resources whose URN disappears: paired with an added one of the same type and name."""
+    flags = []
     pool = [r for r in added if r["type"] in catalog.STATEFUL_TYPES]
     for r in removed:
         if r["type"] not in catalog.STATEFUL_TYPES:
@@ -334,15 +351,14 @@ def diff_manifests(base: Mapping[str, Any] | None, work: Mapping[str, Any], *, b
                  if r.get("protect") else "")
         if twin is not None:
             pool.remove(twin)
-            res.flags.append(Flag(r["type"], r["name"], r["urn"],
-                                  f"URN changes to {twin['urn']} without an alias: the engine deletes the old "
-                                  f"resource and creates a new one (add an alias to the old name or URN to keep "
-                                  f"it).{guard}", new_urn=twin["urn"]))
+            flags.append(Flag(r["type"], r["name"], r["urn"],
+                              f"URN changes to {twin['urn']} without an alias: the engine deletes the old "
+                              f"resource and creates a new one (add an alias to the old name or URN to keep "
+                              f"it).{guard}", new_urn=twin["urn"]))
         else:
-            res.flags.append(Flag(r["type"], r["name"], r["urn"],
-                                  f"removed from the desired state: the engine deletes it.{guard}"))
-    res.added, res.removed = added, removed
-    return res
+            flags.append(Flag(r["type"], r["name"], r["urn"],
+                              f"removed from the desired state: the engine deletes it.{guard}"))
+    return flags
 
 
 def _top(path: str) -> str:
@@ -361,11 +377,28 @@ def _replace_reason(type_: str, changes: list[Change]) -> str | None:
 def _classify(res: DiffResult, matched: Mapping[str, str], old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     """Replacements vs updates, values that change with a replaced resource, and secret values
     only the mocks change after an aliased rename."""
+    changes_of = _without_renamed_secrets(res, matched, new)
+    res.changed = [(a, b, changes_of[b["urn"]]) for a, b, _ in res.changed if b["urn"] in changes_of]
+    for _, b, cs in res.changed:
+        reason = _replace_reason(b["type"], cs)
+        if reason:
+            res.replaced[b["urn"]] = reason
+    changed = _with_changes_of_replaced(res, matched, old, new)
+    by_urn = {b["urn"]: (a, b) for a, b, _ in res.changed}
+    for urn in changed:
+        by_urn.setdefault(urn, (old[matched[urn]], new[urn]))
+    res.changed = [(*by_urn[u], changed[u]) for u in sorted(by_urn, key=lambda u: new[u]["name"]) if changed[u]]
+
+
+def _without_renamed_secrets(res: DiffResult, matched: Mapping[str, str],
+                             new: Mapping[str, Any]) -> dict[str, list[Change]]:
+    """Each changed resource's changes (by URN) less the secrets kept (added to `res.kept`).
+
+    A secret whose every feeding resource is unchanged, one of them only renamed through an
+    alias, is the same value in the engine's state; the mocks derive it from the new name."""
     renamed = {b["urn"] for _, b in res.renamed}
     changes_of = {b["urn"]: cs for _, b, cs in res.changed}
     stable = {u for u in matched if u not in changes_of}
-    # A secret whose every feeding resource is unchanged, one of them only renamed through an
-    # alias, is the same value in the engine's state; the mocks derive it from the new name.
     moved = True
     while moved:
         moved = False
@@ -385,13 +418,15 @@ def _classify(res: DiffResult, matched: Mapping[str, str], old: Mapping[str, Any
                     stable.add(urn)
                     del changes_of[urn]
                 moved = True
-    res.changed = [(a, b, changes_of[b["urn"]]) for a, b, _ in res.changed if b["urn"] in changes_of]
-    for _, b, cs in res.changed:
-        reason = _replace_reason(b["type"], cs)
-        if reason:
-            res.replaced[b["urn"]] = reason
-    # What a replaced resource feeds changes with it: its new outputs (a new password) are not
-    # the old ones, even where the mocks give both the same value.
+    return changes_of
+
+
+def _with_changes_of_replaced(res: DiffResult, matched: Mapping[str, str], old: Mapping[str, Any],
+                              new: Mapping[str, Any]) -> dict[str, list[Change]]:
+    """Each resource's changes (by URN), with the secrets a replaced resource feeds marked as changing.
+
+    What a replaced resource feeds changes with it: its new outputs (a new password) are not
+    the old ones, even where the mocks give both the same value."""
     changed = {b["urn"]: cs for _, b, cs in res.changed}
     for urn, old_urn in sorted(matched.items()):
         b = new[urn]
@@ -409,10 +444,7 @@ def _classify(res: DiffResult, matched: Mapping[str, str], old: Mapping[str, Any
                 cs[i] = Change(cs[i].path, cs[i].old, cs[i].new, True, because)
             if not hit:
                 cs.append(Change(path, (old[old_urn].get("props") or {}).get(key, _MISSING), value, True, because))
-    by_urn = {b["urn"]: (a, b) for a, b, _ in res.changed}
-    for urn in changed:
-        by_urn.setdefault(urn, (old[matched[urn]], new[urn]))
-    res.changed = [(*by_urn[u], changed[u]) for u in sorted(by_urn, key=lambda u: new[u]["name"]) if changed[u]]
+    return changed
 
 
 # --------------------------------------------------------------------------- git + evaluation
@@ -516,7 +548,7 @@ def text(res: DiffResult) -> str:
     for a, b in res.renamed:
         moved = b["name"] if a["name"] != b["name"] else b["urn"]
         lines.append(f"  > {_label(a)} → {moved} (matched through an alias)")
-    for a, b, changes in res.changed:
+    for _old, b, changes in res.changed:
         reason = res.replaced.get(b["urn"])
         lines.append(f"  +- {_label(b)} (replaced: {reason})" if reason else f"  ~ {_label(b)}")
         lines += [f"      {c.text()}" for c in changes]
@@ -542,8 +574,9 @@ def markdown(res: DiffResult) -> str:
              "", f"{len(res.added)} added · {len(res.removed)} removed · {len(res.changed)} changed "
                  f"({len(res.replaced)} replaced) · {len(res.renamed)} renamed with alias · "
                  f"**{len(res.flags)} flagged**", ""]
-    if config_note(res):
-        lines += [render.md_escape(config_note(res)), ""]
+    note = config_note(res)
+    if note:
+        lines += [render.md_escape(note), ""]
     if res.flags:
         lines += ["| ⚠️ stateful | resource | why |", "|---|---|---|"]
         for f in res.flags:

@@ -21,6 +21,7 @@ known secret values are scrubbed from them.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -33,17 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from infra import projectfile
+from review import ara
+from review.errors import EvaluationError, UsageError
 
 HOME = Path(__file__).resolve().parents[1]
 """The directory of this repository's program (the CLI's default `--program`)."""
-
-
-class UsageError(Exception):
-    """Bad usage or invalid input (stack, config, files): exit code 2."""
-
-
-class EvaluationError(Exception):
-    """The program (or the policy pack) failed for another reason: exit code 3."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Source:
     """The config the CLI would pass for `stack`, `secure:` values replaced by placeholders.
 
-    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m infra.prstack` writes;
+    Pulumi.<stack>.yaml when it exists; else, for `pr-<n>`, what `python -m stacks.prstack` writes;
     else no stack config at all (the CLI runs such a stack with the project's defaults, and refuses
     it when a required key is then missing)."""
     program_dir = Path(program_dir or HOME).resolve()
@@ -133,13 +128,13 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     if not isinstance(project, str) or not project:
         raise UsageError(f"{project_file}: 'name' must be a non-empty string")
     has_file = os.path.lexists(program_dir / f"Pulumi.{stack}.yaml")
-    derived = None if has_file else _pull_request_stack(stack, program_dir, overrides or {})
+    derived = None if has_file else ara.pull_request_stack(stack, program_dir, overrides or {})
     try:
-        # A pull-request stack without its file: the config `python -m infra.prstack` would write.
+        # A pull-request stack without its file: the config `python -m stacks.prstack` would write.
         cfg = projectfile.stack_config(stack, program_dir, overrides=overrides, stack_values=derived)
     except projectfile.ProjectFileError as exc:
         hint = ""
-        if not has_file and derived is None and derivable_at(program_dir, "pr-1"):
+        if not has_file and derived is None and ara.derivable_at(program_dir, "pr-1"):
             hint = "\n  (a pull-request stack is pr-<number>, derived from stacks/pull_request.yaml without a file)"
         raise UsageError(str(exc) + hint) from None
     notes: tuple[str, ...] = ()
@@ -150,34 +145,6 @@ def load_source(stack: str, program_dir: str | os.PathLike[str] | None = None,
     return Source(project=project, stack=stack, program_dir=program_dir, main=_main_path(program_dir, data),
                   values=dict(cfg.values), secret_keys=tuple(cfg.secret_keys), placeholders=dict(cfg.placeholders),
                   notes=notes, given=cfg.given)
-
-
-def derivable_at(program_dir: Path, stack: str) -> bool:
-    """True when `stack` is a pull-request stack the program at `program_dir` can derive (its template exists)."""
-    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
-
-    return config.pr_number(stack) is not None and (program_dir / prstack.TEMPLATE).is_file()
-
-
-def _pull_request_stack(stack: str, program_dir: Path, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The `config:` `python -m infra.prstack` writes for `pr-<n>` (infra.prstack), or None for any
-    other name. The branch is `--config pullRequestBranch=B` when given (the workflows pass the
-    real one), else `pr-<n>`; `--config` values apply on top as they do to any stack file."""
-    from infra import config, prstack  # noqa: PLC0415 - only pull-request stacks need them
-
-    number = config.pr_number(stack)
-    if number is None:
-        return None
-    given = {k.rpartition(":")[2]: v for k, v in overrides.items()}
-    branch = str(given.get("pullRequestBranch") or stack)
-    problem = config.git_branch_problem(branch)
-    if problem and given.get("pullRequestBranch"):
-        # Named as the reviewer gave it: `--config pullRequestBranch`, not prstack's --branch.
-        raise UsageError(f"stack {stack!r}: pullRequestBranch (--config or --answers): {problem}")
-    try:
-        return prstack.derive(number, branch, program_dir)
-    except (prstack.PullRequestStackError, projectfile.ProjectFileError) as exc:
-        raise UsageError(f"stack {stack!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- module isolation
@@ -239,8 +206,8 @@ def isolated_imports(program_dir: Path) -> Iterator[None]:
 
 def load_answers(path: str | os.PathLike[str] | None) -> Any:
     """The `--answers FILE` (see `review.capture.mocks`), validated; no file gives empty answers."""
-    from review import wire  # noqa: PLC0415
-    from review.capture import Answers  # noqa: PLC0415
+    from review import wire  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
+    from review.capture import Answers  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     if not path:
         return Answers()
@@ -286,7 +253,8 @@ def evaluate(source: Source, answers: Any = None, on_register: Any = None, *, pr
     `on_register(resource)` sees each registration as it arrives (check streams them to the pack).
     """
     import pulumi  # noqa: PLC0415 - heavy, imported when needed
-    from review import capture  # noqa: PLC0415
+
+    from review import capture  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     started = time.perf_counter()
     main = str(source.main)
@@ -317,7 +285,7 @@ def _failure(exc: Exception, source: Source) -> Exception:
     """The error a failed run is reported as: a needed answer is the user's input (exit 2), any
     other failure the program's (exit 3); with where it failed, and a hint when it may have
     failed on a placeholder of a secret."""
-    from review import capture  # noqa: PLC0415
+    from review import capture  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     where = _program_frame(exc, source.program_dir)
     at = f"\n  at {where}" if where else ""
@@ -347,17 +315,18 @@ def _placeholder_hint(exc: BaseException, source: Source) -> str:
 
 def _frames_hold(exc: BaseException, value: str) -> bool:
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if value in str(exc):
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if value in str(current):
             return True
-        tb = exc.__traceback__
+        tb = current.__traceback__
         while tb is not None:
             for local in tb.tb_frame.f_locals.values():
                 if isinstance(local, str) and value in local:
                     return True
             tb = tb.tb_next
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
     return False
 
 
@@ -365,14 +334,14 @@ def _frames_hold(exc: BaseException, value: str) -> bool:
 def _config_reads() -> Iterator[set[str]]:
     """Record the config keys the program reads through `pulumi.Config` (`pulumi/config.py` calls
     `get_config` for each)."""
-    import pulumi.config as sdk_config  # noqa: PLC0415
+    import pulumi.config as sdk_config  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     read: set[str] = set()
     original = sdk_config.get_config
 
-    def recording(key: str) -> Any:
-        read.add(key)
-        return original(key)
+    def recording(k: str) -> Any:  # the parameter named as get_config's own
+        read.add(k)
+        return original(k)
 
     sdk_config.get_config = recording
     try:
@@ -383,8 +352,6 @@ def _config_reads() -> Iterator[set[str]]:
 
 def _provider_namespace(namespace: str, capture: Any) -> bool:
     """A namespace a provider reads: the CLI's own, a package the run used, or an installed provider SDK."""
-    import importlib.util  # noqa: PLC0415
-
     if namespace == "pulumi" or any(r.type == f"pulumi:providers:{namespace}" for r in capture.resources):
         return True
     module = namespace.replace("-", "_")
@@ -395,8 +362,6 @@ def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
     """Keys the stack sets that nothing reads: undeclared in the project's namespace, or under a
     namespace that is neither the project's nor a provider's. The CLI passes them through and the
     program runs without them (a stack file's `ara:hstsPreload` leaves `demo:hstsPreload` unset)."""
-    from infra import projectfile  # noqa: PLC0415
-
     declared = {k if ":" in k else f"{source.project}:{k}" for k in projectfile.declarations(source.program_dir)}
     out = []
     for key in source.given:
@@ -414,11 +379,12 @@ def unread_keys(source: Source, read: set[str], capture: Any) -> list[str]:
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
     """`exc` or the first exception of `kind` in its cause/context chain."""
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
@@ -440,7 +406,7 @@ def _program_frame(exc: BaseException, program_dir: Path) -> str:
 
 def scrub_message(text: str, source: Source) -> str:
     """`text` without any secret the run was given (placeholders and given values, escaped forms too)."""
-    from review.render import Scrubber  # noqa: PLC0415
+    from review.render import Scrubber  # noqa: PLC0415 - imports pulumi: kept out of the CLI's start-up
 
     public = {v for k, v in source.values.items() if k not in source.secret_keys}
     given = {source.values[k] for k in source.secret_keys if k in source.values}

@@ -13,11 +13,10 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from review import manifest as mf
-from review import render
-from review import wire
+from review import render, wire
 
 
 @dataclass
@@ -52,41 +51,13 @@ def _provider_urn(ref: str | None) -> str | None:
 def build(manifest: Mapping[str, Any]) -> Graph:
     nodes = sorted(manifest["resources"], key=lambda r: r["urn"])
     urns = {n["urn"] for n in nodes}
-    edges: dict[tuple[str, str], str] = {}
-
-    def add(src: str | None, dst: str, kind: str) -> None:
-        if src and src in urns and src != dst and (src, dst) not in edges:
-            edges[(src, dst)] = kind
-
-    for n in nodes:
-        for d in n.get("dependencies", []):
-            add(d, n["urn"], "dependency")
-        for ds in (n.get("propertyDependencies") or {}).values():
-            for d in ds:
-                add(d, n["urn"], "dependency")
-        add(_provider_urn(n.get("provider")), n["urn"], "provider")
-        add(n.get("parent"), n["urn"], "parent")
-
+    edges = _edges(nodes, urns)
     preds: dict[str, list[str]] = defaultdict(list)
     succs: dict[str, list[str]] = defaultdict(list)
     for (a, b) in sorted(edges):
         preds[b].append(a)
         succs[a].append(b)
-    # Kahn's algorithm; ties broken by URN for a deterministic result.
-    indeg = {u: len(preds[u]) for u in urns}
-    ready = sorted(u for u, d in indeg.items() if d == 0)
-    order: list[str] = []
-    while ready:
-        u = ready.pop(0)
-        order.append(u)
-        for v in succs[u]:
-            indeg[v] -= 1
-            if indeg[v] == 0:
-                ready.append(v)
-        ready.sort()
-    if len(order) != len(urns):
-        cyclic = sorted(u for u in urns if indeg[u] > 0)
-        raise ValueError(f"dependency cycle among: {', '.join(cyclic[:5])}")
+    order = _topological_order(urns, preds, succs)
     depth: dict[str, int] = {}
     best_pred: dict[str, str | None] = {}
     for u in order:
@@ -106,6 +77,44 @@ def build(manifest: Mapping[str, Any]) -> Graph:
                  edges=sorted((a, b, k) for (a, b), k in edges.items()), critical=path, depth=depth)
 
 
+def _edges(nodes: list[Mapping[str, Any]], urns: set[str]) -> dict[tuple[str, str], str]:
+    """(from, to) -> kind (dependency, provider, parent), the first kind found for a pair."""
+    edges: dict[tuple[str, str], str] = {}
+
+    def add(src: str | None, dst: str, kind: str) -> None:
+        if src and src in urns and src != dst and (src, dst) not in edges:
+            edges[(src, dst)] = kind
+
+    for n in nodes:
+        for d in n.get("dependencies", []):
+            add(d, n["urn"], "dependency")
+        for ds in (n.get("propertyDependencies") or {}).values():
+            for d in ds:
+                add(d, n["urn"], "dependency")
+        add(_provider_urn(n.get("provider")), n["urn"], "provider")
+        add(n.get("parent"), n["urn"], "parent")
+    return edges
+
+
+def _topological_order(urns: set[str], preds: Mapping[str, list[str]], succs: Mapping[str, list[str]]) -> list[str]:
+    """Kahn's algorithm; ties broken by URN for a deterministic result. A cycle is a ValueError."""
+    indeg = {u: len(preds[u]) for u in urns}
+    ready = sorted(u for u, d in indeg.items() if d == 0)
+    order: list[str] = []
+    while ready:
+        u = ready.pop(0)
+        order.append(u)
+        for v in succs[u]:
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                ready.append(v)
+        ready.sort()
+    if len(order) != len(urns):
+        cyclic = sorted(u for u in urns if indeg[u] > 0)
+        raise ValueError(f"dependency cycle among: {', '.join(cyclic[:5])}")
+    return order
+
+
 def _label(n: Mapping[str, Any]) -> str:
     kind = "stack" if n["type"] == wire.STACK_TYPE else n["type"].rsplit(":", 1)[-1]
     if n["type"].startswith("pulumi:providers:"):
@@ -122,7 +131,7 @@ def critical_summary(g: Graph) -> str:
 def mermaid(g: Graph) -> str:
     ids = {n["urn"]: f"n{i}" for i, n in enumerate(g.nodes)}
     on_path = set(g.critical)
-    path_edges = set(zip(g.critical, g.critical[1:]))
+    path_edges = set(pairwise(g.critical))
     lines = [f"%% {critical_summary(g)}", "flowchart LR"]
     for n in g.nodes:
         label = _label(n).replace('"', "'")
@@ -144,7 +153,7 @@ def mermaid(g: Graph) -> str:
 
 def dot(g: Graph) -> str:
     on_path = set(g.critical)
-    path_edges = set(zip(g.critical, g.critical[1:]))
+    path_edges = set(pairwise(g.critical))
     q = json.dumps
     lines = [f"// {critical_summary(g)}", f"digraph {q(g.project + '/' + g.stack)} {{",
              "  rankdir=LR;", '  node [shape=box, fontsize=10, fontname="Helvetica"];']

@@ -51,6 +51,70 @@ def _candidates(name: str) -> list[str]:
     return [_CAMEL.sub("_", base).lower()]
 
 
+class _LazyPackage:
+    """What a lazily loaded package's PEP 562 `__getattr__` knows: its resource modules, which of
+    them are published, and whether every star import has run."""
+
+    def __init__(self, module: ModuleType, origin: str, modules: list[str]) -> None:
+        self.module = module
+        self.pkg = module.__name__
+        self.modules = modules
+        self.known = frozenset(modules)
+        self.lock = threading.RLock()
+        self.all_loaded = False
+        self.loading = False
+        self.pkg_dir = Path(origin).parent
+
+    def is_submodule(self, name: str) -> bool:
+        return (self.pkg_dir / f"{name}.py").exists() or (self.pkg_dir / name / "__init__.py").exists()
+
+    def publish(self, sub: ModuleType) -> None:
+        ns = self.module.__dict__
+        for attr in getattr(sub, "__all__", ()):
+            # `_inputs` (imported last by the original) keeps precedence. Importing
+            # `pkg.get_zone` binds the submodule as `pkg.get_zone`; the star import then binds
+            # the function of that name over it, so a module found there gives way.
+            if attr not in ns or isinstance(ns[attr], ModuleType):
+                ns[attr] = getattr(sub, attr)
+
+    def load_all(self) -> None:
+        # The original order: later star imports win, so publish in reverse with setdefault.
+        self.loading = True
+        try:
+            subs = [importlib.import_module(f"{self.pkg}.{m}") for m in self.modules]
+            for sub in reversed(subs):
+                self.publish(sub)
+            self.all_loaded = True
+        finally:
+            self.loading = False
+
+    def attribute(self, name: str) -> Any:
+        missing = AttributeError(f"module {self.pkg!r} has no attribute {name!r}")
+        # `from . import x` asks hasattr() first and imports the submodule when it is missing:
+        # private names and submodules not yet imported must fail fast, never trigger a load.
+        if name.startswith("_") or self.loading:
+            raise missing
+        with self.lock:
+            ns = self.module.__dict__
+            if name in ns:
+                return ns[name]
+            for cand in _candidates(name):
+                if cand in self.known:
+                    sub = importlib.import_module(f"{self.pkg}.{cand}")
+                    if name in getattr(sub, "__all__", ()):
+                        self.publish(sub)
+                        return ns[name]
+            if name in self.known:  # `pkg.r2_bucket` as an attribute: the submodule, as after `import *`
+                return importlib.import_module(f"{self.pkg}.{name}")
+            if self.is_submodule(name):
+                raise missing
+            if not self.all_loaded:
+                self.load_all()
+                if name in ns:
+                    return ns[name]
+        raise missing
+
+
 class _LazyLoader(importlib.abc.Loader):
     def __init__(self, source: str, origin: str, modules: list[str]) -> None:
         self.source = source
@@ -61,64 +125,13 @@ class _LazyLoader(importlib.abc.Loader):
         return None
 
     def exec_module(self, module: ModuleType) -> None:
-        pkg = module.__name__
-        modules = self.modules
-        known = frozenset(modules)
-        lock = threading.RLock()
-        state = {"all_loaded": False, "loading": False}
-        pkg_dir = Path(self.origin).parent
-
-        def is_submodule(name: str) -> bool:
-            return (pkg_dir / f"{name}.py").exists() or (pkg_dir / name / "__init__.py").exists()
-
-        def publish(sub: ModuleType) -> None:
-            ns = module.__dict__
-            for attr in getattr(sub, "__all__", ()):
-                # `_inputs` (imported last by the original) keeps precedence. Importing
-                # `pkg.get_zone` binds the submodule as `pkg.get_zone`; the star import then binds
-                # the function of that name over it, so a module found there gives way.
-                if attr not in ns or isinstance(ns[attr], ModuleType):
-                    ns[attr] = getattr(sub, attr)
-
-        def load_all() -> None:
-            # The original order: later star imports win, so publish in reverse with setdefault.
-            state["loading"] = True
-            try:
-                subs = [importlib.import_module(f"{pkg}.{m}") for m in modules]
-                for sub in reversed(subs):
-                    publish(sub)
-                state["all_loaded"] = True
-            finally:
-                state["loading"] = False
+        lazy = _LazyPackage(module, self.origin, self.modules)
 
         def __getattr__(name: str) -> Any:  # noqa: N807 - PEP 562 hook
-            missing = AttributeError(f"module {pkg!r} has no attribute {name!r}")
-            # `from . import x` asks hasattr() first and imports the submodule when it is missing:
-            # private names and submodules not yet imported must fail fast, never trigger a load.
-            if name.startswith("_") or state["loading"]:
-                raise missing
-            with lock:
-                ns = module.__dict__
-                if name in ns:
-                    return ns[name]
-                for cand in _candidates(name):
-                    if cand in known:
-                        sub = importlib.import_module(f"{pkg}.{cand}")
-                        if name in getattr(sub, "__all__", ()):
-                            publish(sub)
-                            return ns[name]
-                if name in known:  # `pkg.r2_bucket` as an attribute: the submodule, as after `import *`
-                    return importlib.import_module(f"{pkg}.{name}")
-                if is_submodule(name):
-                    raise missing
-                if not state["all_loaded"]:
-                    load_all()
-                    if name in ns:
-                        return ns[name]
-            raise missing
+            return lazy.attribute(name)
 
         module.__dict__["__getattr__"] = __getattr__
-        module.__dict__["__lazy_modules__"] = tuple(modules)
+        module.__dict__["__lazy_modules__"] = tuple(self.modules)
         exec(compile(self.source, self.origin, "exec"), module.__dict__)  # noqa: S102 - the package's own init
 
 

@@ -8,7 +8,7 @@ Format (version 1), one JSON object, keys sorted, two-space indent, trailing new
       "stack": "prod",
       "resources": [                      # every registration, sorted by URN
         {
-          "urn": "urn:pulumi:prod::ara-infra::ara:database:Database$postgresql:index/database:Database::ara-db-database",
+          "urn": "urn:pulumi:prod::ara-infra::<parent type>$postgresql:index/database:Database::ara-db-database",
           "type": "postgresql:index/database:Database",
           "name": "ara-db-database",
           "parent": "<parent URN>" | null,
@@ -37,8 +37,9 @@ wraps although the program says it is public (`declared_public`), is kept in cle
 a random per-run key held by the parent process, so two manifests of one `diff` run can say
 "changed" or "unchanged" without either one containing or fixing the value (without the key the
 digests compare to nothing). A secret whose value is not known yet (a preview: a generated
-password, a URL built from one) is `{"secret": true, "unknown": true}`, with no digest. Other special values are kept as the engine sees them (an unknown is
-the string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`, a resource reference its sentinel object).
+password, a URL built from one) is `{"secret": true, "unknown": true}`, with no digest. Other special
+values are kept as the engine sees them (an unknown is the string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`,
+a resource reference its sentinel object).
 Everything is sorted and the mock ids are deterministic, so the same program and config always
 give the same bytes (the prod manifest is snapshotted in tests/infra/__snapshots__).
 """

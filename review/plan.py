@@ -6,9 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from review import manifest as mf
-from review import render
-from review import wire
+from review import render, wire
 
 
 def summary(m: Mapping[str, Any]) -> tuple[int, int, int]:

@@ -424,11 +424,20 @@ class Section:
                           "", *inner, *([note] if note else []), "", "</details>", ""])
 
 
+def _truncation_note(left: int, later: list[str], rerun: str) -> str:
+    """What a section cut short says: the lines not shown, the sections left out after it, how to see all."""
+    return (f"\n**Truncated:** {left} more line(s) not shown, to stay under GitHub's "
+            f"{COMMENT_LIMIT:,}-character comment limit"
+            + (f"; also left out: {', '.join(later)}" if later else "")
+            + f". Run `{rerun}` for all of it.")
+
+
 def fit_comment(summary: list[str], sections: list[Section], rerun: str, limit: int = _COMMENT_BUDGET) -> str:
     """Summary first, then each section collapsed; under `limit` characters, saying what was cut."""
     out = "\n".join(summary) + "\n"
+    kept: list[str] = []
     if len(out) > limit // 2:  # a summary table of thousands of rows: cut it too, and say so
-        kept, size = [], 0
+        size = 0
         for line in summary:
             if size + len(line) + 1 > limit // 2:
                 break
@@ -444,17 +453,12 @@ def fit_comment(summary: list[str], sections: list[Section], rerun: str, limit: 
             out += "\n" + full
             continue
         later = [s.title for s in sections[i + 1:]]
-        note_for = lambda n: (f"\n**Truncated:** {n} more line(s) not shown, to stay under GitHub's "  # noqa: E731
-                              f"{COMMENT_LIMIT:,}-character comment limit"
-                              + (f"; also left out: {', '.join(later)}" if later else "")
-                              + f". Run `{rerun}` for all of it.")
-        room = limit - len(out) - len(section.render([], note_for(len(section.body)))) - 1
-        kept: list[str] = []
+        room = limit - len(out) - len(section.render([], _truncation_note(len(section.body), later, rerun))) - 1
         for line in section.body:
             if room - len(line) - 1 < 0:
                 break
             kept.append(line)
             room -= len(line) + 1
-        out += "\n" + section.render(kept, note_for(len(section.body) - len(kept)))
+        out += "\n" + section.render(kept, _truncation_note(len(section.body) - len(kept), later, rerun))
         break
     return out

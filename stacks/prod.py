@@ -64,7 +64,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         ),
         in_team,
     )
-    # The guide's alerts where the plan offers them (README "Monitoring").
+    # The guide's alerts where the plan offers them (docs/explanation/monitoring.md).
     Monitoring(
         "ara-monitoring",
         MonitoringArgs(project_id=project_id, plan=cfg.vercel_plan, observability_plus=cfg.vercel_observability_plus),

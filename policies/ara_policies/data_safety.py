@@ -7,9 +7,9 @@ customTimeouts, additionalSecretOutputs, parent), so only `protect` can be enfor
 
 from __future__ import annotations
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,

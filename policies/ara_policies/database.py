@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema, PolicyResource
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,
@@ -347,11 +347,11 @@ def _check_headroom(args, cfg, report) -> None:
         roles = _connecting_roles(args, db)
         limits = [as_number(peek(r.props, "connectionLimit")) for r in roles]
         who = subject("Postgres database", db.name, db.urn)
-        unlimited = [r.name for r, n in zip(roles, limits) if n is None or n < 0]
+        unlimited = [r.name for r, n in zip(roles, limits, strict=True) if n is None or n < 0]
         if unlimited:
             report(violation(who, f"has a connection limit, but {', '.join(unlimited)} may connect without one and can "
                                   "take every connection.", "give those roles a connectionLimit."), db.urn)
-        elif limit < sum(limits) + minimum:  # type: ignore[arg-type]
+        elif limit < sum(n for n in limits if n is not None) + minimum:  # all of them, none unlimited
             report(violation(who, f"leaves fewer than {minimum} connections beyond the limits of the roles that may "
                                   "connect, so at their peak the provider's admin (pulumi up/refresh), a backup job "
                                   "or monitoring is refused.",
@@ -390,7 +390,8 @@ def _check_backup_role(args, cfg, report) -> None:
             if not _names_role(grant, "role", name, role):
                 continue
             kind = str(peek(grant.props, "objectType"))
-            extra = {str(p).upper() for p in known_items(peek(grant.props, "privileges"))} - BACKUP_PRIVILEGES.get(kind, set())
+            granted = {str(p).upper() for p in known_items(peek(grant.props, "privileges"))}
+            extra = granted - BACKUP_PRIVILEGES.get(kind, set())
             if extra:
                 problems.append(f"{grant.name} grants {', '.join(sorted(extra))} on {kind}")
         problems += [f"owns {db.name}" for db in resources_of(args, catalog.PG_DATABASE)

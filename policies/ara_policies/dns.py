@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import catalog
 from pulumi_policy import PolicyResource
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,

@@ -11,11 +11,11 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema, PolicyResource
 
+from . import catalog
 from ._common import (
     UNKNOWN,
     EnforcementLevel,
@@ -65,7 +65,7 @@ def env_entries(resource_type: str, props: Mapping[str, Any]) -> list[EnvEntry]:
             if isinstance(item, Mapping)]
 
 
-def who(resource_type: str, name: str, key: str, where: str, urn: Optional[str] = None) -> str:
+def who(resource_type: str, name: str, key: str, where: str, urn: str | None = None) -> str:
     """Message subject naming the resource, the variable key and its position."""
     text = f"{subject(_KIND.get(resource_type, resource_type), name, urn)} key {key}"
     return f"{text} at {where}" if where else text
@@ -91,7 +91,7 @@ def is_secret(key: str, cfg: Mapping[str, Any], value: Any = None) -> bool:
             or catalog.is_credential_value(judged_content(value)))
 
 
-def judged_content(value: Any) -> Optional[str]:
+def judged_content(value: Any) -> str | None:
     """A value whose content a rule may judge: a known string that is not an offline placeholder.
 
     The review tool stands in for secret config it does not have with a placeholder that stays a
@@ -137,11 +137,11 @@ def _check_sensitive(args, cfg, report) -> None:
                          "set sensitive=True (the pack remediates this automatically)."))
 
 
-def _fix_sensitive(args, cfg) -> Optional[Mapping[str, Any]]:
+def _fix_sensitive(args, cfg) -> Mapping[str, Any] | None:
     found = _unsensitive_secrets(args, cfg)
     for entry, _ in found:
         # Mutate through the runtime proxy: it keeps secret-wrapped values secret on the way out.
-        entry.container["sensitive"] = True  # type: ignore[index]
+        entry.container["sensitive"] = True  # type: ignore[index]  # a mutable proxy, typed Mapping for the rules
     return args.props if found else None
 
 
@@ -206,7 +206,8 @@ DISALLOW_PUBLIC_SECRETS = resource_policy(
 def _check_development(args, cfg, report) -> None:
     for entry in env_entries(args.resource_type, args.props):
         key = str(get(entry.container, "key", default=""))
-        if key and is_secret(key, cfg, peek(entry.container, "value")) and catalog.TARGET_DEVELOPMENT in targets_of(entry):
+        if (key and is_secret(key, cfg, peek(entry.container, "value"))
+                and catalog.TARGET_DEVELOPMENT in targets_of(entry)):
             report(violation(who(args.resource_type, args.name, key, entry.where),
                              "is a secret that targets development, so `vercel env pull` copies it to "
                              "laptops.",
@@ -284,7 +285,7 @@ def _sslmodes(value: str) -> list[str]:
     return [m.lower() for m in urllib.parse.parse_qs(query).get("sslmode", [])]
 
 
-def tls_problem(key: str, value: str, allowed_sslmodes: list[str]) -> Optional[str]:
+def tls_problem(key: str, value: str, allowed_sslmodes: list[str]) -> str | None:
     """Why a known connection value lacks TLS, in words that never quote the value."""
     scheme = _scheme(value)
     if scheme in ("postgres", "postgresql") or (is_database_key(key) and not scheme):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Optional
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,
@@ -76,7 +75,7 @@ def group_covers(group, api_path: str) -> bool:
     return all(condition_covers(c, api_path) for c in conditions)
 
 
-def rule_problem(rule, api_path: str) -> Optional[str]:
+def rule_problem(rule, api_path: str) -> str | None:
     """Why an active rate_limit rule does not limit the whole API path (a label), or None."""
     limit = as_number(peek(rule, "action", "rateLimit", "limit"))
     window = as_number(peek(rule, "action", "rateLimit", "window"))
@@ -119,7 +118,8 @@ def _check_rate_limit(args, cfg, report) -> None:
         problems = [rule_problem(r, api_path) for r in rules]
         if rules and None in problems:
             continue
-        why = f" Its rate_limit rules fail: {'; '.join(dict.fromkeys(problems))}." if problems else ""
+        reasons = [p for p in problems if p is not None]  # all of them: None (a rule that covers) left above
+        why = f" Its rate_limit rules fail: {'; '.join(dict.fromkeys(reasons))}." if reasons else ""
         report(violation(who, f"has no enabled firewall with an active rate_limit rule covering {api_path}.{why}",
                          f'add a rule with action.action="rate_limit", action.rateLimit.action "rate_limit" '
                          f'(or "deny"/"challenge") and a condition group holding only a path condition '
@@ -145,7 +145,8 @@ REQUIRE_API_RATE_LIMIT = stack_policy(
 # --- the counting window the plan allows -----------------------------------------------------
 
 def _check_window(args, cfg, report) -> None:
-    longest, shortest = as_number(cfg["maxWindowSeconds"]), as_number(cfg["minWindowSeconds"])
+    # Numbers: the config schema says so, and the engine validates the config against it.
+    longest, shortest = float(cfg["maxWindowSeconds"]), float(cfg["minWindowSeconds"])
     for i, rule in enumerate(known_items(peek(args.props, "rules", "rules"))):
         window = as_number(peek(rule, "action", "rateLimit", "window"))
         if window is None or not is_rate_limit_rule(rule):

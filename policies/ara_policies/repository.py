@@ -6,7 +6,6 @@ from __future__ import annotations
 from pulumi_policy import PolicyConfigSchema
 
 from . import catalog
-
 from ._common import (
     EnforcementLevel,
     Severity,

@@ -13,12 +13,10 @@ a comma is invalid.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional
 
-from . import catalog
-from .csp import enforced_csp, script_source_problems, script_sources
 from pulumi_policy import PolicyConfigSchema
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,
@@ -34,6 +32,7 @@ from ._common import (
     subject,
     violation,
 )
+from .csp import enforced_csp, script_source_problems, script_sources
 
 _ROUTE = [catalog.VERCEL_PROJECT_ROUTE]
 _OWASP = "https://owasp.org/www-project-secure-headers/"
@@ -75,11 +74,11 @@ _HSTS_SCHEMA = PolicyConfigSchema(properties={
 })
 
 
-def parse_hsts(value: str) -> Optional[dict]:
+def parse_hsts(value: str) -> dict | None:
     """{'max_age', 'include_subdomains', 'preload'}, or None when invalid."""
     if "," in value:
         return None  # set more than once
-    result = {"max_age": None, "include_subdomains": False, "preload": False}
+    result: dict[str, int | bool | None] = {"max_age": None, "include_subdomains": False, "preload": False}
     for part in value.split(";"):
         name, _, arg = part.strip().partition("=")
         name = name.strip().lower()
@@ -219,7 +218,8 @@ REQUIRE_CSP_BYPASS_DIRECTIVES = resource_policy(
     types=_ROUTE,
     check=_check_csp_directives,
     config=PolicyConfigSchema(properties={
-        "requiredDirectives": string_list("CSP directives every enforcing policy set must declare.", list(_BYPASS_DIRECTIVES)),
+        "requiredDirectives": string_list("CSP directives every enforcing policy set must declare.",
+                                          list(_BYPASS_DIRECTIVES)),
     }),
     url=_OWASP,
 )
@@ -411,7 +411,8 @@ REQUIRE_CROSS_ORIGIN_POLICIES = resource_policy(
             "default": ["same-origin", "same-origin-allow-popups", "noopener-allow-popups"],
             "description": "Accepted Cross-Origin-Opener-Policy values.",
         },
-        "allowedResourcePolicies": string_list("Accepted Cross-Origin-Resource-Policy values.", ["same-origin", "same-site"]),
+        "allowedResourcePolicies": string_list("Accepted Cross-Origin-Resource-Policy values.",
+                                               ["same-origin", "same-site"]),
     }),
     url=_OWASP,
 )
@@ -452,7 +453,7 @@ def route_sets_headers_everywhere(route) -> bool:
     return all(value is None or _is_empty_list(value) for value in _narrowing(route))
 
 
-def _single_host(value) -> Optional[str]:
+def _single_host(value) -> str | None:
     """The host of a condition list holding exactly one known `host` condition, else None."""
     if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 1:
         return None

@@ -6,9 +6,9 @@ import json
 import re
 from collections.abc import Mapping
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema, PolicyResource
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,

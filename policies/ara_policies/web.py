@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from . import catalog
 from pulumi_policy import PolicyConfigSchema
 
+from . import catalog
 from ._common import (
     EnforcementLevel,
     Severity,

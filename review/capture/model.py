@@ -8,6 +8,7 @@ from typing import Any
 
 from review.wire import STACK_TYPE, reveal
 
+
 @dataclass(frozen=True)
 class CapturedResource:
     """One resource registration as the engine received it."""

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as _mocks
-from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime import settings as _settings
+from pulumi.runtime.proto import resource_pb2
 
 from review.capture import state as _state
+from review.capture.mocks import ProgramMocks
 from review.capture.model import CapturedResource
 from review.wire import SECRET_MARK, SECRET_SIG, UNKNOWN, AliasResolver, make_urn, parse_urn
 
@@ -41,7 +41,9 @@ PROVIDER_PREFIX = "pulumi:providers:"
 class RecordingMonitor(_mocks.MockMonitor):
     """A `MockMonitor` that keeps each registration request as the engine sees it."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, config: Mapping[str, str] | None = None,
+    mocks: ProgramMocks
+
+    def __init__(self, mocks: ProgramMocks, config: Mapping[str, str] | None = None,
                  secret_keys: Iterable[str] = (),
                  on_register: Callable[[CapturedResource], None] | None = None,
                  *, preview: bool = False, state: Any = None) -> None:
@@ -149,7 +151,8 @@ class RecordingMonitor(_mocks.MockMonitor):
                 # then marks secret (a new RandomPassword's `result` is a secret unknown).
                 outputs.fields[name].string_value = UNKNOWN
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=outputs)
-        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, rid or "", json_format.MessageToDict(outputs))
+        self.resources[urn] = _mocks.MockMonitor.ResourceRegistration(urn, rid or "",
+                                                                      json_format.MessageToDict(outputs))
         return self._answered(response, request)
 
     def _answered(self, response: Any, request: Any) -> Any:

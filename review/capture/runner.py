@@ -20,6 +20,7 @@ from review.capture.model import Capture, CapturedResource
 from review.capture.monitor import RecordingMonitor
 from review.wire import STACK_TYPE
 
+
 def start(
     *,
     project: str = catalog.PROJECT_NAME,
@@ -114,7 +115,7 @@ def run(
         return finish(monitor)
     except Exception as exc:
         # Callers report what a failed run had declared (nothing, for bad config).
-        exc.capture = finish(monitor)  # type: ignore[attr-defined]
+        exc.capture = finish(monitor)  # type: ignore[attr-defined]  # carried on the exception to the caller
         raise
     finally:
         _stack.wait_for_rpcs = sdk_wait

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from review import wire
+from review.replacements import REPLACED_BY
 
 SAME, UPDATE, REPLACE, CREATE = "same", "update", "replace", "create"
 
@@ -67,8 +68,6 @@ class NoState:
 
 
 def _replaces(type_: str, changed: Iterable[str]) -> bool:
-    from review.diff import REPLACED_BY  # noqa: PLC0415 - the provider facts diff already keeps
-
     keys = REPLACED_BY.get(type_, ())
     return any("*" in keys or key in keys for key in changed)
 
@@ -120,10 +119,9 @@ def _normal(value: Any) -> Any:
 
 
 class _Opaque:
+    # Defining __eq__ without __hash__ leaves the class unhashable (its __hash__ is None).
     def __eq__(self, other: object) -> bool:
         return False
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def _readable(value: Any, where: str) -> Any:

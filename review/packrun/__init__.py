@@ -25,7 +25,8 @@ from review.packrun.results import (
 from review.packrun.session import AnalysisRun, Outcome, PolicyPackSession, Tracker, open_policy_pack, run_policy_pack
 
 __all__ = [
-    "ENFORCEMENT_LEVELS", "AnalysisRun", "Diagnostic", "Outcome", "Tracker", "NotApplicable", "PackInfo", "PolicyConfigError", "PolicyInfo",
+    "ENFORCEMENT_LEVELS", "AnalysisRun", "Diagnostic", "Outcome", "Tracker", "NotApplicable", "PackInfo",
+    "PolicyConfigError", "PolicyInfo",
     "PolicyPackError", "PolicyPackSession", "PolicyResult", "Remediation", "load_policy_config",
     "open_policy_pack", "parse_policy_config", "reconcile_policy_config", "run_policy_pack",
 ]

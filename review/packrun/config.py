@@ -115,16 +115,7 @@ def reconcile_policy_config(
     `PolicyConfigError` for unknown policy names, bad levels and schema violations.
     """
     policies = list(policies)
-    by_name = {p.name: p for p in policies}
-    errors: list[str] = []
-    for name, entry in (config or {}).items():
-        if name == "all":
-            if entry.get("properties"):
-                errors.append(f"all: only an enforcement level can be set for all policies, "
-                              f"got properties {sorted(entry['properties'])}")
-        elif name not in by_name:
-            errors.append(f"{name}: no such policy in the pack; known policies: "
-                          f"{', '.join(sorted(by_name)) or '(none)'}")
+    errors = _unknown_names(policies, config)
     if errors:
         raise PolicyConfigError(errors)
 
@@ -133,20 +124,9 @@ def reconcile_policy_config(
         defaults = {k: v["default"] for k, v in ((p.config_schema or {}).get("properties") or {}).items()
                     if isinstance(v, Mapping) and "default" in v}
         result[p.name] = {"enforcementLevel": p.enforcement_level, "properties": defaults}
-
     for layer in (initial_config, config):
-        if not layer:
-            continue
-        all_level = (layer.get("all") or {}).get("enforcementLevel")
-        if all_level:
-            for entry in result.values():
-                entry["enforcementLevel"] = all_level
-        for name, given in layer.items():
-            if name == "all" or name not in result:
-                continue
-            if given.get("enforcementLevel"):
-                result[name]["enforcementLevel"] = given["enforcementLevel"]
-            result[name]["properties"].update(given.get("properties") or {})
+        if layer:
+            _apply_layer(result, layer)
 
     for p in policies:
         entry = result[p.name]
@@ -157,6 +137,35 @@ def reconcile_policy_config(
     if errors:
         raise PolicyConfigError(sorted(errors))
     return result
+
+
+def _unknown_names(policies: list[PolicyInfo], config: Mapping[str, Mapping[str, Any]] | None) -> list[str]:
+    """Entries of `config` that name no policy of the pack, and properties given to `all`."""
+    by_name = {p.name: p for p in policies}
+    errors: list[str] = []
+    for name, entry in (config or {}).items():
+        if name == "all":
+            if entry.get("properties"):
+                errors.append(f"all: only an enforcement level can be set for all policies, "
+                              f"got properties {sorted(entry['properties'])}")
+        elif name not in by_name:
+            errors.append(f"{name}: no such policy in the pack; known policies: "
+                          f"{', '.join(sorted(by_name)) or '(none)'}")
+    return errors
+
+
+def _apply_layer(result: dict[str, dict[str, Any]], layer: Mapping[str, Mapping[str, Any]]) -> None:
+    """One config layer over `result`: its `all` level first, then each policy's own entry."""
+    all_level = (layer.get("all") or {}).get("enforcementLevel")
+    if all_level:
+        for entry in result.values():
+            entry["enforcementLevel"] = all_level
+    for name, given in layer.items():
+        if name == "all" or name not in result:
+            continue
+        if given.get("enforcementLevel"):
+            result[name]["enforcementLevel"] = given["enforcementLevel"]
+        result[name]["properties"].update(given.get("properties") or {})
 
 
 def _undeclared_properties(policy: PolicyInfo, props: Mapping[str, Any], properties: Mapping[str, Any]) -> list[str]:

@@ -51,8 +51,8 @@ diagnostic messages (written by the policies) and names appear in errors and sum
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +78,12 @@ from review.packrun.results import (
 )
 from review.wire import (
     STACK_TYPE,
+    AliasResolver,
     analyzer_props,
     downgrade,
     make_urn,
     parse_urn,
     provider_urn,
-    AliasResolver,
     root_stack_urn,
 )
 

@@ -199,7 +199,8 @@ class Stack:
         """What a replacement drags along (resources deleted with it, or whose inputs come from it when it is
         deleted first: `calculateDependentReplacements`) is not modelled; the program needs none of it."""
         dragged = [g.name for g in goals if g.deleted_with == goal.urn
-                   or (goal.delete_before_replace and any(goal.urn in urns for urns in g.property_dependencies.values()))]
+                   or (goal.delete_before_replace
+                       and any(goal.urn in urns for urns in g.property_dependencies.values()))]
         if dragged:
             raise ModelGap(f"replacing {goal.name} would replace {dragged} too: not modelled")
 

@@ -217,7 +217,7 @@ class Session:
     def exec(self, statement: str, params: Iterable[Any] | None = None) -> None:
         self.record.statements.append(statement)
         try:
-            self.conn.execute(sql.SQL(statement), params)  # type: ignore[arg-type]
+            self.conn.execute(sql.SQL(statement), params)  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {statement}: {exc.diag.message_primary or exc}") from exc
 
@@ -228,13 +228,13 @@ class Session:
     def row(self, query: str, params: Iterable[Any] | None = None) -> tuple[Any, ...] | None:
         """database/sql `QueryRow`: the first row the server sends, in its order."""
         try:
-            return self.conn.execute(sql.SQL(query), params).fetchone()  # type: ignore[arg-type]
+            return self.conn.execute(sql.SQL(query), params).fetchone()  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {exc.diag.message_primary or exc}") from exc
 
     def rows(self, query: str, params: Iterable[Any] | None = None) -> list[tuple[Any, ...]]:
         try:
-            return self.conn.execute(sql.SQL(query), params).fetchall()  # type: ignore[arg-type]
+            return self.conn.execute(sql.SQL(query), params).fetchall()  # type: ignore[arg-type]  # SQL text of the provider, not a literal
         except psycopg.Error as exc:
             raise ProviderError(f"{self.record.name}: {exc.diag.message_primary or exc}") from exc
 
@@ -249,7 +249,8 @@ class ProviderModel:
         if str(provider_props.get("superuser")).lower() != "false":
             raise ModelGap("the model follows the provider's superuser=false paths only")
         if provider_props["username"] != server.admin.user:
-            raise ModelGap(f"the stack's admin {provider_props['username']!r} is not the server's {server.admin.user!r}")
+            raise ModelGap(f"the stack's admin {provider_props['username']!r} is not the server's "
+                           f"{server.admin.user!r}")
         self.server = server
         self.user = provider_props["username"]
         self.admin_database = provider_props.get("database") or "postgres"
@@ -360,7 +361,8 @@ class ProviderModel:
             raise ModelGap(f"{record.name}: object type {object_type} not modelled")
         for privilege in privileges:
             if privilege not in allowed:
-                raise ProviderError(f"{record.name}: {privilege} is not an allowed privilege for object type {object_type}")
+                raise ProviderError(f"{record.name}: {privilege} is not an allowed privilege "
+                                    f"for object type {object_type}")
 
     @staticmethod
     def privileges_equal(granted: set[str], wanted_: set[str], object_type: str) -> bool:
@@ -422,6 +424,22 @@ class ProviderModel:
             "idleInTransactionSessionTimeout": int(settings.get("idle_in_transaction_session_timeout", 0)),
         }
 
+    @staticmethod
+    def _alter_role_flags(s: Session, role: str, new: Mapping[str, Any], changed: Callable[[str], bool]) -> None:
+        """The setters of the role's attributes and connection limit, each only when it changed."""
+        for key, on, off in (("bypassRowLevelSecurity", "BYPASSRLS", "NOBYPASSRLS"),
+                             ("connectionLimit", None, None), ("createDatabase", "CREATEDB", "NOCREATEDB"),
+                             ("createRole", "CREATEROLE", "NOCREATEROLE"), ("inherit", "INHERIT", "NOINHERIT"),
+                             ("login", "LOGIN", "NOLOGIN"), ("replication", "REPLICATION", "NOREPLICATION"),
+                             ("superuser", "SUPERUSER", "NOSUPERUSER")):
+            if not changed(key):
+                continue
+            if on is None:
+                s.exec(f"ALTER ROLE {q(role)} CONNECTION LIMIT {int(new.get(key, -1))}")
+            else:
+                value = wanted(ROLE_SCHEMA[key], new, key)
+                s.exec(f"ALTER ROLE {q(role)} WITH {on if value else off}")
+
     def update_role(self, old: Mapping[str, Any], new: Mapping[str, Any], record: Applied) -> None:
         """`resourcePostgreSQLRoleUpdate` (role.go:671-757): each setter runs only when its attribute changed,
         except the role memberships and search_path, which it always re-applies."""
@@ -436,18 +454,7 @@ class ProviderModel:
                 s.exec(f"ALTER ROLE {q(old['name'])} RENAME TO {q(role)}")
             if (changed("password") or changed("name")) and new.get("password"):
                 s.exec(f"ALTER ROLE {q(role)} PASSWORD {q_literal(new['password'])}")
-            for key, on, off in (("bypassRowLevelSecurity", "BYPASSRLS", "NOBYPASSRLS"),
-                                 ("connectionLimit", None, None), ("createDatabase", "CREATEDB", "NOCREATEDB"),
-                                 ("createRole", "CREATEROLE", "NOCREATEROLE"), ("inherit", "INHERIT", "NOINHERIT"),
-                                 ("login", "LOGIN", "NOLOGIN"), ("replication", "REPLICATION", "NOREPLICATION"),
-                                 ("superuser", "SUPERUSER", "NOSUPERUSER")):
-                if not changed(key):
-                    continue
-                if on is None:
-                    s.exec(f"ALTER ROLE {q(role)} CONNECTION LIMIT {int(new.get(key, -1))}")
-                else:
-                    value = wanted(ROLE_SCHEMA[key], new, key)
-                    s.exec(f"ALTER ROLE {q(role)} WITH {on if value else off}")
+            self._alter_role_flags(s, role, new, changed)
             if changed("validUntil"):
                 s.exec(f"ALTER ROLE {q(role)} VALID UNTIL {q_literal(str(new.get('validUntil', 'infinity')))}")
             # revokeRoles (role.go:989-1029): every role it is a member of; then grantRoles.
@@ -633,7 +640,8 @@ class ProviderModel:
         schema = p["schema"]
         owners: list[str] = []
         if p["objectType"] != "schema":
-            owners = [r[0] for r in s.rows("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = %s", (schema,))]
+            owners = [r[0] for r in s.rows("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = %s",
+                                           (schema,))]
         schema_owner = s.value("SELECT rolname FROM pg_namespace JOIN pg_roles ON nspowner = pg_roles.oid"
                                " WHERE nspname = %s", (schema,))
         if schema_owner is None:

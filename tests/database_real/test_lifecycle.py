@@ -26,7 +26,7 @@ from tests.support import APP_FIXTURE, ROOT, run_program, run_pull_request
 pytestmark = pytest.mark.slow
 
 PR_NUMBER = 41
-ROTATION_RUNBOOK = ROOT / "docs" / "runbooks" / "rotation.md"
+ROTATION_RUNBOOK = ROOT / "docs" / "how-to" / "runbooks" / "rotation.md"
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def hold(server: PostgresServer, who: Credentials, count: int) -> list[psycopg.C
 
 
 def test_during_a_rotation_old_app_sessions_and_the_bridge_fit_the_database_limit(server, prod_state):
-    # docs/runbooks/rotation.md: raise the database limit by the bridge's connections first, then the
+    # docs/how-to/runbooks/rotation.md: raise the database limit by the bridge's connections first, then the
     # old deployment (all its app sessions) and the new one (all its bridge sessions) overlap.
     before, window = capture_of("prod"), capture_of("prod", dbRotationConnections=40)
     assert prod_state.preview(window).summary() == [("update", "ara-db-database", ("connectionLimit",))]

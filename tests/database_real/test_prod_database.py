@@ -133,7 +133,8 @@ def _statements(applied: list[Applied], name: str) -> list[str]:
                                      'GRANT SELECT ON ALL SEQUENCES IN SCHEMA "public" TO "ara_prod_backup"']),
         # resource_postgresql_default_privileges.go revokeRoleDefaultPrivileges, grantRoleDefaultPrivileges
         ("ara-db-app-default-tables", [
-            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" REVOKE ALL ON TABLES FROM "ara_prod_app"',
+            'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" REVOKE ALL ON TABLES'
+            ' FROM "ara_prod_app"',
             'ALTER DEFAULT PRIVILEGES FOR ROLE "ara_prod_owner" IN SCHEMA "public" GRANT SELECT,INSERT,UPDATE,DELETE'
             ' ON TABLES TO "ara_prod_app"',
         ]),
@@ -235,7 +236,7 @@ def test_app_timeouts_are_in_effect_as_role_defaults(postgres_server: PostgresSe
         role=app, database=db,
     )
     assert settings == "idle_in_transaction_session_timeout=60000:user statement_timeout=30000:user"
-    # A default, not a limit: the app may lift it for its own session (README, "Database").
+    # A default, not a limit: the app may lift it for its own session (docs/explanation/database-design.md).
     assert postgres_server.psql("SET statement_timeout = 0; SHOW statement_timeout", role=app, database=db) == "0"
 
 
@@ -295,7 +296,7 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
     # The admin creates it for the owner (it is a member); the owner restores, as a restore drill would.
     postgres_server.psql(f"CREATE DATABASE {fresh} OWNER {owner.user} TEMPLATE template0", role=postgres_server.admin)
     # Neither extension is trusted: the admin (the platform's privileged role) creates them first, as
-    # docs/runbooks/rollback.md says; the dump's `CREATE EXTENSION IF NOT EXISTS` then no-ops, and its
+    # docs/how-to/runbooks/rollback.md says; the dump's `CREATE EXTENSION IF NOT EXISTS` then no-ops, and its
     # COMMENT ON EXTENSION (the admin's extensions) is left out (audit B7).
     postgres_server.psql("CREATE EXTENSION vector; CREATE EXTENSION pg_stat_statements",
                          role=postgres_server.admin, database=fresh)
@@ -303,7 +304,8 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
                                         database=fresh)
     assert result.returncode == 0, result.stderr
     count = "SELECT count(*) FROM items"
-    assert postgres_server.psql(count, role=owner, database=fresh) == postgres_server.psql(count, role=owner, database=db)
+    assert (postgres_server.psql(count, role=owner, database=fresh)
+            == postgres_server.psql(count, role=owner, database=db))
     nearest = "SELECT label FROM items ORDER BY embedding <-> '[3,6,9]' LIMIT 1"
     assert postgres_server.psql(nearest, role=owner, database=fresh) == "item 3"
 
@@ -314,7 +316,7 @@ def test_dump_restores_into_a_fresh_database_with_matching_row_counts(
 def test_a_connection_limit_of_0_through_config_refuses_the_apps_new_sessions(
     postgres_server: PostgresServer, db: str, app: Credentials
 ):
-    # docs/runbooks/rollback.md, "Data", step 1: `pulumi config set dbConnectionLimit 0` then `up`.
+    # docs/how-to/runbooks/rollback.md, "Data", step 1: `pulumi config set dbConnectionLimit 0` then `up`.
     declared = run_program("prod", {"dbConnectionLimit": 0}).one(catalog.PG_ROLE, "ara-db-app").plain
     assert declared["connectionLimit"] == 0
     # What the provider's update runs for it (terraform-provider-postgresql resource_postgresql_role.go

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from cicd import pack
 from infra import catalog, projectfile
 from infra.environment import VALUE_FIELDS
 from tests.support import ROOT
@@ -90,3 +93,37 @@ def test_type_tokens_follow_the_engine_format():
     components = [v for k, v in vars(catalog).items() if k.startswith("TOKEN_")]
     assert all(re.fullmatch(r"ara:[a-z]+:[A-Z][A-Za-z]+", t) for t in components)
     assert len(set(components)) == len(components)
+
+
+def test_infra_catalog_is_a_real_module_not_a_loader():
+    # Type checkers and editors follow `infra.catalog` to this file; nothing is exec'd at import.
+    assert Path(catalog.__file__).resolve() == ROOT / "infra" / "catalog.py"
+    text = (ROOT / "infra" / "catalog.py").read_text()
+    assert "importlib" not in text and "exec_module" not in text
+
+
+def test_the_packs_catalog_is_the_current_generated_copy():
+    # `pulumi policy publish` packs only policies/: the pack carries a byte copy. Run `make pack` when this fails.
+    copy = ROOT / "policies" / "ara_policies" / "catalog.py"
+    assert copy.read_bytes() == pack.HEADER + (ROOT / "infra" / "catalog.py").read_bytes(), (
+        "policies/ara_policies/catalog.py is stale: run `make pack`")
+    assert pack.is_current()
+
+
+def test_pack_check_fails_on_a_stale_copy_and_writing_fixes_it(tmp_path):
+    source, copy = tmp_path / "catalog.py", tmp_path / "copy.py"
+    source.write_bytes(b'"""doc"""\nX = 1\n')
+    assert not pack.is_current(source, copy)  # missing
+    copy.write_bytes(pack.expected(source))
+    assert pack.is_current(source, copy)
+    copy.write_bytes(pack.expected(source) + b"# hand edit\n")
+    assert not pack.is_current(source, copy)
+    assert pack.HEADER.startswith(b"# GENERATED") and b"make pack" in pack.HEADER
+
+
+@pytest.mark.slow
+def test_cicd_pack_check_reports_the_copy_current():
+    done = subprocess.run([sys.executable, "-m", "cicd", "pack", "--check"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "policies/ara_policies/catalog.py is current" in done.stdout

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import runpy
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pulumi
@@ -49,7 +49,7 @@ def test_every_stack_config_field_is_declared_in_pulumi_yaml_with_the_matching_t
                 "pulumi.Output[str]": "string", "VercelPlan": "string",
                 "ManagedRulesMode": "string", "Framework": "string", "SkewProtection": "string",
                 "pulumi.Output[str] | None": "string"}
-    for field in config.fields(config.StackConfig):
+    for field in dataclasses.fields(config.StackConfig):
         if field.name == "stack":
             continue
         decl = decls[config.config_key(field.name)]
@@ -63,7 +63,7 @@ def test_pulumi_yaml_declares_no_key_the_program_does_not_read():
 
 def test_secret_config_is_declared_secret_and_read_as_an_output():
     decls = projectfile.declarations(ROOT)
-    secret_fields = {f.name for f in config.fields(config.StackConfig) if "Output" in str(f.type)}
+    secret_fields = {f.name for f in dataclasses.fields(config.StackConfig) if "Output" in str(f.type)}
     assert {config.config_key(n) for n in secret_fields} == {k for k, d in decls.items() if d.secret}
     for spec in catalog.ENV_VARS:
         if spec.source is catalog.Source.SECRET_CONFIG:
@@ -467,8 +467,8 @@ def test_a_foreign_namespace_key_names_the_project_key_it_resembles():
 
 
 def test_pull_request_stacks_never_read_the_app_secrets_the_cli_makes_the_workflow_set():
-    # The workflow sets a stand-in for each (infra.prstack.UNREAD_SECRET_VALUE): never shape-checked.
-    from infra import prstack  # noqa: PLC0415
+    # The workflow sets a stand-in for each (stacks.prstack.UNREAD_SECRET_VALUE): never shape-checked.
+    from stacks import prstack
 
     stand_ins = {config.config_key(name): prstack.UNREAD_SECRET_VALUE for name in config.PR_UNREAD_SECRETS}
     capture = run_pull_request(8, "feature/y", stand_ins)
@@ -481,7 +481,7 @@ BAD_SECRETS = {
     "trailing newline": ("openaiApiKey", f"sk-proj-{CANARY}\n"),
     "control character": ("dbAdminPassword", f"{CANARY}\x07"),
     "JWT key that is not a PEM": ("clerkJwtKey", CANARY),
-    "PEM of a private key": ("clerkJwtKey", f"-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
+    "PEM of a private key": ("clerkJwtKey", "-----BEGIN PRIVATE KEY-----\nQ0FOQVJZ\n-----END PRIVATE KEY-----"),
     "DSN without key or project": ("sentryDsn", "https://"),
     "DSN over http": ("sentryDsn", f"http://{CANARY}@o0.ingest.sentry.io/1"),
     "Redis URL without TLS": ("upstashRedisUrl", f"redis://default:{CANARY}@eu1.upstash.io:6379"),

@@ -8,13 +8,14 @@ everything."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pulumi
 import pytest
 
 from infra import config, regions
-from tests.infra.test_config import _fails
-from tests.support import run_program
+from tests.infra.test_config import _fails, _run_raw
+from tests.support import run_program, stack_config
 
 CANARY = "CANARY4f7e"
 
@@ -118,7 +119,7 @@ def test_the_refresh_keeps_only_regions_the_provider_accepts():
 
 
 def test_the_refresh_rewrites_the_pinned_tuple_and_date_only():
-    source = (regions.__file__ and open(regions.__file__).read())  # noqa: SIM115 - read once
+    source = Path(regions.__file__).read_text()
     rewritten = regions.rewrite(source, ("aaa1", "bbb2"), "2030-01-02")
     assert 'FUNCTION_REGIONS: tuple[str, ...] = (\n    "aaa1", "bbb2",\n)' in rewritten
     assert 'PINNED_ON = "2030-01-02"' in rewritten
@@ -150,12 +151,8 @@ def test_a_credential_shaped_value_is_refused_without_being_shown(case):
                                        ("posthogApiKey", "production-secret-token-value")])
 def test_a_weak_secret_is_refused_by_key_without_showing_it(key, weak):
     # Scrubbing a word from every output would reveal where it occurs; refused instead.
-    from tests.support import stack_config  # noqa: PLC0415
-
     source = stack_config("prod")
     values = {**source.values, f"ara-infra:{key}": weak}
-    from tests.infra.test_config import _run_raw  # noqa: PLC0415
-
     with pytest.raises(pulumi.RunError) as info:
         _run_raw(values, source.secret_keys, stack="prod")
     message = str(info.value)

@@ -11,10 +11,11 @@ import ast
 import dataclasses
 import importlib
 import inspect
+import itertools
 import re
+import sys
 import textwrap
 import typing
-import sys
 
 import pulumi
 import pytest
@@ -141,7 +142,7 @@ def test_args_are_a_frozen_keyword_only_dataclass(module, cls, args_cls, token):
 def _field_docstrings(module: str, cls: str) -> dict[str, str]:
     body = _class_def(module, cls).body
     docs = {}
-    for stmt, nxt in zip(body, body[1:]):
+    for stmt, nxt in itertools.pairwise(body):
         if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                 and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
                 and isinstance(nxt.value.value, str)):
@@ -321,7 +322,7 @@ def _requirement_modules() -> set[str]:
 def test_infra_imports_nothing_beyond_requirements_txt():
     # `pulumi up` installs requirements.txt only: a dev-only import here would break a real deployment.
     allowed = _requirement_modules() | set(sys.stdlib_module_names) | {"infra", "google"}
-    for path in sorted((ROOT / "infra").glob("*.py")):
+    for path in sorted((ROOT / "infra").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 roots = [a.name.split(".")[0] for a in node.names]

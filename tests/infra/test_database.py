@@ -5,8 +5,8 @@ import pulumi
 import pytest
 
 from infra import catalog
-from review import wire
 from infra.database import Database, DatabaseArgs
+from review import wire
 from tests.support import run_component
 
 ELEVATED = ("superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity")
@@ -215,7 +215,8 @@ def test_public_loses_connect_on_the_database_and_everything_on_schema_public():
     props = _grant(cap, "revoke-public-connect").props
     assert props == {"database": "ara_t", "role": "public", "objectType": "database", "privileges": []}
     props = _grant(cap, "revoke-public-schema").props
-    assert props == {"database": "ara_t", "role": "public", "schema": "public", "objectType": "schema", "privileges": []}
+    assert props == {"database": "ara_t", "role": "public", "schema": "public", "objectType": "schema",
+                     "privileges": []}
 
 
 def test_backup_role_can_connect_use_the_schema_and_only_read():

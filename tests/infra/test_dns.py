@@ -6,8 +6,8 @@ import pulumi
 import pytest
 
 from infra import catalog, dns
-from review.capture import mocks
 from infra.dns import AppDomain, AppDomainArgs
+from review.capture import mocks
 from tests.support import run_component
 
 

@@ -4,8 +4,8 @@ import pulumi
 import pytest
 
 from infra import catalog
-from review import wire
 from infra.environment import VALUE_FIELDS, AppEnvironment, AppEnvironmentArgs
+from review import wire
 from tests.support import run_component
 
 ALL_VALUES = {spec.key.lower(): f"value-of-{spec.key}" for spec in catalog.ENV_VARS}

@@ -37,7 +37,7 @@ def _refused(program: Path, stack_text: str | None = None, **kwargs) -> str:
 
 # A 1 KB document that expands to 9^6 strings through aliases.
 ALIAS_BOMB = 'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\n' + "".join(
-    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcde", "bcdef"))
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
 
 # One row per class of bad stack-file input: (what is appended or written, what the message must say).
 BAD_STACK_FILES = {
@@ -108,11 +108,12 @@ def test_yaml_1_1_scalars_stay_strings_so_the_typed_check_sees_them(program):
 def test_a_value_the_clis_type_check_refuses_is_refused_with_the_declared_type(program, line, declared):
     # pulumi/pulumi pkg/workspace/config.go validateStackConfigValue -> ValidateConfigValue.
     message = _refused(program, PROD + f"  {line}\n")
-    assert f"{line.split(':')[0]}:{line.split(':')[1]}: must be" in message and f"declared type is {declared})" in message
+    assert f"{line.split(':')[0]}:{line.split(':')[1]}: must be" in message
+    assert f"declared type is {declared})" in message
 
 
-@pytest.mark.parametrize("line", ["ara-infra:hstsPreload: TRUE", "ara-infra:dbPort: 5432.0", "ara-infra:dbPort: '+5432'",
-                                  "ara-infra:hstsMaxAge: 0x1E13380"])
+@pytest.mark.parametrize("line", ["ara-infra:hstsPreload: TRUE", "ara-infra:dbPort: 5432.0",
+                                  "ara-infra:dbPort: '+5432'", "ara-infra:hstsMaxAge: 0x1E13380"])
 def test_a_value_the_clis_type_check_accepts_passes_to_the_program(program, line):
     (program / "Pulumi.prod.yaml").write_text(PROD + f"  {line}\n")
     _config(program)

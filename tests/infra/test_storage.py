@@ -8,7 +8,6 @@ import pulumi
 import pytest
 
 from infra import catalog
-from review import wire
 from infra.storage import (
     R2_OBJECT_WRITE_GROUP,
     ObjectStorage,
@@ -20,6 +19,7 @@ from infra.storage import (
     s3_secret_from_token,
     token_resources,
 )
+from review import wire
 from tests.support import run_component
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"

@@ -1,10 +1,9 @@
 """WebProject: the Vercel project's build settings, git integration, functions and protection."""
 
 import pulumi
-
-from infra import catalog
 import pytest
 
+from infra import catalog
 from infra.web import WebProject, WebProjectArgs
 from tests.support import run_component
 

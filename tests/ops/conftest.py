@@ -6,7 +6,7 @@ foreign keys, an HNSW index, awkward text and a mixed-case table name.
 
 Neither extension is trusted on the test server (as on a managed one): the superuser stands in for
 the platform's admin and creates them in each new database before its owner uses it, as
-docs/runbooks/rollback.md has the admin do.
+docs/how-to/runbooks/rollback.md has the admin do.
 """
 
 from __future__ import annotations
@@ -19,19 +19,29 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.realservers.postgres import Credentials, PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.realservers.s3 import S3Server, s3_bucket, s3_server  # noqa: F401  (fixtures)
+from tests.realservers import postgres as real_postgres
+from tests.realservers import s3 as real_s3
+from tests.realservers.postgres import Credentials, PostgresServer
+from tests.realservers.s3 import S3Server
 from tests.support import ROOT
+
+# The real servers' fixtures, for every test of this directory (pytest finds fixtures among a conftest's
+# names). Assigned rather than imported by name: the fixtures below take them as arguments of the same name.
+postgres_server = real_postgres.postgres_server
+s3_server = real_s3.s3_server
+s3_bucket = real_s3.s3_bucket
 
 SOURCE_SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS vector;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
-CREATE TABLE audit_sessions (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE audit_sessions (
+  id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE chat_messages (
   id bigserial PRIMARY KEY,
   session_id bigint NOT NULL REFERENCES audit_sessions(id),
@@ -201,7 +211,7 @@ def crafted_dump(server: PostgresServer, s3: S3Server, bucket: str, database: st
     path = workdir / f"{database}.dump"
     result = server.pg_dump("--format=custom", f"--file={path}", role=server.superuser, database=database)
     assert result.returncode == 0, result.stderr
-    key = store.dump_key(database, when or datetime.now(timezone.utc))
+    key = store.dump_key(database, when or datetime.now(UTC))
     bucket_store = store.Store(store.bucket_from_env(s3.env(bucket)))
     bucket_store.upload(key, path, sha256=store.file_sha256(path),
                         meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})

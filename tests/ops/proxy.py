@@ -8,8 +8,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def _pipe(src: socket.socket, dst: socket.socket, budget: int | None, done: threading.Event,

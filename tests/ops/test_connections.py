@@ -52,10 +52,10 @@ def test_use_under_the_threshold_passes_and_reports_each_limit(
     assert source_db.backup.password not in result.stdout + result.stderr
 
 
-def test_use_above_the_threshold_fails_with_exit_5(postgres_server: PostgresServer, source_db: SourceDb) -> None:
+def test_use_above_the_threshold_is_a_finding_exit_1(postgres_server: PostgresServer, source_db: SourceDb) -> None:
     with held_connection(postgres_server, source_db.backup, source_db.name):
         result = run_ops("connections", env={"DATABASE_URL": source_db.backup_url})
-    assert result.returncode == 5
+    assert result.returncode == 1
     assert f"connection use above 80 %: role {source_db.backup.user}: 2/2 connections (100 %)" in result.stderr
 
 
@@ -69,6 +69,6 @@ def test_a_database_limit_is_checked_with_sessions_of_every_role(
             result = run_ops("connections", "--threshold", "15", env={"DATABASE_URL": source_db.backup_url})
     finally:
         postgres_server.psql(f"ALTER DATABASE {source_db.name} CONNECTION LIMIT -1", role=postgres_server.superuser)
-    assert result.returncode == 5
+    assert result.returncode == 1
     assert f"database {source_db.name}: 2/10 connections (20 %)" in result.stdout
     assert "connection use above 15 %: database" in result.stderr

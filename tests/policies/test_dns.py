@@ -1,9 +1,9 @@
 """dns.py: Cloudflare records pointing at Vercel are DNS-only unless Cloudflare Access needs the proxy (STACK)."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import dns
+from infra import catalog
 
 from .conftest import UNKNOWN_BOOL, UNKNOWN_LIST, UNKNOWN_STR, Res, assert_metadata, run_stack
 
@@ -33,8 +33,8 @@ def test_dns_policy_metadata():
 
 def test_access_application_type_tokens_are_the_sdks():
     import pulumi_cloudflare
-    assert pulumi_cloudflare.ZeroTrustAccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION  # type: ignore[attr-defined]
-    assert pulumi_cloudflare.AccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION_LEGACY  # type: ignore[attr-defined]
+    assert pulumi_cloudflare.ZeroTrustAccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION  # type: ignore[attr-defined]  # set by the SDK
+    assert pulumi_cloudflare.AccessApplication.pulumi_type == catalog.CF_ACCESS_APPLICATION_LEGACY  # type: ignore[attr-defined]  # set by the SDK
 
 
 @pytest.mark.parametrize("content,type_", [
@@ -96,7 +96,8 @@ def test_legacy_access_application_type_counts_too():
 
 
 def test_relative_record_name_matches_access_hostname_in_the_same_zone():
-    check(record(proxied=True, name="app"), others=[access_app(domain="app.example.com", zoneId="zone_1")]).assert_clean()
+    check(record(proxied=True, name="app"),
+          others=[access_app(domain="app.example.com", zoneId="zone_1")]).assert_clean()
     out = check(record(proxied=True, name="app"), others=[access_app(domain="app.example.com", zoneId="zone_2")])
     assert len(out.messages) == 1
 

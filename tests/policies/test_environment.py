@@ -1,9 +1,9 @@
 """environment.py: sensitivity (remediated), public prefixes, development, TLS, prod/preview reuse."""
 
 import pytest
-from infra import catalog, projectfile
 
 from ara_policies import environment as ev
+from infra import catalog, projectfile
 
 from .conftest import (
     PLANTED,
@@ -289,7 +289,8 @@ def test_plain_var_may_target_development():
 
 
 def test_secret_without_targets_passes_development_check():
-    run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR, var(targets=(), customEnvironmentIds=["env_1"])).assert_clean()
+    run_resource(ev.DISALLOW_SECRETS_IN_DEVELOPMENT, VAR,
+                 var(targets=(), customEnvironmentIds=["env_1"])).assert_clean()
 
 
 def test_unknown_targets_defer_to_runtime_advisory():
@@ -401,7 +402,8 @@ def test_separate_prod_and_preview_secrets_pass():
 
 
 def test_secret_targeting_production_and_preview_is_flagged():
-    out = run_stack(ev.DISALLOW_PROD_VALUES_IN_PREVIEW, [env_res("openai", "OPENAI_API_KEY", ["production", "preview"])])
+    out = run_stack(ev.DISALLOW_PROD_VALUES_IN_PREVIEW,
+                    [env_res("openai", "OPENAI_API_KEY", ["production", "preview"])])
     assert len(out.messages) == 1 and "'openai'" in out.text
     assert out.violations[0][1].endswith("::openai")
     assert PLANTED not in out.text
@@ -460,7 +462,8 @@ def test_bulk_preview_value_equal_to_production_is_flagged():
 def test_unknown_targets_in_stack_are_skipped_not_fatal():
     res = env_res("x", "JWT_SECRET", ["production"])
     res.props["targets"] = UNKNOWN_LIST
-    out = run_stack(ev.DISALLOW_PROD_VALUES_IN_PREVIEW, [res, env_res("y", "OPENAI_API_KEY", ["production", "preview"])])
+    out = run_stack(ev.DISALLOW_PROD_VALUES_IN_PREVIEW,
+                    [res, env_res("y", "OPENAI_API_KEY", ["production", "preview"])])
     assert out.unknown is None and len(out.messages) == 1 and "'y'" in out.text
 
 

@@ -18,9 +18,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from infra import catalog
 
-PACK_SOURCES = sorted((Path(catalog.__file__).resolve().parent).glob("*.py"))
+PACK_SOURCES = sorted((Path(__file__).resolve().parents[2] / "policies" / "ara_policies").glob("*.py"))
 SDKS = {"vercel": "pulumiverse_vercel", "cloudflare": "pulumi_cloudflare", "postgresql": "pulumi_postgresql",
         "random": "pulumi_random", "github": "pulumi_github"}
 TYPE_NAMES = {k: v for k, v in vars(catalog).items() if k.isupper() and isinstance(v, str)
@@ -116,7 +117,8 @@ def reads(source: Path) -> list[tuple[int, bool, tuple[str, ...]]]:
                 found.append((node.lineno, _is_props(node.args[0]), path))
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
                 and isinstance(node.slice.value, str) and (
-                    _is_props(node.value) or (isinstance(node.value, ast.Attribute) and node.value.attr == "container")):
+                    _is_props(node.value)
+                    or (isinstance(node.value, ast.Attribute) and node.value.attr == "container")):
             found.append((node.lineno, _is_props(node.value), (node.slice.value,)))
     return found
 

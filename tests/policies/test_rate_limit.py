@@ -1,9 +1,9 @@
 """rate_limit.py: every Vercel project has an active firewall rate limit on its API path."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import rate_limit
+from infra import catalog
 
 from .conftest import UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack
 

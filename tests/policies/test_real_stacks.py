@@ -152,7 +152,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
                           "vercel-env-require-tls-connection-urls"),
     "secret-shared-with-preview": (_var("JWT_SECRET"), _props(targets=["production", "preview"]),
                                    "vercel-env-disallow-prod-values-in-preview"),
-    "no-deployment-protection": (_typed(catalog.VERCEL_PROJECT), _props(vercelAuthentication={"deploymentType": "none"}),
+    "no-deployment-protection": (_typed(catalog.VERCEL_PROJECT),
+                                 _props(vercelAuthentication={"deploymentType": "none"}),
                                  "vercel-project-enable-deployment-protection"),
     "fork-protection-off": (_typed(catalog.VERCEL_PROJECT), _props(gitForkProtection=False),
                             "vercel-project-enable-git-fork-protection"),
@@ -163,7 +164,8 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
     "short-hsts": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(Strict_Transport_Security="max-age=86400"),
                    "web-headers-require-hsts"),
     "seed-csp": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(Content_Security_Policy=(
-        "default-src 'self'; script-src 'self' 'unsafe-inline' *.clerk.accounts.dev; style-src 'self' 'unsafe-inline'")),
+        "default-src 'self'; script-src 'self' 'unsafe-inline' *.clerk.accounts.dev; "
+        "style-src 'self' 'unsafe-inline'")),
         # The guide's CSP fails twice: inline scripts, and no object-src/base-uri/form-action/frame-ancestors.
         "web-headers-restrict-csp-script-sources web-headers-require-csp-bypass-directives"),
     "csp-without-bypass-directives": (_typed(catalog.VERCEL_PROJECT_ROUTE), _headers(
@@ -222,15 +224,18 @@ BROKEN: dict[str, tuple[Callable[[CapturedResource], bool], Callable[[CapturedRe
     "provider-without-tls": (_typed(catalog.PG_PROVIDER), _props(sslmode="disable"), "postgresql-provider-require-tls"),
     "admin-not-member-of-owner": (_typed(catalog.PG_GRANT_ROLE), lambda r: None,
                                   "postgresql-database-require-admin-owner-membership"),
-    "backup-role-can-delete": (_typed(catalog.PG_GRANT, "ara-db-backup-tables"), _props(privileges=["SELECT", "DELETE"]),
+    "backup-role-can-delete": (_typed(catalog.PG_GRANT, "ara-db-backup-tables"),
+                               _props(privileges=["SELECT", "DELETE"]),
                                "postgresql-role-restrict-backup-privileges"),
     "database-limit-without-headroom": (_typed(catalog.PG_DATABASE), _props(connectionLimit=47.0),
                                         "postgresql-database-require-connection-headroom"),
     # Unprotected, its extensions would have to drop with CASCADE to be destroyed.
     "unprotected-database": (_typed(catalog.PG_DATABASE), lambda r: dataclasses.replace(r, protect=False),
-                             "stateful-resources-require-protect postgresql-extension-require-cascade-when-unprotected"),
+                             "stateful-resources-require-protect "
+                             "postgresql-extension-require-cascade-when-unprotected"),
     "no-skew-protection": (_typed(catalog.VERCEL_PROJECT), lambda r: dataclasses.replace(
-        r, props={k: v for k, v in r.props.items() if k != "skewProtection"}), "vercel-project-require-skew-protection"),
+        r, props={k: v for k, v in r.props.items() if k != "skewProtection"}),
+        "vercel-project-require-skew-protection"),
     "membership-replaced-create-first": (_typed(catalog.PG_GRANT_ROLE, "ara-db-admin-app-membership"),
                                          lambda r: dataclasses.replace(r, delete_before_replace=False),
                                          "postgresql-membership-require-delete-before-replace"),

@@ -3,9 +3,9 @@
 import dataclasses
 
 import pytest
-from infra import catalog
 
 from ara_policies import repository
+from infra import catalog
 from review import packrun
 from tests.support import ROOT, stack_config
 

@@ -1,9 +1,9 @@
 """security_headers.py: security headers on ProjectRoute, CSP/HSTS parsing mirroring the Observatory."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import security_headers as hd
+from infra import catalog
 
 from .conftest import UNKNOWN_BOOL, UNKNOWN_OBJ, UNKNOWN_STR, Res, assert_metadata, run_resource, run_stack
 
@@ -232,7 +232,8 @@ def test_missing_csp_is_left_to_the_csp_presence_policy():
 
 
 def test_csp_missing_bypass_directives_is_flagged():
-    out = check(hd.REQUIRE_CSP_BYPASS_DIRECTIVES, route(**{"Content-Security-Policy": "default-src 'self'; object-src 'none'"}))
+    out = check(hd.REQUIRE_CSP_BYPASS_DIRECTIVES,
+                route(**{"Content-Security-Policy": "default-src 'self'; object-src 'none'"}))
     assert len(out.messages) == 1
     assert "base-uri, form-action, frame-ancestors" in out.text and "object-src," not in out.text
 
@@ -307,7 +308,8 @@ def test_one_restrictive_frame_ancestors_among_several_policies_is_enough():
 
 
 def test_x_frame_options_allow_from_is_not_protection():
-    props = route(**{"X-Frame-Options": "ALLOW-FROM https://x.example", "Content-Security-Policy": "default-src 'self'"})
+    props = route(**{"X-Frame-Options": "ALLOW-FROM https://x.example",
+                     "Content-Security-Policy": "default-src 'self'"})
     assert check(hd.REQUIRE_FRAME_PROTECTION, props).messages
 
 

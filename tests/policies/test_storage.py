@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from infra import catalog
 
 from ara_policies import storage
+from infra import catalog
 
 from .conftest import (
     PLANTED,
@@ -80,7 +80,8 @@ def test_cors_without_rules_passes():
 
 
 def test_unknown_cors_origin_defers_to_runtime_advisory():
-    assert run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS, cors(UNKNOWN_STR)).unknown is not None
+    out = run_resource(storage.DISALLOW_CORS_WILDCARD_ORIGIN, catalog.CF_R2_CORS, cors(UNKNOWN_STR))
+    assert out.unknown is not None
 
 
 # --- backup lifecycle (STACK) -------------------------------------------------------------
@@ -208,7 +209,8 @@ def test_zone_or_user_scoped_token_is_not_judged_by_the_r2_scope_rule(resources)
     ({"com.cloudflare.api.user.abc": "*"}, "a user resource"),
 ])
 def test_non_r2_token_is_flagged_by_the_resource_prefix_rule_with_its_kind(resources, kind):
-    out = run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, token(resources), name="dns-token")
+    out = run_resource(storage.RESTRICT_TOKEN_RESOURCE_PREFIXES, catalog.CF_API_TOKEN, token(resources),
+                       name="dns-token")
     assert len(out.messages) == 1 and kind in out.text and "account-wide" not in out.text
     assert ZONE not in out.text and ACCT not in out.text and PLANTED not in out.text
 
@@ -232,7 +234,8 @@ def test_unknown_token_resources_defer_to_runtime_advisory():
 
 def test_denied_permission_group_is_flagged():
     props = token({BUCKET_KEY: "*"}, groups=(WRITE_GROUP, ADMIN_GROUP))
-    run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_API_TOKEN, props).assert_clean()  # empty deny list
+    # With the default config: an empty deny list.
+    run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_API_TOKEN, props).assert_clean()
     out = run_resource(storage.DISALLOW_TOKEN_PERMISSION_GROUPS, catalog.CF_ACCOUNT_TOKEN, props, name="r2-token",
                        config={"deniedPermissionGroupIds": [ADMIN_GROUP]})
     assert len(out.messages) == 1 and ADMIN_GROUP in out.text and WRITE_GROUP not in out.text
@@ -261,7 +264,8 @@ def test_custom_domain_with_modern_tls_passes(min_tls):
 @pytest.mark.parametrize("min_tls,expected", [(None, "TLS 1.0"), ("1.0", "TLS 1.0"), ("1.1", "TLS 1.1"),
                                               ("tls1", "unrecognised")])
 def test_custom_domain_with_old_or_default_tls_is_flagged(min_tls, expected):
-    out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(min_tls), name="files")
+    out = run_resource(storage.REQUIRE_CUSTOM_DOMAIN_MIN_TLS, catalog.CF_R2_CUSTOM_DOMAIN, domain(min_tls),
+                       name="files")
     assert len(out.messages) == 1 and expected in out.text and "'files'" in out.text
 
 

@@ -1,9 +1,9 @@
 """web.py: deployment protection, fork protection, public source, bypasses."""
 
 import pytest
-from infra import catalog
 
 from ara_policies import web as vp
+from infra import catalog
 
 from .conftest import UNKNOWN_BOOL, UNKNOWN_STR, assert_metadata, run_resource
 

@@ -54,7 +54,7 @@ fixture FAILS with the tail of the server log: a real-server test is never skipp
 
 Use from a test package's conftest.py:
 
-    from tests.realservers.postgres import postgres_server  # noqa: F401  (session-scoped fixture)
+    from tests.realservers.postgres import postgres_server  # noqa: F401 - session-scoped fixture
 
 and in tests:
 
@@ -407,7 +407,7 @@ class PostgresServer:
 @contextmanager
 def start_postgres(**kwargs: object) -> Iterator[PostgresServer]:
     """A started cluster for the `with` block; stopped and deleted afterwards, whatever happens."""
-    server = PostgresServer(**kwargs)  # type: ignore[arg-type]
+    server = PostgresServer(**kwargs)  # type: ignore[arg-type]  # the caller's keywords, passed through
     try:
         yield server.start()
     finally:

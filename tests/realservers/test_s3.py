@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.realservers.s3 import S3Server, rclone_binary, running_s3, s3_bucket, s3_server  # noqa: F401  (fixtures)
+from tests.realservers.s3 import S3Server, rclone_binary, running_s3
 
 # Real servers (PostgreSQL, S3) or subprocesses: `make test-fast` leaves these out.
 pytestmark = pytest.mark.slow

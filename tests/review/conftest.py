@@ -9,8 +9,12 @@ program (its own copy) is never served a stale evaluation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -64,18 +68,12 @@ SARIF_SCHEMA_SHA256 = "6352a05f9d03f181b8d9c71a46bdacc4fcff9d8ade5364858b425ba0c
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib  # noqa: PLC0415
-
     return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture(scope="session")
 def sarif_schema(tmp_path_factory) -> dict:
     """The SARIF 2.1.0 JSON schema ("Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema")."""
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-    import tarfile  # noqa: PLC0415
-
     cached = Path(__file__).resolve().parents[2] / ".venv" / "sarif-schema-2.1.0.json"
     if cached.is_file() and _sha256(cached.read_bytes()) == SARIF_SCHEMA_SHA256:
         return json.loads(cached.read_text())

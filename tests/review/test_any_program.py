@@ -142,7 +142,8 @@ PROVIDER_CONFIG = """
 @pytest.mark.slow
 def test_provider_config_in_the_stack_file_reaches_the_default_provider_and_is_judged(tmp_path):
     # The engine configures a default provider from `<package>:` keys; offline they were never seen.
-    prog = program(tmp_path, PROVIDER_CONFIG, stack_config="postgresql:sslmode: disable\npostgresql:host: db.internal\n")
+    prog = program(tmp_path, PROVIDER_CONFIG,
+                   stack_config="postgresql:sslmode: disable\npostgresql:host: db.internal\n")
     result = run("check", "--stack", "dev", "--program", str(prog))
     assert result.code == 1, result.all
     assert "postgresql-provider-require-tls" in result.out and "default_3_18_2" in result.out
@@ -351,7 +352,8 @@ def test_a_state_file_of_another_stack_is_refused(tmp_path):
     prog = program(tmp_path, POSTGRES_AND_VERCEL, project="webapp")
     export = tmp_path / "prod.json"
     export.write_text(json.dumps({"deployment": {"resources": [
-        {"urn": "urn:pulumi:prod::webapp::vercel:index/project:Project::web", "type": "vercel:index/project:Project"}]}}))
+        {"urn": "urn:pulumi:prod::webapp::vercel:index/project:Project::web",
+         "type": "vercel:index/project:Project"}]}}))
     result = run("plan", "--stack", "dev", "--program", str(prog), "--state", str(export))
     assert result.code == 2 and "holds stack prod" in result.err
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from infra import catalog, projectfile
-from review import wire
 from review import evaluate as ev
 from review import manifest as mf
-from review import render
+from review import render, wire
 from tests.review.test_cli_helpers import copy_program, edit, run
 from tests.support import ROOT, offline_secrets
 
@@ -33,7 +33,7 @@ PLANTED = {
 PLANTED_ARGS = [arg for key, value in PLANTED.items() for arg in ("--config", f"{key}={value}")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def forbidden(stack: str, planted: bool) -> tuple[str, ...]:
     """Every secret of a run: planted values or placeholders, and the secret values the program derives."""
     overrides = PLANTED if planted else offline_secrets()
@@ -56,7 +56,8 @@ def forbidden(stack: str, planted: bool) -> tuple[str, ...]:
     public = {"production", f"https://{source.values['ara-infra:domain']}"}
     # ...and so are the values of variables the program itself left non-sensitive (plan shows them).
     public |= set(render.plain_env_values(capture).values())
-    values |= {d for d in derived if len(d) >= 12 and d not in public and not d.startswith("ara-") and d != wire.UNKNOWN}
+    values |= {d for d in derived
+               if len(d) >= 12 and d not in public and not d.startswith("ara-") and d != wire.UNKNOWN}
     # An unknown is the engine's marker for "not known yet", not a value.
     return tuple(sorted(v for v in values if v and wire.UNKNOWN not in v))
 
@@ -165,7 +166,8 @@ def test_manifest_resolves_sdk_alias_specs_to_urns():
     grants = [r for r in data["resources"] if r["type"] == catalog.PG_DEFAULT_PRIVILEGES]
     assert grants
     for r in grants:
-        assert r["aliases"] == [r["urn"].replace("defaultPrivileges:DefaultPrivileges", "defaultPrivileg:DefaultPrivileg")]
+        legacy = r["urn"].replace("defaultPrivileges:DefaultPrivileges", "defaultPrivileg:DefaultPrivileg")
+        assert r["aliases"] == [legacy]
 
 
 # --------------------------------------------------------------------------- secrets
@@ -344,7 +346,7 @@ def _longest_chain(manifest: dict) -> int:
             deps.add(r["provider"].rsplit("::", 1)[0])
         preds[r["urn"]] = {d for d in deps if d in urns and d != r["urn"]}
 
-    @lru_cache(maxsize=None)
+    @cache
     def depth(u: str) -> int:
         return 1 + max((depth(p) for p in preds[u]), default=0)
 
@@ -359,7 +361,7 @@ def test_graph_critical_path_is_the_longest_chain(stack):
     by = {r["urn"]: r for r in manifest["resources"]}
     path = data["criticalPath"]
     assert by[path[0]]["type"] == wire.STACK_TYPE
-    for a, b in zip(path, path[1:]):
+    for a, b in pairwise(path):
         r = by[b]
         linked = (a in r["dependencies"] or r["parent"] == a
                   or any(a in ds for ds in r["propertyDependencies"].values())
@@ -374,8 +376,8 @@ def test_graph_mermaid_and_dot_highlight_the_critical_path(stack, tmp_path):
     assert res.code == 0
     length = int(re.search(r"^%% critical path: (\d+) resources", res.out, re.M).group(1))
     assert "\nflowchart LR\n" in res.out
-    assert re.search(r"^  class (n\d+,){%d}n\d+ critical;$" % (length - 1), res.out, re.M)
-    assert re.search(r"^  linkStyle (\d+,){%d}\d+ stroke:#c00" % (length - 2), res.out, re.M)
+    assert re.search(rf"^  class (n\d+,){{{length - 1}}}n\d+ critical;$", res.out, re.M)
+    assert re.search(rf"^  linkStyle (\d+,){{{length - 2}}}\d+ stroke:#c00", res.out, re.M)
     out_file = tmp_path / "g.dot"
     res = run("graph", "--stack", stack, "--format", "dot", "--out", str(out_file))
     assert res.code == 0 and f"critical path: {length} resources" in res.out

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra import catalog
-from review import capture, wire
-from review import crossstack
+from review import capture, crossstack, wire
 from tests.review.test_cli_helpers import copy_program, run
 from tests.support import offline_secrets, run_program, secret_values, stack_config
 

@@ -55,7 +55,7 @@ def test_a_secret_inside_a_json_looking_string_stays_secret():
 
 
 @pytest.mark.slow  # runs git and the CLI
-def test_a_public_variable_shows_its_values_in_diff_as_in_plan(worktree):  # noqa: F811
+def test_a_public_variable_shows_its_values_in_diff_as_in_plan(worktree):  # noqa: F811 - the module fixture imported above
     edit(worktree / "Pulumi.prod.yaml", "ara-infra:domain: app.appstoagents.com",
          "ara-infra:domain: www.appstoagents.com")
     res = run("diff", "--stack", "prod", "--base", "HEAD", "--program", str(worktree))

@@ -35,8 +35,10 @@ def test_a_violation_names_the_declaring_line_and_the_config_key_in_its_stack_fi
     res = run("check", "--stack", "prod", "--program", str(short_retention))
     assert res.code == 1, res.all
     lock_line = _line_of(ROOT / "infra" / "storage.py", r"cloudflare\.R2BucketLock\(")
+    # The lock is declared in a step of the constructor: the trace names the call, then the stack.
+    step_line = _line_of(ROOT / "infra" / "storage.py", r"self\._backups_lock\(")
     key_line = _line_of(short_retention / "Pulumi.prod.yaml", r"backupRetentionDays")
-    assert f"at infra/storage.py:{lock_line} (via stacks/common.py:" in res.out
+    assert f"at infra/storage.py:{lock_line} (via infra/storage.py:{step_line}, stacks/common.py:" in res.out
     assert f"config backupRetentionDays = 7 (Pulumi.prod.yaml:{key_line})" in res.out
     # Only the key that fed the named property, not every key the resource carries.
     assert "config backupsBucketName" not in res.out and "config cloudflareAccountId" not in res.out
@@ -109,8 +111,8 @@ def test_the_schema_refuses_a_broken_sarif_log(sarif_schema):
 
 def test_a_cross_stack_violation_is_located_like_a_pack_violation():
     # stacks-disallow-shared-secret-values is added after the pack's report (review.crossstack.attach).
-    from review import check, evaluate  # noqa: PLC0415
-    from tests.support import offline_secrets  # noqa: PLC0415
+    from review import check, evaluate
+    from tests.support import offline_secrets
 
     source = evaluate.load_source("preview", None, offline_secrets())
     ev = evaluate.evaluate(source, evaluate.load_answers(None))

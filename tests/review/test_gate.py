@@ -265,7 +265,8 @@ def test_a_plan_run_as_a_user_runs_it_prints_nothing_on_stderr():
 
 @pytest.fixture(scope="module")
 def prod_manifest() -> dict:
-    from review import evaluate, manifest as mf
+    from review import evaluate
+    from review import manifest as mf
 
     return mf.build(evaluate.evaluate(evaluate.load_source("prod", ROOT, offline_secrets())).capture)
 
@@ -389,11 +390,11 @@ def test_an_added_resource_shows_its_settings_and_config_overrides_are_said_to_a
     assert "~ pulumi:providers:postgresql ara-db-provider" not in res.out  # applied to both sides: no change
 
 
-# --------------------------------------------------------------------------- README
+# --------------------------------------------------------------------------- the docs' examples
 
 
-def test_the_readmes_example_error_message_is_what_the_program_prints():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_example_error_message_is_what_the_program_prints():
+    readme = (ROOT / "docs" / "reference" / "resources.md").read_text()
     example = readme.split("```\nerror: invalid config for stack 'prod'", 1)[1].split("```", 1)[0]
     res = run("plan", "--stack", "prod", "--config", "r2Location=auto",
               "--config", "upstashRedisUrl=redis://default:CANARYredis@eu1.upstash.io:6379")
@@ -402,11 +403,12 @@ def test_the_readmes_example_error_message_is_what_the_program_prints():
     assert "CANARYredis" not in res.err
 
 
-def test_the_readmes_short_example_of_a_refused_key_is_what_the_program_prints():
+def test_the_docs_short_example_of_a_refused_key_is_what_the_program_prints():
     res = run("plan", "--stack", "prod", "--config", "dbSslMode=disable")
     assert res.code == 2
     assert "ara-infra:dbSslMode: must be one of require, verify-ca, verify-full" in res.err
-    assert "`ara-infra:dbSslMode: must be one of require, verify-ca, verify-full`" in (ROOT / "README.md").read_text()
+    review_tool_page = (ROOT / "docs" / "explanation" / "review-tool.md").read_text()
+    assert "`ara-infra:dbSslMode: must be one of require, verify-ca, verify-full`" in review_tool_page
 
 
 def test_even_a_summary_of_thousands_of_rows_stays_under_the_limit():

@@ -21,10 +21,10 @@ def test_every_plan_line_fits_the_terminal_width(monkeypatch, columns):
 def test_piped_output_has_a_fixed_width(monkeypatch):
     # The tests' stdout is not a terminal: like a CI log, it gets the fixed width.
     monkeypatch.delenv("COLUMNS", raising=False)
-    from review import cli
+    from review import output
 
-    assert cli.output_width() == cli.PIPED_WIDTH
-    assert max(len(line) for line in run("plan", "--stack", "prod").out.splitlines()) <= cli.PIPED_WIDTH
+    assert output.output_width() == output.PIPED_WIDTH
+    assert max(len(line) for line in run("plan", "--stack", "prod").out.splitlines()) <= output.PIPED_WIDTH
 
 
 def test_types_are_shown_by_their_short_names():

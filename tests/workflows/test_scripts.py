@@ -62,7 +62,7 @@ def _diff_step():
 
 
 def _run_diff_step(tmp_path, change):
-    from tests.workflows.test_gate import pull_request_workspace  # noqa: PLC0415 - the offline job's layout
+    from tests.workflows.test_gate import pull_request_workspace
 
     ws, _ = pull_request_workspace(tmp_path, change)
     summary = tmp_path / "summary"
@@ -83,7 +83,7 @@ def test_the_diff_step_passes_a_pull_request_that_replaces_nothing(tmp_path):
 
 
 def test_the_diff_step_fails_a_pull_request_that_would_replace_a_database(tmp_path):
-    from tests.review.test_diff import RENAME_NEW, RENAME_OLD  # noqa: PLC0415
+    from tests.review.test_diff import RENAME_NEW, RENAME_OLD
 
     def rename(repo):
         common = repo / "stacks" / "common.py"

@@ -12,8 +12,19 @@ import pytest
 
 from infra import catalog
 from tests.workflows.workflows import (
-    EXPRESSION, PINNED, PULUMI_ACTION, PULUMI_ACTION_INPUTS, WORKFLOWS, all_steps, expand, load, pulumi_commands,
-    run_text, steps, triggers, workflow_files,
+    EXPRESSION,
+    PINNED,
+    PULUMI_ACTION,
+    PULUMI_ACTION_INPUTS,
+    WORKFLOWS,
+    all_steps,
+    expand,
+    load,
+    pulumi_commands,
+    run_text,
+    steps,
+    triggers,
+    workflow_files,
 )
 
 FILES = workflow_files()
@@ -143,7 +154,8 @@ def test_workflows_a_pull_request_triggers_hold_no_credential_but_the_merged_des
             continue
         for job_id, job in load(path)["jobs"].items():
             if path.name == "pull-request-closed.yml":
-                assert "github.event.pull_request.merged" in job["if"] and job["environment"] == catalog.ENV_PULL_REQUESTS
+                assert "github.event.pull_request.merged" in job["if"]
+                assert job["environment"] == catalog.ENV_PULL_REQUESTS
                 continue
             assert "secrets." not in str(job) and "environment" not in job, f"{path.name}: {job_id}"
 
@@ -315,10 +327,11 @@ def test_the_pull_request_stack_job_refuses_a_stack_name_that_is_not_pr_number(n
 
 
 def test_the_pull_request_stack_is_written_by_the_repositorys_own_tool_from_the_approved_pull_request():
-    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "infra.prstack")
-    assert '.venv/bin/python -m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
+    script = _script(WORKFLOWS / "pull-request-deploy.yml", "pr-stack", "stacks.prstack")
+    assert '.venv/bin/python -m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF"' in script
     (env,) = [s.step["env"] for s in steps(WORKFLOWS / "pull-request-deploy.yml") if s.step.get("id") == "stack"]
-    assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}", "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
+    assert env == {"PR_NUMBER": "${{ needs.approval.outputs.number }}",
+                   "HEAD_REF": "${{ needs.approval.outputs.branch }}"}
 
 
 # --- what the scripts call exists in this repository -------------------------------------
@@ -395,7 +408,7 @@ def test_backup_jobs_read_only_what_the_prod_stack_puts_in_their_environment():
 def test_an_existing_pr_stacks_file_is_rewritten_with_the_salt_of_its_state(path, job_id):
     script = _script(WORKFLOWS / path, job_id, "pulumi stack export")
     export = script.index('pulumi stack export --stack "$')
-    restore = script.index('-m infra.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"')
+    restore = script.index('-m stacks.prstack --number "$PR_NUMBER" --branch "$HEAD_REF" --state "$state"')
     assert export < restore
     assert 'rm -f "$state"' in script[restore:]  # the exported state does not outlive the step
     assert '"$RUNNER_TEMP/' in script
@@ -435,7 +448,7 @@ def _credentialed_jobs():
 
 
 def test_every_pulumi_cli_is_the_exact_release_of_the_locked_sdk():
-    from cicd import lock  # noqa: PLC0415
+    from cicd import lock
 
     sdk = lock.pins((WORKFLOWS.parents[1] / "requirements.lock").read_text())["pulumi"]
     versions = [(s.where, s.with_["pulumi-version"]) for s in all_steps() if s.action == PULUMI_ACTION]

@@ -37,7 +37,8 @@ if [[ "$1 $2" == "stack export" ]]; then
   if [[ "$code" == 0 ]]; then
     file=""; prev=""
     for a in "$@"; do if [[ "$prev" == "--file" ]]; then file="$a"; fi; prev="$a"; done
-    printf '%s' '{{"version": 3, "deployment": {{"secrets_providers": {{"type": "passphrase", "state": {{"salt": "{salt}"}}}}}}}}' > "$file"
+    printf '%s' '{{"version": 3, "deployment": {{"secrets_providers": ' \\
+      '{{"type": "passphrase", "state": {{"salt": "{salt}"}}}}}}}}' > "$file"
   fi
   exit "$code"
 fi

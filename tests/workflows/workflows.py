@@ -56,7 +56,8 @@ class Step:
 
     @property
     def where(self) -> str:
-        return f"{self.workflow}: jobs.{self.job_id}.steps[{self.index}] ({self.step.get('name') or self.step.get('uses')})"
+        label = self.step.get("name") or self.step.get("uses")
+        return f"{self.workflow}: jobs.{self.job_id}.steps[{self.index}] ({label})"
 
     @property
     def action(self) -> str | None:

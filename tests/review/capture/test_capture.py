@@ -125,7 +125,8 @@ def test_an_invoke_without_a_mock_answer_fails_loudly():
     def program():
         pulumi.runtime.invoke("aws:index/getRegion:getRegion", {})
 
-    with pytest.raises(capture.InvokeNotMocked, match="invoke aws:index/getRegion:getRegion, which has no offline answer"):
+    with pytest.raises(capture.InvokeNotMocked,
+                       match="invoke aws:index/getRegion:getRegion, which has no offline answer"):
         capture.run(program, stack="prod")
 
 
@@ -221,7 +222,8 @@ def test_children_inherit_their_parents_aliases_as_the_engine_computes_them():
     box = cap.one("ara:test:Box")
     child = cap.one(catalog.RANDOM_PASSWORD)
     assert aliases[box.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box::old"]
-    assert aliases[child.urn] == ["urn:pulumi:prod::ara-infra::ara:test:Box$random:index/randomPassword:RandomPassword::old-pw"]
+    assert aliases[child.urn] == [
+        "urn:pulumi:prod::ara-infra::ara:test:Box$random:index/randomPassword:RandomPassword::old-pw"]
 
 
 def test_an_output_value_marked_secret_counts_as_a_secret_and_reveals_its_value():

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from review import packrun, wire
-from review.packrun import process
+from review import wire
 from review.capture import Capture, CapturedResource
-from review.wire import SECRET_MARK, SECRET_SIG, UNKNOWN
 from review.packrun import (
     PolicyConfigError,
     PolicyInfo,
     PolicyPackError,
     open_policy_pack,
+    process,
     reconcile_policy_config,
     run_policy_pack,
 )
+from review.wire import SECRET_MARK, SECRET_SIG, UNKNOWN
 
 # Starts real processes (the policy pack, the CLI, git): left out of `make test-fast`.
 pytestmark = pytest.mark.slow

@@ -4,12 +4,13 @@ What is shared by the program (`infra.config` validates a `pr-<n>` stack, `stack
 the review tool (`check --stack pr-123` without a stack file) and the workflows (which write the
 stack file before `pulumi up`):
 
-    python -m infra.prstack --number 123 --branch feature/search [--out FILE] [--program DIR]
+    python -m stacks.prstack --number 123 --branch feature/search [--out FILE] [--program DIR]
 
 writes `Pulumi.pr-123.yaml` (or FILE, `-` for stdout) from `stacks/pull_request.yaml`: the plain
 values of the preview stack's file, then the template's values with {number} and {branch}
 filled in, each typed by its declaration in Pulumi.yaml (the CLI checks declared types). Bad
-input exits 2 with a message naming the argument; nothing is written.
+input exits 2 with a message naming the argument; nothing is written. Exit codes are the
+repository's one scheme (`infra.exitcodes`, docs/reference/exit-codes.md).
 
 `--state FILE` (the output of `pulumi stack export` for an existing stack) restores the stack's
 passphrase salt as `encryptionsalt:`: a CI runner starts without the stack file, and the CLI does
@@ -32,6 +33,16 @@ import yaml
 
 from infra import projectfile
 from infra.config import PR_STACK, git_branch_problem, pr_number
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
+
+EXIT_CODES = {
+    EXIT_OK: "ok (the stack file is written)",
+    EXIT_USAGE: "bad input (named, nothing written)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m stacks.prstack` can return (its --help, docs/reference/exit-codes.md). It
+calls no service (the workflow's `pulumi` and `gh` steps do), so it never returns 4."""
 
 TEMPLATE = Path("stacks") / "pull_request.yaml"
 """The template, relative to the program directory."""
@@ -136,49 +147,71 @@ def secrets_settings(state: Mapping[str, Any], where: str) -> dict[str, str]:
     if kind == "service":
         return {}
     raise PullRequestStackError(f"{where}: secrets provider {kind!r} is not restored by this tool; use the "
-                                "passphrase provider or the Pulumi Cloud for pull-request stacks (README \"CI/CD\")")
+                                "passphrase provider or the Pulumi Cloud for pull-request stacks "
+                                "(docs/how-to/pull-request-stacks.md)")
 
 
 def render(number: int, branch: str, program_dir: Path, secrets: Mapping[str, str] | None = None) -> str:
     """The text of Pulumi.pr-<number>.yaml."""
-    header = (f"# Stack {stack_name(number)}: written by `python -m infra.prstack` from {TEMPLATE.as_posix()}.\n"
+    header = (f"# Stack {stack_name(number)}: written by `python -m stacks.prstack` from {TEMPLATE.as_posix()}.\n"
               "# Not committed; the pull-request workflow writes it on every run.\n")
     body: dict[str, Any] = {**(secrets or {}), "config": derive(number, branch, program_dir)}
     return header + yaml.safe_dump(body, sort_keys=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.prstack",
-                                     description="Write the config of a pull-request stack pr-<number>.")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stacks.prstack",
+                                     description="Write the config of a pull-request stack pr-<number>.",
+                                     epilog=epilog(EXIT_CODES))
     parser.add_argument("--number", required=True, help="the pull request's number")
     parser.add_argument("--branch", required=True, help="the pull request's head branch")
     parser.add_argument("--program", default=None, help="program directory (default: this repository)")
     parser.add_argument("--out", default=None, help="file to write (default: Pulumi.pr-<number>.yaml; - for stdout)")
     parser.add_argument("--state", default=None, help="`pulumi stack export` of the existing stack: keep its salt")
-    args = parser.parse_args(argv)
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
+    return parser
+
+
+def _write(args: argparse.Namespace) -> None:
     program_dir = Path(args.program or projectfile.default_program_dir()).resolve()
-    try:
-        if not re.fullmatch(r"[1-9][0-9]{0,8}", args.number):
-            raise PullRequestStackError(f"--number: {args.number!r} is not a pull-request number (1-999999999)")
-        number = int(args.number)
-        secrets: dict[str, str] = {}
-        if args.state:
-            try:
-                state = json.loads(Path(args.state).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise PullRequestStackError(f"--state {args.state}: not readable JSON ({exc})") from None
-            secrets = secrets_settings(state, f"--state {args.state}")
-        text = render(number, args.branch, program_dir, secrets)
-    except (PullRequestStackError, projectfile.ProjectFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", args.number):
+        raise PullRequestStackError(f"--number: {args.number!r} is not a pull-request number (1-999999999)")
+    number = int(args.number)
+    secrets: dict[str, str] = {}
+    if args.state:
+        try:
+            state = json.loads(Path(args.state).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PullRequestStackError(f"--state {args.state}: not readable JSON ({exc})") from None
+        secrets = secrets_settings(state, f"--state {args.state}")
+    text = render(number, args.branch, program_dir, secrets)
     if args.out == "-":
         sys.stdout.write(text)
-    else:
-        out = Path(args.out) if args.out else program_dir / f"Pulumi.{stack_name(number)}.yaml"
+        return
+    out = Path(args.out) if args.out else program_dir / f"Pulumi.{stack_name(number)}.yaml"
+    try:
         out.write_text(text)
-        print(f"wrote {out}", file=sys.stderr)
-    return 0
+    except OSError as exc:
+        raise PullRequestStackError(f"{'--out ' if args.out else ''}{out}: cannot write it "
+                                    f"({exc.strerror or type(exc).__name__})") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: the repository's one scheme (infra.exitcodes)."""
+    args = build_parser().parse_args(argv)
+    try:
+        _write(args)
+    except (PullRequestStackError, projectfile.ProjectFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("python -m stacks.prstack: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        print(internal_error("python -m stacks.prstack", exc, args.debug), file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 import yaml
 
-from infra import prstack
 from review import capture
+from stacks import prstack
 from tests.support import ROOT, pull_request_config, run_program, run_pull_request
 
 
@@ -26,7 +26,7 @@ def _copy_program(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.prstack", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "stacks.prstack", *args], cwd=ROOT, capture_output=True, text=True,
                           check=False)
 
 
@@ -130,6 +130,26 @@ def test_the_cli_reads_the_exported_state_and_refuses_bad_json(tmp_path):
     result = _cli("--number", "8", "--branch", "x", "--state", str(bad), "--out", str(tmp_path / "n.yaml"))
     assert result.returncode == 2 and "--state" in result.stderr and "not readable JSON" in result.stderr
     assert not (tmp_path / "n.yaml").exists()
+
+
+def test_an_unwritable_out_is_refused_with_2_naming_it(tmp_path, capsys):
+    out = tmp_path / "no-such-dir" / "Pulumi.pr-8.yaml"
+    assert prstack.main(["--number", "8", "--branch", "x", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: cannot write it" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_exits_5_in_one_line_unless_debug(tmp_path, capsys, monkeypatch, debug):
+    def broken(*args):
+        raise AttributeError("no such thing")
+
+    monkeypatch.setattr(prstack, "render", broken)
+    out = tmp_path / "Pulumi.pr-8.yaml"
+    assert prstack.main([*(["--debug"] if debug else []), "--number", "8", "--branch", "x", "--out", str(out)]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("python -m stacks.prstack: internal error:") and not out.exists()
+    assert ("Traceback (most recent call last)" in err) == debug
 
 
 def test_a_missing_template_is_named(tmp_path):

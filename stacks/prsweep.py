@@ -6,9 +6,9 @@ pull request's own copy of the close workflow, which the main-only `pull-request
 refuses), or while an open pull request sits untouched. The sweep lists the project's stacks and
 destroys those that are left over:
 
-    python -m infra.prsweep plan --stacks FILE --open-pull-requests FILE [--max-age-days 30]
+    python -m stacks.prsweep plan --stacks FILE --open-pull-requests FILE [--max-age-days 30]
                                  [--limit 1000] [--now ISO] [--github-output FILE] [--summary FILE]
-    python -m infra.prsweep confirm --number N --reason closed|stale --pull-request FILE
+    python -m stacks.prsweep confirm --number N --reason closed|stale --pull-request FILE
                                     [--github-output FILE]
 
 `plan` reads `pulumi stack ls --json` (pkg/cmd/pulumi/stack/stack_ls.go: `name`, `lastUpdate` in
@@ -25,10 +25,12 @@ to `--summary`.
 `confirm` runs right before a destroy, on `gh pr view N --json number,state,headRefName` (or `{}`
 when there is no such pull request): a stack planned as `closed` whose pull request is open again
 is kept (`destroy=false`); otherwise `destroy=true` and `branch=<the head branch>` for
-`python -m infra.prstack --branch` (`pr-<n>` when unknown; `destroy` reads no program, so only
+`python -m stacks.prstack --branch` (`pr-<n>` when unknown; `destroy` reads no program, so only
 the CLI's config check sees it).
 
-Bad input exits 2 with a message naming the option and the entry; nothing is written.
+Bad input exits 2 with a message naming the option and the entry; nothing is written. Exit codes are
+the repository's one scheme (`infra.exitcodes`, docs/reference/exit-codes.md): 0 decided, 2 bad
+input, 5 a bug (`--debug` shows the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -39,11 +41,21 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from infra.config import git_branch_problem
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
+
+EXIT_CODES = {
+    EXIT_OK: "ok (decided, outputs written)",
+    EXIT_USAGE: "bad input (named, nothing written)",
+    EXIT_INTERNAL: "internal error (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+"""What each code `python -m stacks.prsweep` can return (its --help, docs/reference/exit-codes.md). It
+calls no service (the workflow's `pulumi` and `gh` steps do), so it never returns 4."""
 
 PR_STACK = re.compile(r"pr-([1-9][0-9]{0,8})")
 DEFAULT_MAX_AGE_DAYS = 30
@@ -161,25 +173,29 @@ def summary(decisions: Sequence[Decision], max_age_days: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _append(path: str | None, text: str) -> None:
+def _append(path: str | None, text: str, option: str) -> None:
     if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise SweepError(f"{option} {path}: cannot append to it ({exc.strerror or type(exc).__name__})") from None
 
 
 def _plan_command(args: argparse.Namespace) -> int:
     if not 0 <= args.max_age_days <= 3650:
         raise SweepError(f"--max-age-days: {args.max_age_days} is not from 0 (off) to 3650")
-    now = _time(args.now, "--now") if args.now else datetime.now(timezone.utc)
+    now = (_time(args.now, "--now") if args.now else None) or datetime.now(UTC)
     stacks = read_stacks(_read_json(args.stacks, "--stacks"))
     open_numbers = read_open_numbers(_read_json(args.open_pull_requests, "--open-pull-requests"), args.limit)
     decisions = plan(stacks, open_numbers, now, args.max_age_days)
     chosen = [{"number": d.number, "reason": d.reason} for d in decisions if d.destroy]
-    _append(args.github_output, f"stacks={json.dumps(chosen, separators=(',', ':'))}\ncount={len(chosen)}\n")
-    _append(args.summary, summary(decisions, args.max_age_days))
+    _append(args.github_output, f"stacks={json.dumps(chosen, separators=(',', ':'))}\ncount={len(chosen)}\n",
+            "--github-output")
+    _append(args.summary, summary(decisions, args.max_age_days), "--summary")
     for d in decisions:
         print(f"{'destroy' if d.destroy else 'keep'}\t{_cell(d.stack)}\t{d.why}")
-    return 0
+    return EXIT_OK
 
 
 def confirm(number: int, reason: str, pull: Any) -> tuple[bool, str, str]:
@@ -200,13 +216,16 @@ def _confirm_command(args: argparse.Namespace) -> int:
     if not PR_STACK.fullmatch(f"pr-{args.number}"):
         raise SweepError(f"--number: {args.number[:20]!r} is not a pull-request number (1-999999999)")
     destroy, branch, why = confirm(int(args.number), args.reason, _read_json(args.pull_request, "--pull-request"))
-    _append(args.github_output, f"destroy={'true' if destroy else 'false'}\n" + (f"branch={branch}\n" if destroy else ""))
+    written = f"destroy={'true' if destroy else 'false'}\n" + (f"branch={branch}\n" if destroy else "")
+    _append(args.github_output, written, "--github-output")
     print(why)
-    return 0
+    return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.prsweep", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stacks.prsweep", description=__doc__.splitlines()[0],
+                                     epilog=epilog(EXIT_CODES))
+    parser.add_argument("--debug", action="store_true", help="show a traceback on an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="which pr-<n> stacks to destroy")
     p.add_argument("--stacks", required=True, help="`pulumi stack ls --json` output")
@@ -227,12 +246,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return _plan_command(args) if args.command == "plan" else _confirm_command(args)
     except SweepError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"python -m stacks.prsweep {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        print(internal_error(f"python -m stacks.prsweep {args.command}", exc, args.debug), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

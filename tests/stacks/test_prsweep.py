@@ -1,16 +1,16 @@
-"""Which pull-request stacks the sweep destroys, and why (infra/prsweep.py): the decisions, the
+"""Which pull-request stacks the sweep destroys, and why (stacks/prsweep.py): the decisions, the
 input it refuses, and what it hands the workflow."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infra import prsweep
+from stacks import prsweep
 
-NOW = datetime(2026, 12, 6, 6, 37, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 6, 37, tzinfo=UTC)
 
 
 def stack(name: str, days_ago: float | None = 1, updating: bool | None = None) -> dict:
@@ -162,3 +162,33 @@ def test_confirm_refuses_a_number_or_pull_request_that_does_not_fit(tmp_path, ca
     assert prsweep.main(["confirm", "--number", number, "--reason", "closed",
                          "--pull-request", str(tmp_path / "pull.json"), "--github-output", str(out)]) == 2
     assert problem in capsys.readouterr().err and out.read_text() == ""
+
+
+def test_an_unwritable_output_is_refused_naming_the_option(tmp_path, capsys):
+    args = _files(tmp_path, [stack("pr-12")], [])
+    args[args.index("--github-output") + 1] = str(tmp_path / "no-such-dir" / "output")
+    assert prsweep.main(["plan", *args]) == 2
+    err = capsys.readouterr().err
+    assert f"--github-output {tmp_path / 'no-such-dir' / 'output'}: cannot append to it" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_exits_5_in_one_line_unless_debug(tmp_path, capsys, monkeypatch, debug):
+    def broken(*args):
+        raise TypeError("unexpected shape")
+
+    monkeypatch.setattr(prsweep, "plan", broken)
+    assert prsweep.main([*(["--debug"] if debug else []), "plan", *_files(tmp_path, [], [])]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("python -m stacks.prsweep plan: internal error:")
+    assert ("Traceback (most recent call last)" in err) == debug
+
+
+def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prsweep, "plan", interrupted)
+    assert prsweep.main(["plan", *_files(tmp_path, [], [])]) == 130
+    assert "interrupted" in capsys.readouterr().err
