@@ -37,6 +37,7 @@ $(VENV)/.installed-plan: $(PLAN_REQS) | $(VENV)/bin/python
 
 $(VENV)/.installed: $(TEST_REQS) | $(VENV)/bin/python
 	$(PIP) -r requirements-dev.txt $(if $(wildcard requirements-tools.txt),-r requirements-tools.txt)
+	$(PIP) --no-compile -r requirements-test-programs.txt
 	@touch $@ $(VENV)/.installed-plan
 
 # Stand-ins for the secrets the committed stack files lack (an operator sets them with

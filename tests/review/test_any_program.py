@@ -286,6 +286,91 @@ def test_a_kubernetes_service_status_is_unknown_in_a_preview(tmp_path):
         {"name": UNKNOWN, "ip": UNKNOWN}
 
 
+GCP_CLOUD_RUN = """
+    import pulumi
+    import pulumi_gcp as gcp
+
+    bucket = gcp.storage.Bucket("site", location="US", uniform_bucket_level_access=True,
+                                website=gcp.storage.BucketWebsiteArgs(main_page_suffix="index.html"))
+    gcp.storage.BucketObject("index", bucket=bucket.name, name="index.html", content_type="text/html",
+                             source=pulumi.FileAsset("site/index.html"))
+    gcp.storage.BucketIAMBinding("public-read", bucket=bucket.name, role="roles/storage.objectViewer",
+                                 members=["allUsers"])
+    service = gcp.cloudrunv2.Service("api", location="us-central1", deletion_protection=False,
+                                     ingress="INGRESS_TRAFFIC_ALL",
+                                     template=gcp.cloudrunv2.ServiceTemplateArgs(
+                                         containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                                             image="us-docker.pkg.dev/cloudrun/container/hello")]))
+    gcp.cloudrunv2.ServiceIamMember("invoker", name=service.name, location=service.location,
+                                    role="roles/run.invoker", member="allUsers")
+    pulumi.export("bucketUrl", bucket.url)
+    pulumi.export("serviceUrl", service.uri)
+    pulumi.export("firstUrl", service.urls.apply(lambda urls: urls[0]))
+"""
+
+AZURE_WEB_APP = """
+    import pulumi
+    from pulumi_azure_native import resources, storage, web
+
+    group = resources.ResourceGroup("rg")
+    account = storage.StorageAccount("site", resource_group_name=group.name, kind=storage.Kind.STORAGE_V2,
+                                     sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS))
+    website = storage.StorageAccountStaticWebsite("site", account_name=account.name,
+                                                  resource_group_name=group.name, index_document="index.html")
+    storage.Blob("index", resource_group_name=group.name, account_name=account.name,
+                 container_name=website.container_name, blob_name="index.html", content_type="text/html",
+                 source=pulumi.FileAsset("site/index.html"))
+    plan = web.AppServicePlan("plan", resource_group_name=group.name, kind="Linux", reserved=True,
+                              sku=web.SkuDescriptionArgs(name="B1", tier="Basic"))
+    app = web.WebApp("api", resource_group_name=group.name, server_farm_id=plan.id, https_only=True,
+                     site_config=web.SiteConfigArgs(linux_fx_version="DOCKER|nginx:1.27", min_tls_version="1.2"))
+    keys = storage.list_storage_account_keys_output(resource_group_name=group.name, account_name=account.name)
+    pulumi.export("staticEndpoint", account.primary_endpoints.web)
+    pulumi.export("appHost", app.default_host_name.apply(lambda host: f"https://{host}"))
+    pulumi.export("primaryKey", pulumi.Output.secret(keys.keys[0].value))
+"""
+
+
+def cloud_program(tmp_path: Path, main: str, project: str, stack_config: str) -> Path:
+    (tmp_path / "site").mkdir(parents=True)
+    (tmp_path / "site" / "index.html").write_text("<h1>notes</h1>\n")
+    return program(tmp_path, main, project=project, stack_config=stack_config)
+
+
+def gcp_program(tmp_path: Path) -> Path:
+    return cloud_program(tmp_path, GCP_CLOUD_RUN, "gcp-run", "gcp:project: demo-project\ngcp:region: us-central1\n")
+
+
+def azure_program(tmp_path: Path) -> Path:
+    return cloud_program(tmp_path, AZURE_WEB_APP, "azure-webapp", "azure-native:location: westeurope\n")
+
+
+def test_a_cloud_run_url_and_a_bucket_url_are_unknown_in_a_gcp_preview(tmp_path):
+    # `service.urls[0]` inside an apply: a preview leaves the list unknown and never runs the lambda.
+    result = run("plan", "--stack", "dev", "--program", str(gcp_program(tmp_path)), "--format", "json")
+    assert outputs(result) == {"bucketUrl": UNKNOWN, "serviceUrl": UNKNOWN, "firstUrl": UNKNOWN}
+    obj = next(r for r in json.loads(result.out)["resources"] if r["type"] == "gcp:storage/bucketObject:BucketObject")
+    assert obj["props"]["source"]["path"] == "site/index.html"
+
+
+def test_an_azure_invoke_on_values_not_yet_known_is_unknown_and_stays_secret(tmp_path):
+    # The SDK itself skips an invoke whose inputs hold unknowns (pulumi/runtime/invoke.py:
+    # `struct_contains_unknowns` -> an unknown result), so no answer is needed, as in `pulumi preview`.
+    result = run("plan", "--stack", "dev", "--program", str(azure_program(tmp_path)), "--format", "json")
+    assert outputs(result) == {"staticEndpoint": UNKNOWN, "appHost": UNKNOWN,
+                               "primaryKey": {"secret": True, "unknown": True}}
+    types = {r["type"] for r in json.loads(result.out)["resources"]}
+    assert {"azure-native:web:WebApp", "azure-native:storage:Blob", "pulumi:providers:azure-native"} <= types
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make", [gcp_program, azure_program], ids=["gcp", "azure"])
+def test_an_ordinary_gcp_or_azure_program_passes_check(tmp_path, make):
+    result = run_subprocess("check", "--stack", "dev", "--program", str(make(tmp_path)))
+    assert result.code == 0, result.all
+    assert "result: PASS" in result.out and "Traceback" not in result.all
+
+
 POSTGRES_AND_VERCEL = """
     import pulumi
     import pulumi_postgresql as postgresql
