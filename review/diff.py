@@ -1,8 +1,9 @@
 """`diff`: desired-state diff between the program at a git revision and the working tree.
 
 The base revision is evaluated in a child process (`review.baseline`), the working tree in this
-one at the same time; this module compares the two manifests. Both manifests carry, instead of each secret value, an HMAC
-under a random key of this run, so a secret shows only as "changed" or "unchanged".
+one at the same time; this module compares the two manifests. Both manifests carry, instead of
+each secret value, an HMAC under a random key of this run, so a secret shows only as "changed" or
+"unchanged".
 
 Resources are matched the way the engine matches old state: by URN, else through the new
 resource's aliases. A stateful resource (`infra.catalog.STATEFUL_TYPES`: Postgres databases and
