@@ -16,7 +16,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 MAX_FUNCTION_LINES = 80
 MAX_CONSTRUCTOR_LINES = 50
@@ -41,7 +41,7 @@ def function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
 
 def long_functions(source: str, limit: int) -> list[tuple[str, int, int]]:
     """(name, line, length) of every function or method, nested ones too, longer than `limit` lines."""
-    return [(n.name, n.lineno, function_lines(n)) for n in ast.walk(ast.parse(source))
+    return [(n.name, n.lineno, function_lines(n)) for n in ast.walk(parse(source))
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and function_lines(n) > limit]
 
 
@@ -54,7 +54,7 @@ def component_classes() -> list[tuple[str, ast.ClassDef]]:
     """(path relative to the root, class) of every ComponentResource subclass in infra/."""
     found = []
     for path in sorted((ROOT / "infra").rglob("*.py")):
-        for node in ast.parse(path.read_text()).body:
+        for node in parse(path.read_text()).body:
             if isinstance(node, ast.ClassDef) and _is_component(node):
                 found.append((str(path.relative_to(ROOT)), node))
     return found
@@ -64,7 +64,7 @@ def _resource_state_names() -> set[str]:
     """Attributes `pulumi.Resource` and its bases define or assign on `self` (its own state)."""
     bases = pulumi.ComponentResource.__mro__
     names = {n for cls in bases for n in vars(cls)}
-    tree = ast.parse(Path(inspect.getsourcefile(pulumi.Resource)).read_text())
+    tree = parse(Path(inspect.getsourcefile(pulumi.Resource)).read_text())
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name in {b.__name__ for b in bases}):
         names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
                   and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Store)}

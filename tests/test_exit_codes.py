@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from infra import exitcodes
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 # Every file that holds a command's code paths (and so could return an exit code).
 CLI_FILES = sorted(
@@ -44,7 +44,7 @@ def _command_modules():
 def bare_codes(source: str) -> list[tuple[int, object]]:
     """(line, value) of each int literal a function returns or a call to exit()/SystemExit() is given."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         value = None
         if isinstance(node, ast.Return) and node.value is not None:
             value = node.value
@@ -62,7 +62,7 @@ def literal_exit_names(source: str) -> list[tuple[int, str]]:
     """(line, name) of each `EXIT_… = <int>` (or class attribute `code = <int>`): a code defined
     outside infra.exitcodes."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant) \
                 and type(node.value.value) is int:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -137,7 +137,7 @@ def test_an_internal_error_is_one_line_unless_debug():
 
 
 def test_the_scheme_module_imports_only_the_standard_library():
-    for node in ast.walk(ast.parse((ROOT / "infra" / "exitcodes.py").read_text())):
+    for node in ast.walk(parse((ROOT / "infra" / "exitcodes.py").read_text())):
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             assert all(n.split(".")[0] in sys.stdlib_module_names for n in names), names

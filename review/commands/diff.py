@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from review import ara, diff, evaluate, lazy
+from review import ara, baseline, diff, evaluate, lazy
 from review import manifest as mf
 from review.capture import state as st
 from review.commands._shared import Inputs, overrides
@@ -18,14 +18,14 @@ def cmd_diff(out: Output, inputs: Inputs, *, stack: str, base: str, fmt: str, al
     answers = evaluate.load_answers(inputs.answers)
     out.learn_source(source)
     key = os.urandom(32)
-    with diff.TempDir() as tmp:
-        base_dir, commit = diff.export_revision(source.program_dir, base, tmp / "src")
+    with baseline.TempDir() as tmp:
+        base_dir, commit = baseline.export_revision(source.program_dir, base, tmp / "src")
         deployed = None
         if (base_dir / f"Pulumi.{stack}.yaml").is_file() or ara.derivable_at(base_dir, stack):
             # The base revision as deployed, first: the working tree is previewed against it.
-            proc = diff.start_base_plan(base_dir, stack, tmp / "base.json", key, eager=inputs.eager_imports,
+            proc = baseline.start_base_plan(base_dir, stack, tmp / "base.json", key, eager=inputs.eager_imports,
                                         overrides=list(inputs.config), answers=inputs.answers)
-            deployed = diff.finish_base_plan(proc, tmp / "base.json", base)
+            deployed = baseline.finish_base_plan(proc, tmp / "base.json", base)
         if not inputs.eager_imports:
             lazy.install()
         ev = evaluate.evaluate(source, answers, state=st.DeployedManifest(deployed, key) if deployed else None)

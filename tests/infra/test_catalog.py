@@ -13,7 +13,7 @@ import pytest
 from cicd import pack
 from infra import catalog, projectfile
 from infra.environment import VALUE_FIELDS
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 GUIDE_VARIABLES = {
     "DATABASE_URL", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "OPENAI_API_KEY",
@@ -78,7 +78,7 @@ def test_secret_key_patterns_catch_credentials_outside_the_catalog(key, secret):
 
 def test_catalog_imports_only_the_standard_library():
     # The policy pack imports it inside a virtualenv without the provider SDKs.
-    tree = ast.parse(Path(catalog.__file__).read_text())
+    tree = parse(Path(catalog.__file__).read_text())
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert modules <= {"__future__", "re", "dataclasses", "enum"}

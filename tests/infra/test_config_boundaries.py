@@ -7,7 +7,7 @@ import ast
 import subprocess
 import sys
 
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 PROVIDER_SDKS = ("pulumi_vercel", "pulumiverse_vercel", "pulumi_cloudflare", "pulumi_postgresql", "pulumi_random",
                  "pulumi_github")
@@ -17,7 +17,7 @@ ALLOWED_INFRA = {"infra.catalog", "infra.projectfile", "infra.regions", "infra.c
 
 def _infra_imports(path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("infra"):
             found |= {node.module} if node.module != "infra" else {f"infra.{a.name}" for a in node.names}
         elif isinstance(node, ast.Import):

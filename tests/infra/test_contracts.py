@@ -22,7 +22,7 @@ import pytest
 
 from infra import catalog
 from review import wire
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 # (module, class, Args class, token) - the token is spelled out so that changing it in the
 # catalog fails here: a new token replaces every deployed resource unless aliased.
@@ -45,7 +45,7 @@ PROVIDER_MODULES = {"pulumiverse_vercel", "pulumi_cloudflare", "pulumi_postgresq
 
 
 def _source(module: str) -> ast.Module:
-    return ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())
+    return parse((ROOT / (module.replace(".", "/") + ".py")).read_text())
 
 
 def _class_def(module: str, name: str) -> ast.ClassDef:
@@ -68,7 +68,7 @@ def _discovered_components() -> set[tuple[str, str]]:
         text = path.read_text()
         if "ComponentResource" not in text:
             continue
-        for node in ast.parse(text).body:
+        for node in parse(text).body:
             if isinstance(node, ast.ClassDef) and any(_is_component_base(b) for b in node.bases):
                 found.add((f"infra.{path.stem}", node.name))
     return found
@@ -237,7 +237,7 @@ def _provider_names(tree: ast.Module) -> tuple[set[str], set[str]]:
 
 def resources_created_in_apply(source: str) -> list[str]:
     """Provider resource constructors reachable from a callback passed to `.apply(...)`."""
-    tree = ast.parse(source)
+    tree = parse(source)
     modules, classes = _provider_names(tree)
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -323,7 +323,7 @@ def test_infra_imports_nothing_beyond_requirements_txt():
     # `pulumi up` installs requirements.txt only: a dev-only import here would break a real deployment.
     allowed = _requirement_modules() | set(sys.stdlib_module_names) | {"infra", "google"}
     for path in sorted((ROOT / "infra").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path.read_text())):
             if isinstance(node, ast.Import):
                 roots = [a.name.split(".")[0] for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -359,7 +359,7 @@ def _has_dict_literal(node: ast.AST) -> bool:
 def untyped_nested_inputs(source: str) -> list[str]:
     """`module.Class(key={...})` or `module.get_x(key={...})` on a provider SDK: a nested input
     written as a plain dict, which accepts a misspelt key without a word."""
-    tree = ast.parse(source)
+    tree = parse(source)
     modules, classes = _provider_names(tree)
     hits = []
     for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):

@@ -18,6 +18,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 import ara_policies
 from infra import catalog
+from tests.support import parse
 
 from .conftest import (
     ALL_POLICIES,
@@ -102,7 +103,7 @@ def test_the_program_imports_the_real_catalog_and_the_pack_holds_its_generated_c
 
 
 def test_main_only_builds_the_pack():
-    tree = ast.parse((PACK_DIR / "__main__.py").read_text())
+    tree = parse((PACK_DIR / "__main__.py").read_text())
     statements = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr))
                   or (isinstance(n, ast.Expr) and not isinstance(n.value, (ast.Call, ast.Constant)))]
     assert statements == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from infra import catalog
+from tests.support import parse
 
 PACK_SOURCES = sorted((Path(__file__).resolve().parents[2] / "policies" / "ara_policies").glob("*.py"))
 SDKS = {"vercel": "pulumiverse_vercel", "cloudflare": "pulumi_cloudflare", "postgresql": "pulumi_postgresql",
@@ -109,7 +110,7 @@ def _is_props(node: ast.expr) -> bool:
 def reads(source: Path) -> list[tuple[int, bool, tuple[str, ...]]]:
     """(line, read from a resource's top level?, literal path) for every read in a module."""
     found = []
-    for node in ast.walk(ast.parse(source.read_text())):
+    for node in ast.walk(parse(source.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("get", "peek") \
                 and node.args:
             path = _literal_path(node.args[1:])
@@ -124,7 +125,7 @@ def reads(source: Path) -> list[tuple[int, bool, tuple[str, ...]]]:
 
 
 def types_referenced(source: Path) -> list[str]:
-    names = {n.attr for n in ast.walk(ast.parse(source.read_text()))
+    names = {n.attr for n in ast.walk(parse(source.read_text()))
              if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "catalog"}
     return sorted(TYPE_NAMES[n] for n in names if n in TYPE_NAMES)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, parse
 
 LEAVES = {"infra.catalog", "infra.projectfile", "infra.exitcodes"}
 GATEWAY = "review/ara.py"
@@ -28,7 +28,7 @@ def imported_modules(source: str) -> list[tuple[int, str]]:
     """(line, module) of every absolute import anywhere in `source`; `from pkg import name` gives
     `pkg.name` (a submodule, or an attribute of `pkg`: both reach into it)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
