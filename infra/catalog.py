@@ -89,7 +89,7 @@ TOKEN_VERCEL_TEAM = "ara:vercel:VercelTeam"
 TOKEN_MONITORING = "ara:monitoring:Monitoring"
 TOKEN_REPOSITORY_GUARDRAILS = "ara:github:RepositoryGuardrails"
 
-# --- Vercel plan limits shared by infra/config.py and the pack ---
+# --- Vercel plan limits shared by infra/config/ and the pack ---
 # Longest WAF rate-limit counting window per plan, in seconds (vercel.com/docs/vercel-firewall/
 # vercel-waf/rate-limiting, "Limits": Hobby and Pro 10 s-10 min, Enterprise 10 s-1 h).
 RATE_LIMIT_MAX_WINDOW_SECONDS = {"hobby": 600, "pro": 600, "enterprise": 3600}

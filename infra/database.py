@@ -28,7 +28,7 @@ OWNER_CONNECTION_LIMIT = 5
 MIN_SERVER_MAJOR_VERSION = catalog.PG_MIN_SERVER_MAJOR_VERSION
 """PostgreSQL 15 took CREATE on schema `public` away from PUBLIC and gave the schema to the
 database owner (pg_database_owner). On 14 and older that schema is a superuser's, so a non-superuser
-admin cannot revoke PUBLIC's CREATE there: such servers are refused (also by infra/config.py)."""
+admin cannot revoke PUBLIC's CREATE there: such servers are refused (also by infra/config/)."""
 # Explicitly false so the intent is in the desired state and a policy can check it.
 class _RoleAttributes(TypedDict):
     superuser: bool

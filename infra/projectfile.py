@@ -1,7 +1,7 @@
 """Read `Pulumi.yaml` config declarations and `Pulumi.<stack>.yaml` values.
 
 The program uses the declarations as the single source of types and defaults
-(infra/config.py); the offline runs (the review tool, the tests) use the stack files
+(infra/config/); the offline runs (the review tool, the tests) use the stack files
 to build the config the CLI would pass: what the CLI refuses is refused, with its words
 where it has them, and each `secure:` value (which only the stack's secrets provider can
 decrypt) becomes a placeholder that stays a secret. A missing key never gets one.

@@ -38,7 +38,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     )
     project_id = web.project_id
     AppDomain("ara-domain", AppDomainArgs(project_id=project_id, domain=cfg.domain, zone=cfg.dns_zone), in_team)
-    # The configured budget fitted to the plan's longest window (infra/config.py, edge_rate_limit).
+    # The configured budget fitted to the plan's longest window (infra/config/model.py, edge_rate_limit).
     requests, window_seconds = cfg.edge_rate_limit
     RateLimit(
         "ara-rate-limit",

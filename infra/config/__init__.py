@@ -8,9 +8,9 @@ all of them, and raises one `ConfigError` that lists every problem by key. Split
 - `rules`: cross-key rules and keys nobody reads;
 - `load`: `load_config`, the only module here that imports the Pulumi SDK.
 
-The package imports no component (infra.web, infra.rate_limit, …) and no provider SDK, so a tool
-that needs only the model or the `pr-<n>` rule stays light; tests/infra/config/test_boundaries.py
-keeps it so.
+The package imports no component (infra.web, infra.rate_limit, …) and no provider SDK (only the
+Pulumi SDK, for `load`), so the tools that need the model or the `pr-<n>` rule (review, the PR-stack
+writer) start without the provider SDKs; tests/infra/test_config_boundaries.py keeps it so.
 """
 
 from infra.config.checks import (

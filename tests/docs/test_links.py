@@ -138,3 +138,44 @@ if __name__ == "__main__":
     for problem in broken_links() + broken_code_references():
         print(problem)
     sys.exit(0)
+
+
+# A path of this repository's code, config or tests, as prose and comments name them.
+REPO_PATH = re.compile(r"(?<![\w/.-])((?:tests|infra|review|ops|stacks|cicd|policies|bench|\.github)/"
+                       r"[\w./-]*\.(?:py|yml|yaml|json|sh|txt))\b")
+# Where such a path is an example or another repository's file, not one of ours, and why.
+NOT_OUR_PATHS = {
+    ("tests/cicd/test_approval.py", "policies/x.py"): "a changed path invented for the approval rules",
+    ("tests/cicd/test_approval.py", ".github/workflows/x.yml"): "a changed path invented for the approval rules",
+    ("tests/cicd/test_codeowners.py", "policies/x.py"): "a changed path invented for CODEOWNERS matching",
+    ("tests/workflows/workflows.py", ".github/scripts/X.sh"): "the shape of a script path, in a docstring",
+    ("docs/tutorials/first-deployment.md", ".github/workflows/release.yml"): "pulumi/pulumi's release workflow",
+}
+
+
+def broken_repository_paths(root: Path = ROOT, sources: list[Path] | None = None) -> list[str]:
+    if sources is None:
+        sources = [*PAGES, *(s for pattern in CODE_GLOBS for s in root.glob(pattern)),
+                   root / "stacks" / "pull_request.yaml", root / "pyproject.toml"]
+    problems = set()
+    for source in sources:
+        rel = source.relative_to(root).as_posix()
+        if ".venv" in source.parts or not source.is_file() or source == Path(__file__).resolve():
+            continue
+        for path in REPO_PATH.findall(source.read_text(errors="replace")):
+            if (rel, path) not in NOT_OUR_PATHS and not (root / path).exists():
+                problems.add(f"{rel}: {path} -> no such file")
+    return sorted(problems)
+
+
+def test_every_repository_path_named_in_docs_and_code_exists():
+    # Files move (issue 19 moved a dozen); a comment or page that still names the old place misleads.
+    assert broken_repository_paths() == []
+
+
+def test_the_path_check_sees_a_moved_file(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("see infra/config.py and infra/catalog.py\n")
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "catalog.py").write_text("")
+    assert broken_repository_paths(tmp_path, [page]) == ["page.md: infra/config.py -> no such file"]

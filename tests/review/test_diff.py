@@ -66,7 +66,7 @@ def test_renaming_the_database_component_is_flagged(repo):
     assert "without an alias" in flagged and "It is protected" in flagged
     assert "R2Bucket" not in flagged  # buckets keep their URNs
     # Ordinary changes are listed with their properties; secrets only as changed.
-    # The budget 100 → 200 per hour, on Pro as 17 → 34 per 10 minutes (infra/config.py edge_rate_limit).
+    # The budget 100 → 200 per hour, on Pro as 17 → 34 per 10 minutes (infra/config/model.py edge_rate_limit).
     assert "props.rules.rules[0].action.rateLimit.limit: 17 → 34" in out
     assert "props.keepers.version: 1 → 2" in out
     assert "props.value: [secret] changed" in out

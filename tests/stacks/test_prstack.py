@@ -159,7 +159,7 @@ def test_a_missing_template_is_named(tmp_path):
         prstack.derive(1, "x", program)
 
 
-# --- infra/config.py rules for pr-<n> stacks --------------------------------------------
+# --- infra/config/ rules for pr-<n> stacks -----------------------------------------------
 
 def _refused(number: int, branch: str, overrides: dict) -> str:
     with pytest.raises(pulumi.RunError) as info:
