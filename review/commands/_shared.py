@@ -11,7 +11,6 @@ from review import evaluate as ev
 from review import lazy
 from review.capture import state as st
 from review.errors import UsageError
-from review.evaluate import load_answers, parse_override
 from review.manifest import DIGEST_ENV
 from review.output import Output
 
@@ -32,10 +31,11 @@ class Inputs:
     """`--eager-imports`: import the provider SDKs in full."""
 
 
-def overrides(inputs: Inputs) -> dict[str, Any]:
-    """The `--answers` file's config, then `--config` values over it."""
-    given = dict(load_answers(inputs.answers).config)
-    given.update(parse_override(o) for o in inputs.config)
+def overrides(inputs: Inputs, answers: Any) -> dict[str, Any]:
+    """The config of the `--answers` file (`answers`, as `evaluate.load_answers` read it), then the
+    `--config` values over it."""
+    given = dict(answers.config)
+    given.update(ev.parse_override(o) for o in inputs.config)
     return given
 
 
@@ -58,8 +58,8 @@ def states(inputs: Inputs, stacks: Sequence[str]) -> dict[str, Any]:
 
 def evaluate(inputs: Inputs, out: Output, stack: str, *, as_deployed: bool = False) -> Any:
     """Evaluate `stack` as `pulumi preview` would (`as_deployed`: as after a finished `up`)."""
-    source = ev.load_source(stack, inputs.program, overrides(inputs))
     answers = ev.load_answers(inputs.answers)
+    source = ev.load_source(stack, inputs.program, overrides(inputs, answers))
     state = states(inputs, [stack]).get(stack)
     out.learn_source(source)
     if not inputs.eager_imports:

@@ -18,9 +18,9 @@ from review.output import Output, json_text
 def cmd_check(out: Output, inputs: Inputs, *, stacks: Sequence[str], fmt: str, policy_config: str | None = None,
               policy_pack: str | None = None) -> int:
     names = list(dict.fromkeys(s for item in stacks for s in item.split(",") if s))
-    given = overrides(inputs)
-    sources = [evaluate.load_source(s, inputs.program, given) for s in names]
     answers = evaluate.load_answers(inputs.answers)
+    given = overrides(inputs, answers)
+    sources = [evaluate.load_source(s, inputs.program, given) for s in names]
     stack_states = states(inputs, names)
     for source in sources:
         out.learn_source(source)

@@ -14,8 +14,8 @@ from review.output import Output, json_text
 
 
 def cmd_diff(out: Output, inputs: Inputs, *, stack: str, base: str, fmt: str, allow_replace: bool = False) -> int:
-    source = evaluate.load_source(stack, inputs.program, overrides(inputs))
     answers = evaluate.load_answers(inputs.answers)
+    source = evaluate.load_source(stack, inputs.program, overrides(inputs, answers))
     out.learn_source(source)
     key = os.urandom(32)
     with baseline.TempDir() as tmp:
@@ -24,7 +24,7 @@ def cmd_diff(out: Output, inputs: Inputs, *, stack: str, base: str, fmt: str, al
         if (base_dir / f"Pulumi.{stack}.yaml").is_file() or ara.derivable_at(base_dir, stack):
             # The base revision as deployed, first: the working tree is previewed against it.
             proc = baseline.start_base_plan(base_dir, stack, tmp / "base.json", key, eager=inputs.eager_imports,
-                                        overrides=list(inputs.config), answers=inputs.answers)
+                                            overrides=list(inputs.config), answers=inputs.answers)
             deployed = baseline.finish_base_plan(proc, tmp / "base.json", base)
         if not inputs.eager_imports:
             lazy.install()
