@@ -17,7 +17,7 @@ from infra.exitcodes import (
     EXIT_SERVICE,
     EXIT_USAGE,
     epilog,
-    internal_error,
+    run_command,
 )
 
 EXIT_CODES = {
@@ -125,17 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except approval.ApprovalInputError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        sys.stderr.write(f"python -m cicd {args.command}: interrupted\n")
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
-        sys.stderr.write(internal_error(f"python -m cicd {args.command}", exc, args.debug) + "\n")
-        return EXIT_INTERNAL
+    return run_command(f"python -m cicd {args.command}", lambda: args.func(args), debug=args.debug,
+                       refused=(approval.ApprovalInputError,))
 
 
 if __name__ == "__main__":

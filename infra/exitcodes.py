@@ -7,8 +7,9 @@ stderr says what exactly happened. docs/reference/exit-codes.md is generated fro
 
 from __future__ import annotations
 
+import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 DOC = "docs/reference/exit-codes.md"
@@ -71,3 +72,21 @@ def internal_error(prog: str, exc: BaseException, debug: bool = False) -> str:
         return f"{prog}: internal error:\n{''.join(traceback.format_exception(exc)).rstrip()}"
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{prog}: internal error: {type(exc).__name__}{': ' + first if first else ''} (a bug; rerun with --debug)"
+
+
+def run_command(prog: str, action: Callable[[], int], *, refused: tuple[type[Exception], ...],
+                debug: bool = False) -> int:
+    """Run a command's `action` under the scheme: its code, or for an exception of `refused` (bad input,
+    named in the message) "error: ..." and 2, for Ctrl-C or SIGTERM 130, for anything else a bug: 5
+    with `internal_error`'s one line (the traceback with `debug`). Every message goes to stderr."""
+    try:
+        return action()
+    except refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        print(internal_error(prog, exc, debug), file=sys.stderr)
+        return EXIT_INTERNAL

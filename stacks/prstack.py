@@ -33,7 +33,7 @@ import yaml
 
 from infra import projectfile
 from infra.config import PR_STACK, git_branch_problem, pr_number
-from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, run_command
 
 EXIT_CODES = {
     EXIT_OK: "ok (the stack file is written)",
@@ -200,18 +200,13 @@ def _write(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: the repository's one scheme (infra.exitcodes)."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def write() -> int:
         _write(args)
-    except (PullRequestStackError, projectfile.ProjectFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("python -m stacks.prstack: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
-        print(internal_error("python -m stacks.prstack", exc, args.debug), file=sys.stderr)
-        return EXIT_INTERNAL
-    return EXIT_OK
+        return EXIT_OK
+
+    return run_command("python -m stacks.prstack", write, debug=args.debug,
+                       refused=(PullRequestStackError, projectfile.ProjectFileError))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import git_branch_problem
-from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, internal_error
+from infra.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, epilog, run_command
 
 EXIT_CODES = {
     EXIT_OK: "ok (decided, outputs written)",
@@ -247,17 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _plan_command(args) if args.command == "plan" else _confirm_command(args)
-    except SweepError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"python -m stacks.prsweep {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback with --debug
-        print(internal_error(f"python -m stacks.prsweep {args.command}", exc, args.debug), file=sys.stderr)
-        return EXIT_INTERNAL
+    command = _plan_command if args.command == "plan" else _confirm_command
+    return run_command(f"python -m stacks.prsweep {args.command}", lambda: command(args), debug=args.debug,
+                       refused=(SweepError,))
 
 
 if __name__ == "__main__":

@@ -141,3 +141,29 @@ def test_the_scheme_module_imports_only_the_standard_library():
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             assert all(n.split(".")[0] in sys.stdlib_module_names for n in names), names
+
+
+class _Refused(Exception):
+    pass
+
+
+def _raise(exc: BaseException):
+    def action() -> int:
+        raise exc
+    return action
+
+
+def test_run_command_maps_refusals_interrupts_and_bugs_to_the_scheme(capsys):
+    def run(action, debug=False):
+        return exitcodes.run_command("tool", action, refused=(_Refused,), debug=debug)
+
+    assert run(lambda: exitcodes.EXIT_FINDING) == exitcodes.EXIT_FINDING
+    assert run(_raise(_Refused("--x: not a number"))) == exitcodes.EXIT_USAGE
+    assert capsys.readouterr().err == "error: --x: not a number\n"
+    assert run(_raise(KeyboardInterrupt())) == exitcodes.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "tool: interrupted\n"
+    assert run(_raise(ValueError("boom"))) == exitcodes.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert err.startswith("tool: internal error: ValueError: boom") and "Traceback" not in err
+    assert run(_raise(ValueError("boom")), debug=True) == exitcodes.EXIT_INTERNAL
+    assert "Traceback" in capsys.readouterr().err
